@@ -1,0 +1,163 @@
+/* heapshape snapshot format (.hsnap): constants and on-disk record layouts.
+ *
+ * docs/snapshot-format.md is the specification; this header transcribes it for the writer
+ * (preload/snapshot_write.c) and the reader (analyzer/reader.c), which share nothing else.
+ * All multi-byte fields are little-endian; the structs below are only used on little-endian
+ * hosts (checked at compile time) and are laid out without implicit padding.
+ */
+#ifndef HEAPSHAPE_FORMAT_H
+#define HEAPSHAPE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "heapshape writes and reads little-endian snapshots on little-endian hosts only"
+#endif
+
+#define HS_MAGIC "HSNAP\0\r\n"
+#define HS_MAGIC_LEN 8
+/* Bump by one on any layout or meaning change (docs/snapshot-format.md, "Versioning"). */
+#define HS_FORMAT_VERSION 1u
+#define HS_FORMAT_MIN_READ 1u
+#define HS_FORMAT_MAX_READ 1u
+#define HS_BOM 0x01020304u
+
+/* On-disk enums: values are fixed forever; retire, never reuse. */
+enum hs_domain {
+  HS_DOMAIN_NONE = 0, /* never written */
+  HS_DOMAIN_MALLOC = 1,
+  HS_DOMAIN_RAW = 2,
+  HS_DOMAIN_MEM = 3,
+  HS_DOMAIN_OBJ = 4,
+};
+#define HS_DOMAIN_COUNT 5
+
+enum hs_frame_kind {
+  HS_FRAME_PYTHON = 1,
+  HS_FRAME_NATIVE = 2,
+  HS_FRAME_UNKNOWN = 3,
+};
+
+enum hs_reason {
+  HS_REASON_EXIT = 1,
+  HS_REASON_SIGNAL = 2,
+  HS_REASON_API = 3,
+};
+
+#define HS_META_FLAG_DISABLED 1u
+#define HS_META_FLAG_PYHOOKS 2u
+
+#define HS_TAG(a, b, c, d) \
+  ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+#define HS_TAG_META HS_TAG('M', 'E', 'T', 'A')
+#define HS_TAG_STRS HS_TAG('S', 'T', 'R', 'S')
+#define HS_TAG_FRMS HS_TAG('F', 'R', 'M', 'S')
+#define HS_TAG_SITE HS_TAG('S', 'I', 'T', 'E')
+#define HS_TAG_END HS_TAG('E', 'N', 'D', ' ')
+
+struct hs_file_header {
+  char magic[8];
+  uint32_t version;
+  uint32_t bom;
+  uint32_t header_size;
+  uint32_t flags;
+  uint64_t reserved;
+};
+
+struct hs_section_header {
+  uint32_t tag;
+  uint32_t reserved;
+  uint64_t length; /* payload bytes, padding excluded */
+};
+
+struct hs_meta {
+  uint32_t pid;
+  uint32_t ppid;
+  uint64_t time_ns;
+  uint32_t reason;
+  uint32_t seq;
+  uint32_t python_version;
+  uint32_t max_frames;
+  uint64_t live_bytes;
+  uint64_t live_count;
+  uint64_t peak_live_bytes;
+  uint64_t total_allocs;
+  uint64_t total_frees;
+  uint64_t total_alloc_bytes;
+  uint32_t program_sid;
+  uint32_t cmdline_sid;
+  uint32_t flags;
+  uint32_t reserved0;
+  uint64_t start_time_ns;
+  uint64_t reserved1[3];
+};
+
+struct hs_frame_rec {
+  uint8_t kind;
+  uint8_t reserved[3];
+  int32_t lineno;
+  uint32_t filename_sid;
+  uint32_t name_sid;
+  uint64_t addr;
+};
+
+struct hs_site_rec {
+  uint8_t domain;
+  uint8_t reserved0;
+  uint16_t nframes;
+  uint32_t reserved1;
+  uint64_t allocs;
+  uint64_t frees;
+  uint64_t alloc_bytes;
+  uint64_t live_count;
+  uint64_t live_bytes;
+  uint64_t peak_live_bytes;
+  /* followed by uint32_t frame ids[nframes], then zero padding to a multiple of 8 */
+};
+
+struct hs_end_rec {
+  uint32_t crc32;
+  uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct hs_file_header) == 32, "header layout");
+_Static_assert(sizeof(struct hs_section_header) == 16, "section header layout");
+_Static_assert(sizeof(struct hs_meta) == 128, "META layout");
+_Static_assert(sizeof(struct hs_frame_rec) == 24, "FRMS layout");
+_Static_assert(sizeof(struct hs_site_rec) == 56, "SITE layout");
+_Static_assert(sizeof(struct hs_end_rec) == 8, "END layout");
+
+/* Padded size of a payload of n bytes. */
+static inline uint64_t hs_pad8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }
+
+/* Bytes taken by one SITE entry with n frames, padding included. */
+static inline uint64_t hs_site_rec_size(uint32_t n) {
+  return hs_pad8(sizeof(struct hs_site_rec) + 4u * (uint64_t)n);
+}
+
+/* CRC-32 (IEEE, reflected, polynomial 0xEDB88320), incremental: start with crc = 0.
+ * Bitwise with a nibble table: small, no global state, safe inside the shim. */
+static inline uint32_t hs_crc32(uint32_t crc, const void *data, size_t len) {
+  static const uint32_t t[16] = {
+      0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+      0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+      0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+  const unsigned char *p = (const unsigned char *)data;
+  crc = ~crc;
+  for (size_t i = 0; i < len; i++) {
+    crc ^= p[i];
+    crc = (crc >> 4) ^ t[crc & 15u];
+    crc = (crc >> 4) ^ t[crc & 15u];
+  }
+  return ~crc;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPSHAPE_FORMAT_H */
