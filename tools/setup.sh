@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs what heapshape needs to build and test on Debian 12.
+#
+#   tools/setup.sh            Debian packages only (apt only if one is missing)
+#   tools/setup.sh --pyenv    also numpy in each pyenv test interpreter
+#
+# All output goes to stderr, so callers can keep stdout clean.
+set -euo pipefail
+exec 1>&2
+
+HS_DEB_PACKAGES=(
+  bazel-bootstrap bazel-platforms
+  libunwind-dev uthash-dev libgtest-dev libdw-dev libelf-dev
+  python3.11 python3-numpy
+  gcc g++
+)
+HS_PYENV_VERSIONS=(3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0)
+
+hs_missing_debs() {
+  # One dpkg-query call for all packages (fast path of ./heapshape).
+  local installed p
+  installed=" $(dpkg-query -W -f='${Package}=${Status}\n' "${HS_DEB_PACKAGES[@]}" 2>/dev/null \
+    | sed -n 's/=install ok installed$//p' | tr '\n' ' ' || true) "
+  for p in "${HS_DEB_PACKAGES[@]}"; do
+    [[ "$installed" == *" $p "* ]] || printf '%s\n' "$p"
+  done
+}
+
+hs_install_debs() {
+  local missing
+  mapfile -t missing < <(hs_missing_debs)
+  ((${#missing[@]} == 0)) && return 0
+  echo "heapshape setup: installing Debian packages: ${missing[*]}"
+  local sudo=()
+  if ((EUID != 0)); then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "heapshape setup: not root and no sudo; please install: ${missing[*]}"
+      return 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+hs_pyenv_numpy() {
+  local pyenv_bin root v py
+  if command -v pyenv >/dev/null 2>&1; then
+    pyenv_bin=$(command -v pyenv)
+  elif [[ -x "${PYENV_ROOT:-$HOME/.pyenv}/bin/pyenv" ]]; then
+    pyenv_bin="${PYENV_ROOT:-$HOME/.pyenv}/bin/pyenv"
+  else
+    echo "heapshape setup: pyenv not found; skipping numpy for pyenv interpreters"
+    return 0
+  fi
+  root=$("$pyenv_bin" root) || { echo "heapshape setup: WARNING: 'pyenv root' failed"; return 0; }
+  for v in "${HS_PYENV_VERSIONS[@]}"; do
+    py="$root/versions/$v/bin/python"
+    if [[ ! -x "$py" ]]; then
+      echo "heapshape setup: WARNING: pyenv Python $v not installed; skipping"
+      continue
+    fi
+    if ! "$py" -c 'import numpy' >/dev/null 2>&1; then
+      echo "heapshape setup: pip-installing numpy for Python $v"
+      PIP_ROOT_USER_ACTION=ignore "$py" -m pip install -q --disable-pip-version-check numpy \
+        || echo "heapshape setup: WARNING: numpy install failed for Python $v"
+    fi
+  done
+}
+
+hs_install_debs
+if [[ "${1-}" == "--pyenv" ]]; then
+  hs_pyenv_numpy
+fi
