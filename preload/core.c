@@ -1,0 +1,584 @@
+/* heapshape shim core: the live pointer map, interned strings/frames/sites with their
+ * statistics, start-up from the environment, fork and exit handling, the SIGUSR2 request.
+ *
+ * Memory for bookkeeping comes from mmap (pointer map, id arrays) or __libc_malloc (uthash
+ * items), never from the interposed malloc. See core.h for the locking rule.
+ */
+#define _GNU_SOURCE
+#include "preload/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heapshape/heapshape.h"
+#include "heapshape/naming.h"
+
+/* uthash: items from glibc directly; running out of memory disables tracking, never exits. */
+static int hs_oom; /* set by uthash under hs_lock */
+#define uthash_malloc(sz) __libc_malloc(sz)
+#define uthash_free(ptr, sz) __libc_free(ptr)
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hs_oom = 1)
+#include <uthash.h>
+
+HS_TLS int hs_busy;
+volatile int hs_active;
+volatile int hs_attention;
+volatile int hs_dump_requested;
+struct hs_process hs_proc;
+struct hs_totals hs_tot;
+
+static pthread_mutex_t hs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void hs_lock_acquire(void) { pthread_mutex_lock(&hs_lock); }
+void hs_lock_release(void) { pthread_mutex_unlock(&hs_lock); }
+
+uint64_t hs_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+size_t hs_fmt_u64(char *out, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+static void hs_write_all(int fd, const char *s, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+void hs_warn3(const char *a, const char *b, const char *c) {
+  char buf[HS_PATH_MAX + 256];
+  size_t n = 0;
+  const char *parts[4] = {"heapshape: warning: ", a, b, c};
+  for (int i = 0; i < 4; i++) {
+    for (const char *s = parts[i]; s && *s && n < sizeof buf - 1; s++) buf[n++] = *s;
+  }
+  buf[n++] = '\n';
+  int saved = errno;
+  hs_write_all(2, buf, n);
+  errno = saved;
+}
+
+void hs_disable(const char *why, int err) {
+  if (!__atomic_exchange_n(&hs_active, 0, __ATOMIC_SEQ_CST)) return;
+  char msg[HS_PATH_MAX + 128];
+  size_t n = 0;
+  const char *parts[4] = {why, err ? ": " : "", err ? strerror(err) : "", "; tracking disabled"};
+  for (int i = 0; i < 4; i++)
+    for (const char *s = parts[i]; *s && n < sizeof msg - 1; s++) msg[n++] = *s;
+  msg[n] = 0;
+  hs_warn3(msg, "", "");
+}
+
+/* ---------------------------------------------------------------- growable id arrays */
+
+/* An array of pointers indexed by id, grown by mremap. Protected by hs_lock. */
+struct hs_vec {
+  void **items;
+  uint32_t count, cap;
+};
+
+static int hs_vec_push(struct hs_vec *v, void *item) {
+  if (v->count == v->cap) {
+    uint32_t ncap = v->cap ? v->cap * 2 : 4096;
+    void *m = v->items
+                  ? mremap(v->items, v->cap * sizeof(void *), ncap * sizeof(void *), MREMAP_MAYMOVE)
+                  : mmap(NULL, ncap * sizeof(void *), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return -1;
+    v->items = m;
+    v->cap = ncap;
+  }
+  v->items[v->count++] = item;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+struct hs_str_item {
+  UT_hash_handle hh;
+  uint32_t id;
+  uint32_t len;
+  char s[];
+};
+static struct hs_str_item *hs_str_hash; /* hs_lock */
+static struct hs_vec hs_str_vec;        /* hs_lock */
+
+uint32_t hs_intern_string_unlocked(const char *s, size_t len) {
+  struct hs_str_item *it;
+  if (len > 65535) len = 65535;
+  HASH_FIND(hh, hs_str_hash, s, len, it);
+  if (it) return it->id;
+  it = __libc_malloc(sizeof *it + len + 1);
+  if (!it) return UINT32_MAX;
+  memcpy(it->s, s, len);
+  it->s[len] = 0;
+  it->len = (uint32_t)len;
+  it->id = hs_str_vec.count;
+  if (hs_vec_push(&hs_str_vec, it) < 0) {
+    __libc_free(it);
+    return UINT32_MAX;
+  }
+  HASH_ADD_KEYPTR(hh, hs_str_hash, it->s, it->len, it);
+  if (hs_oom) {
+    hs_str_vec.count--;
+    __libc_free(it);
+    return UINT32_MAX;
+  }
+  return it->id;
+}
+
+uint32_t hs_intern_string(const char *s, size_t len) {
+  hs_lock_acquire();
+  uint32_t id = hs_intern_string_unlocked(s, len);
+  hs_lock_release();
+  if (id == UINT32_MAX) hs_disable("out of memory for strings", ENOMEM);
+  return id == UINT32_MAX ? 0 : id;
+}
+
+uint32_t hs_string_count(void) { return hs_str_vec.count; }
+struct hs_string_view hs_string_get(uint32_t id) {
+  struct hs_str_item *it = hs_str_vec.items[id];
+  struct hs_string_view v = {it->s, it->len};
+  return v;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+struct hs_frame_key {
+  uint8_t kind;
+  uint8_t pad[3];
+  int32_t lineno;
+  uint32_t file_sid, name_sid;
+  uint64_t addr;
+};
+struct hs_frame_item {
+  UT_hash_handle hh;
+  struct hs_frame_key key;
+  uint32_t id;
+  struct hs_frame_view view;
+};
+static struct hs_frame_item *hs_frame_hash; /* hs_lock */
+static struct hs_vec hs_frame_vec;          /* hs_lock */
+
+static uint32_t hs_intern_frame_unlocked(const struct hs_frame_key *k) {
+  struct hs_frame_item *it;
+  HASH_FIND(hh, hs_frame_hash, k, sizeof *k, it);
+  if (it) return it->id;
+  it = __libc_malloc(sizeof *it);
+  if (!it) return UINT32_MAX;
+  it->key = *k;
+  it->id = hs_frame_vec.count;
+  it->view.kind = k->kind;
+  it->view.lineno = k->lineno;
+  it->view.file_sid = k->file_sid;
+  it->view.name_sid = k->name_sid;
+  it->view.addr = k->addr;
+  if (hs_vec_push(&hs_frame_vec, it) < 0) {
+    __libc_free(it);
+    return UINT32_MAX;
+  }
+  HASH_ADD(hh, hs_frame_hash, key, sizeof it->key, it);
+  if (hs_oom) {
+    hs_frame_vec.count--;
+    __libc_free(it);
+    return UINT32_MAX;
+  }
+  return it->id;
+}
+
+uint32_t hs_intern_frame(uint8_t kind, int32_t lineno, uint32_t file_sid, uint32_t name_sid,
+                         uint64_t addr) {
+  struct hs_frame_key k;
+  memset(&k, 0, sizeof k);
+  k.kind = kind;
+  k.lineno = lineno;
+  k.file_sid = file_sid;
+  k.name_sid = name_sid;
+  k.addr = addr;
+  hs_lock_acquire();
+  uint32_t id = hs_intern_frame_unlocked(&k);
+  hs_lock_release();
+  if (id == UINT32_MAX) hs_disable("out of memory for frames", ENOMEM);
+  return id == UINT32_MAX ? 0 : id;
+}
+
+uint32_t hs_frame_count(void) { return hs_frame_vec.count; }
+struct hs_frame_view *hs_frame_get(uint32_t id) {
+  return &((struct hs_frame_item *)hs_frame_vec.items[id])->view;
+}
+
+/* ---------------------------------------------------------------- sites */
+
+#define HS_SITE_ID_BITS 24
+#define HS_SITE_ID_MAX ((1u << HS_SITE_ID_BITS) - 1)
+
+struct hs_site_item {
+  UT_hash_handle hh;
+  struct hs_site_stats st;
+  uint32_t id;
+  uint32_t keylen;   /* bytes of key[] */
+  uint32_t key[];    /* key[0] = domain | nframes << 8; key[1..n] = frame ids */
+};
+static struct hs_site_item *hs_site_hash; /* hs_lock */
+static struct hs_vec hs_site_vec;         /* hs_lock */
+
+static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, uint32_t n) {
+  uint32_t key[HS_MAX_FRAMES + 1];
+  key[0] = (uint32_t)domain | (n << 8);
+  memcpy(key + 1, frames, n * sizeof(uint32_t));
+  uint32_t keylen = (n + 1) * (uint32_t)sizeof(uint32_t);
+  struct hs_site_item *it;
+  HASH_FIND(hh, hs_site_hash, key, keylen, it);
+  if (it) return it->id;
+  if (hs_site_vec.count > HS_SITE_ID_MAX) return UINT32_MAX;
+  it = __libc_malloc(sizeof *it + keylen);
+  if (!it) return UINT32_MAX;
+  memset(&it->st, 0, sizeof it->st);
+  memcpy(it->key, key, keylen);
+  it->keylen = keylen;
+  it->id = hs_site_vec.count;
+  if (hs_vec_push(&hs_site_vec, it) < 0) {
+    __libc_free(it);
+    return UINT32_MAX;
+  }
+  HASH_ADD_KEYPTR(hh, hs_site_hash, it->key, it->keylen, it);
+  if (hs_oom) {
+    hs_site_vec.count--;
+    __libc_free(it);
+    return UINT32_MAX;
+  }
+  return it->id;
+}
+
+uint32_t hs_intern_site(uint8_t domain, const struct hs_stack *st) {
+  hs_lock_acquire();
+  uint32_t id = hs_intern_site_unlocked(domain, st->frames, st->n);
+  hs_lock_release();
+  if (id == UINT32_MAX) hs_disable("cannot record more allocation sites", ENOMEM);
+  return id == UINT32_MAX ? 0 : id;
+}
+
+uint32_t hs_site_count(void) { return hs_site_vec.count; }
+const struct hs_site_stats *hs_site_stats_get(uint32_t id, uint8_t *domain,
+                                              const uint32_t **frames, uint32_t *nframes) {
+  struct hs_site_item *it = hs_site_vec.items[id];
+  *domain = (uint8_t)(it->key[0] & 0xff);
+  *nframes = it->key[0] >> 8;
+  *frames = it->key + 1;
+  return &it->st;
+}
+
+/* Native call sites: a direct-mapped cache from return address to site, per domain. */
+#define HS_NCACHE 4096
+static struct {
+  uintptr_t ret;
+  uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1; 0 = not cached */
+} hs_ncache[HS_NCACHE];           /* hs_lock */
+
+uint32_t hs_native_site(uint8_t domain, uintptr_t ret) {
+  size_t h = (size_t)((ret * 0x9E3779B97F4A7C15ull) >> 52) & (HS_NCACHE - 1);
+  hs_lock_acquire();
+  if (hs_ncache[h].ret == ret && hs_ncache[h].site[domain]) {
+    uint32_t s = hs_ncache[h].site[domain] - 1;
+    hs_lock_release();
+    return s;
+  }
+  struct hs_frame_key k;
+  memset(&k, 0, sizeof k);
+  k.kind = HS_FRAME_NATIVE;
+  k.addr = ret;
+  uint32_t site = UINT32_MAX;
+  uint32_t f = hs_intern_frame_unlocked(&k);
+  if (f != UINT32_MAX) site = hs_intern_site_unlocked(domain, &f, 1);
+  if (site != UINT32_MAX) {
+    if (hs_ncache[h].ret != ret) {
+      memset(&hs_ncache[h], 0, sizeof hs_ncache[h]);
+      hs_ncache[h].ret = ret;
+    }
+    hs_ncache[h].site[domain] = site + 1;
+  }
+  hs_lock_release();
+  if (site == UINT32_MAX) {
+    hs_disable("cannot record more allocation sites", ENOMEM);
+    return 0;
+  }
+  return site;
+}
+
+/* ---------------------------------------------------------------- the live pointer map */
+
+/* Open addressing with linear probing and backward-shift deletion (no tombstones).
+ * A slot is 16 bytes: the block address (0 = empty) and size << 24 | site. At most 60% full,
+ * so a live block costs 16 / 0.6 .. 16 / 0.3 = 27 to 53 bytes of map. */
+struct hs_slot {
+  uintptr_t key;
+  uint64_t val;
+};
+#define HS_SIZE_MAX ((1ull << 40) - 1)
+static struct hs_slot *hs_map;   /* hs_lock */
+static size_t hs_map_mask;       /* capacity - 1 */
+static size_t hs_map_count;
+static unsigned hs_map_shift;    /* 64 - log2(capacity) */
+
+static inline size_t hs_map_hash(uintptr_t key) {
+  return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> hs_map_shift);
+}
+
+static int hs_map_alloc(unsigned bits) {
+  size_t cap = (size_t)1 << bits;
+  void *m = mmap(NULL, cap * sizeof(struct hs_slot), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return -1;
+  struct hs_slot *old = hs_map;
+  size_t oldcap = old ? hs_map_mask + 1 : 0;
+  hs_map = m;
+  hs_map_mask = cap - 1;
+  hs_map_shift = 64 - bits;
+  for (size_t i = 0; i < oldcap; i++) {
+    if (!old[i].key) continue;
+    size_t j = hs_map_hash(old[i].key);
+    while (hs_map[j].key) j = (j + 1) & hs_map_mask;
+    hs_map[j] = old[i];
+  }
+  if (old) munmap(old, oldcap * sizeof(struct hs_slot));
+  return 0;
+}
+
+static void hs_site_account_free(uint64_t val) {
+  uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
+  uint64_t size = val >> HS_SITE_ID_BITS;
+  struct hs_site_item *it = hs_site_vec.items[site];
+  it->st.frees++;
+  it->st.live_count--;
+  it->st.live_bytes -= size;
+  hs_tot.frees++;
+  hs_tot.live_count--;
+  hs_tot.live_bytes -= size;
+}
+
+void hs_core_alloc(void *p, size_t size, uint32_t site) {
+  uintptr_t key = (uintptr_t)p;
+  uint64_t sz = size > HS_SIZE_MAX ? HS_SIZE_MAX : size;
+  hs_lock_acquire();
+  if (HS_UNLIKELY(!hs_active) || HS_UNLIKELY(site >= hs_site_vec.count)) {
+    hs_lock_release();
+    return;
+  }
+  if (HS_UNLIKELY((hs_map_count + 1) * 10 > (hs_map_mask + 1) * 6)) {
+    if (hs_map_alloc(64 - hs_map_shift + 1) < 0) {
+      hs_lock_release();
+      hs_disable("cannot grow the pointer map", ENOMEM);
+      return;
+    }
+  }
+  size_t i = hs_map_hash(key);
+  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
+  if (hs_map[i].key == key) {
+    hs_site_account_free(hs_map[i].val); /* a free we never saw: the address is reused */
+  } else {
+    hs_map_count++;
+  }
+  hs_map[i].key = key;
+  hs_map[i].val = (sz << HS_SITE_ID_BITS) | site;
+  struct hs_site_item *it = hs_site_vec.items[site];
+  it->st.allocs++;
+  it->st.alloc_bytes += sz;
+  it->st.live_count++;
+  it->st.live_bytes += sz;
+  if (it->st.live_bytes > it->st.peak_live_bytes) it->st.peak_live_bytes = it->st.live_bytes;
+  hs_tot.allocs++;
+  hs_tot.alloc_bytes += sz;
+  hs_tot.live_count++;
+  hs_tot.live_bytes += sz;
+  if (hs_tot.live_bytes > hs_tot.peak_live_bytes) hs_tot.peak_live_bytes = hs_tot.live_bytes;
+  hs_lock_release();
+}
+
+int hs_core_free(void *p, uint32_t *site, size_t *size) {
+  uintptr_t key = (uintptr_t)p;
+  hs_lock_acquire();
+  size_t i = hs_map_hash(key);
+  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
+  if (!hs_map[i].key) {
+    hs_lock_release();
+    return 0;
+  }
+  uint64_t val = hs_map[i].val;
+  hs_site_account_free(val);
+  /* backward-shift deletion */
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & hs_map_mask;
+    if (!hs_map[j].key) break;
+    size_t home = hs_map_hash(hs_map[j].key);
+    /* move j into the hole at i when its home is not cyclically in (i, j] */
+    if (((j - home) & hs_map_mask) >= ((j - i) & hs_map_mask)) {
+      hs_map[i] = hs_map[j];
+      i = j;
+    }
+  }
+  hs_map[i].key = 0;
+  hs_map[i].val = 0;
+  hs_map_count--;
+  hs_lock_release();
+  if (site) *site = (uint32_t)(val & HS_SITE_ID_MAX);
+  if (size) *size = (size_t)(val >> HS_SITE_ID_BITS);
+  return 1;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void hs_atfork_prepare(void) { hs_lock_acquire(); }
+static void hs_atfork_parent(void) { hs_lock_release(); }
+static void hs_atfork_child(void) {
+  pthread_mutex_init(&hs_lock, NULL);
+  hs_proc.pid = (int)syscall(SYS_getpid);
+  hs_proc.seq = 0;
+  hs_proc.final_written = 0;
+}
+
+static void hs_on_sigusr2(int sig) {
+  (void)sig;
+  hs_dump_requested = 1;
+  hs_attention = 1;
+}
+
+void hs_attend(void) {
+  if (hs_py_pending) hs_py_finish_init();
+  if (hs_dump_requested && __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST))
+    hs_snapshot_write(NULL, HS_REASON_SIGNAL);
+  hs_attention = hs_py_pending || hs_dump_requested;
+}
+
+/* Reads /proc/self/cmdline into buf; fills argv (pointers into buf). */
+static int hs_read_cmdline(char *buf, size_t cap, const char **argv, int maxargs) {
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t n = 0;
+  while (n < cap - 1) {
+    ssize_t r = read(fd, buf + n, cap - 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  buf[n] = 0;
+  int argc = 0;
+  for (size_t i = 0; i < n && argc < maxargs; i += strlen(buf + i) + 1) argv[argc++] = buf + i;
+  return argc;
+}
+
+static void hs_copy_env(char *dst, size_t cap, const char *name) {
+  const char *v = getenv(name);
+  dst[0] = 0;
+  if (v && strlen(v) < cap) memcpy(dst, v, strlen(v) + 1);
+}
+
+static uint32_t hs_env_u32(const char *name, uint32_t dflt, uint32_t lo, uint32_t hi) {
+  const char *v = getenv(name);
+  if (!v || !*v) return dflt;
+  uint64_t x = 0;
+  for (; *v >= '0' && *v <= '9'; v++) x = x * 10 + (uint64_t)(*v - '0');
+  if (x < lo) x = lo;
+  if (x > hi) x = hi;
+  return (uint32_t)x;
+}
+
+static char hs_cmdline_buf[16384];
+
+__attribute__((constructor)) static void hs_init(void) {
+  hs_busy = 1;
+  hs_proc.pid = (int)syscall(SYS_getpid);
+  hs_proc.start_ns = hs_now_ns();
+  hs_proc.root_pid = (int)hs_env_u32("HEAPSHAPE_ROOT_PID", 0, 0, 0x7fffffff);
+  hs_proc.max_frames = hs_env_u32("HEAPSHAPE_FRAMES", 1, 1, HS_MAX_FRAMES);
+  hs_copy_env(hs_proc.output, sizeof hs_proc.output, "HEAPSHAPE_OUTPUT");
+  hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
+  if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");
+
+  if (hs_map_alloc(16) < 0) {
+    hs_warn3("cannot map the pointer table; tracking disabled", "", "");
+    hs_busy = 0;
+    return;
+  }
+  const char *argv[256];
+  int argc = hs_read_cmdline(hs_cmdline_buf, sizeof hs_cmdline_buf, argv, 256);
+  hs_program_name(argc, argv, hs_proc.program, sizeof hs_proc.program);
+  hs_intern_string_unlocked("", 0); /* string 0 is "" */
+  hs_proc.program_sid = hs_intern_string_unlocked(hs_proc.program, strlen(hs_proc.program));
+  for (int i = 0; i + 1 < argc; i++) hs_cmdline_buf[strlen(argv[i]) + (size_t)(argv[i] - hs_cmdline_buf)] = ' ';
+  hs_proc.cmdline_sid = hs_intern_string_unlocked(hs_cmdline_buf, strlen(hs_cmdline_buf));
+  if (hs_proc.program_sid == UINT32_MAX || hs_proc.cmdline_sid == UINT32_MAX) {
+    hs_warn3("out of memory at start-up; tracking disabled", "", "");
+    hs_busy = 0;
+    return;
+  }
+  pthread_atfork(hs_atfork_prepare, hs_atfork_parent, hs_atfork_child);
+  if (hs_env_u32("HEAPSHAPE_SIGNAL", 1, 0, 1)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hs_on_sigusr2;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+  }
+  hs_active = 1;
+  hs_py_init();
+  hs_busy = 0;
+}
+
+/* The exit snapshot of a process that Python's atexit did not cover. */
+static void hs_final_snapshot(void) {
+  if (!hs_active || hs_proc.final_written) return;
+  if ((int)syscall(SYS_getpid) != hs_proc.pid) return; /* a vfork child: memory is shared */
+  int saved = hs_busy;
+  hs_busy = 1;
+  hs_proc.final_written = 1;
+  hs_snapshot_write(NULL, HS_REASON_EXIT);
+  hs_busy = saved;
+}
+
+__attribute__((destructor)) static void hs_fini(void) { hs_final_snapshot(); }
+
+/* os._exit() and multiprocessing's children end here without running destructors. */
+__attribute__((visibility("default"))) void _exit(int status) {
+  hs_final_snapshot();
+  for (;;) syscall(SYS_exit_group, status);
+}
+__attribute__((visibility("default"))) void _Exit(int status) { _exit(status); }
+
+/* Public API (include/heapshape/heapshape.h). */
+__attribute__((visibility("default"))) int heapshape_snapshot(const char *path) {
+  if (!hs_active) {
+    errno = ENODEV;
+    return -1;
+  }
+  int saved = hs_busy;
+  hs_busy = 1;
+  int r = hs_snapshot_write(path && *path ? path : NULL, HS_REASON_API);
+  hs_busy = saved;
+  return r;
+}

@@ -1,0 +1,145 @@
+/* heapshape shim core: the tables behind every recorded allocation, and the process lifecycle.
+ *
+ * interpose.c turns libc calls into hs_core_* calls; pyhooks.c does the same for CPython's
+ * PyMem allocator domains and computes Python call sites; snapshot_write.c serializes the
+ * tables. Everything here may run inside malloc: no stdio, no allocation through the hooked
+ * allocator (bookkeeping uses __libc_malloc or mmap), no calls into Python.
+ *
+ * Locking: one mutex, hs_lock, protects the pointer map, the site/frame/string tables and the
+ * totals. It is never held across a call into Python or into the program's allocator.
+ * pthread_atfork takes it around fork so the child inherits consistent tables.
+ */
+#ifndef HEAPSHAPE_PRELOAD_CORE_H
+#define HEAPSHAPE_PRELOAD_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heapshape/format.h"
+
+#define HS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HS_HIDDEN __attribute__((visibility("hidden")))
+#define HS_TLS __thread __attribute__((tls_model("initial-exec")))
+
+#define HS_MAX_FRAMES 128
+#define HS_PATH_MAX 4096
+
+/* glibc's allocator entry points; the shim forwards to these and uses them for itself. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+/* Set while this thread is inside heapshape (bookkeeping or a hooked allocator call):
+ * allocations made then are forwarded untouched and not recorded. */
+extern HS_TLS int hs_busy HS_HIDDEN;
+
+/* 1 while tracking. Written by init (before threads), by hs_disable (any thread, once). */
+extern volatile int hs_active HS_HIDDEN;
+
+/* Non-zero when some slow-path work waits for a safe point: a requested dump (SIGUSR2) or
+ * the end of interpreter initialization. Checked by every hook at depth 0. */
+extern volatile int hs_attention HS_HIDDEN;
+extern volatile int hs_dump_requested HS_HIDDEN;
+
+/* A call site: frame ids, innermost first. */
+struct hs_stack {
+  uint32_t n;
+  uint32_t frames[HS_MAX_FRAMES];
+};
+
+/* Records a new block p of size bytes at site. Caller holds hs_busy. */
+void hs_core_alloc(void *p, size_t size, uint32_t site) HS_HIDDEN;
+/* Forgets p; returns 1 and its site/size when it was tracked. Caller holds hs_busy. */
+int hs_core_free(void *p, uint32_t *site, size_t *size) HS_HIDDEN;
+
+/* Interning (take hs_lock themselves). Return 0 on failure (site 0 is the catch-all). */
+uint32_t hs_intern_string(const char *s, size_t len) HS_HIDDEN;
+/* Same, caller holds hs_lock; returns UINT32_MAX on failure. */
+uint32_t hs_intern_string_unlocked(const char *s, size_t len) HS_HIDDEN;
+uint32_t hs_intern_frame(uint8_t kind, int32_t lineno, uint32_t file_sid, uint32_t name_sid,
+                         uint64_t addr) HS_HIDDEN;
+uint32_t hs_intern_site(uint8_t domain, const struct hs_stack *st) HS_HIDDEN;
+/* Site of a native caller address (frame kind NATIVE), cached. */
+uint32_t hs_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
+
+void hs_lock_acquire(void) HS_HIDDEN;
+void hs_lock_release(void) HS_HIDDEN;
+
+/* Slow path run by hooks at depth 0 when hs_attention is set. */
+void hs_attend(void) HS_HIDDEN;
+
+/* Turns tracking off for good with one warning line. */
+void hs_disable(const char *why, int err) HS_HIDDEN;
+
+/* Writes a warning line "heapshape: warning: <a><b><c>" to stderr (write(2), no stdio). */
+void hs_warn3(const char *a, const char *b, const char *c) HS_HIDDEN;
+
+/* Snapshot writing (snapshot_write.c). reason is enum hs_reason. path NULL = default name. */
+int hs_snapshot_write(const char *path, uint32_t reason) HS_HIDDEN;
+
+/* Process facts, filled at init and after fork (core.c). */
+struct hs_process {
+  int pid;
+  int root_pid;         /* HEAPSHAPE_ROOT_PID, or 0 */
+  uint32_t max_frames;  /* HEAPSHAPE_FRAMES, default 1 */
+  uint32_t program_sid;
+  uint32_t cmdline_sid;
+  uint32_t seq;         /* last sequence number used for a non-exit snapshot */
+  int final_written;    /* exit snapshot done */
+  uint64_t start_ns;
+  char program[256];
+  char output[HS_PATH_MAX]; /* HEAPSHAPE_OUTPUT (root process exit snapshot) or "" */
+  char dir[HS_PATH_MAX];    /* directory for default names */
+};
+extern struct hs_process hs_proc HS_HIDDEN;
+
+/* Totals, protected by hs_lock. */
+struct hs_totals {
+  uint64_t live_bytes, live_count, peak_live_bytes;
+  uint64_t allocs, frees, alloc_bytes;
+};
+extern struct hs_totals hs_tot HS_HIDDEN;
+
+/* Table access for the writer; caller holds hs_lock. */
+struct hs_site_stats {
+  uint64_t allocs, frees, alloc_bytes, live_count, live_bytes, peak_live_bytes;
+};
+struct hs_string_view {
+  const char *s;
+  uint32_t len;
+};
+struct hs_frame_view {
+  uint8_t kind;
+  int32_t lineno;
+  uint32_t file_sid, name_sid;
+  uint64_t addr;
+};
+uint32_t hs_string_count(void) HS_HIDDEN;
+struct hs_string_view hs_string_get(uint32_t id) HS_HIDDEN;
+uint32_t hs_frame_count(void) HS_HIDDEN;
+struct hs_frame_view *hs_frame_get(uint32_t id) HS_HIDDEN;
+uint32_t hs_site_count(void) HS_HIDDEN;
+const struct hs_site_stats *hs_site_stats_get(uint32_t id, uint8_t *domain,
+                                              const uint32_t **frames,
+                                              uint32_t *nframes) HS_HIDDEN;
+
+/* Python side (pyhooks.c). */
+void hs_py_init(void) HS_HIDDEN;
+void hs_py_finish_init(void) HS_HIDDEN; /* pending post-initialization work */
+extern volatile int hs_py_pending HS_HIDDEN;
+extern uint32_t hs_py_version HS_HIDDEN; /* PY_VERSION_HEX or 0 */
+extern int hs_py_hooked HS_HIDDEN;
+/* Site for a libc allocation: the Python line when this thread runs Python code, else the
+ * native caller. */
+uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
+
+/* Small no-allocation formatting helpers (util in core.c). */
+size_t hs_fmt_u64(char *out, uint64_t v) HS_HIDDEN; /* returns length, no NUL */
+uint64_t hs_now_ns(void) HS_HIDDEN;
+
+#endif /* HEAPSHAPE_PRELOAD_CORE_H */

@@ -1,0 +1,455 @@
+/* heapshape CPython side: PyMem allocator hooks on the RAW, MEM and OBJ domains, the Python
+ * call site of an allocation read from the interpreter's own frames, and the atexit snapshot.
+ *
+ * No libpython is linked: every Py* symbol is looked up with dlsym at start-up, and a process
+ * without them is tracked as plain malloc. Frame and object layouts per version were measured
+ * with offsetof against each version's headers (docs/cpython-internals.md); only 3.8-3.13
+ * are walked. Nothing here allocates through the hooked allocator or holds hs_lock while
+ * calling into Python.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload/core.h"
+
+/* PyMemAllocatorEx, mirrored (stable since 3.5). */
+struct hs_pyalloc {
+  void *ctx;
+  void *(*malloc)(void *ctx, size_t size);
+  void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+  void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+  void (*free)(void *ctx, void *ptr);
+};
+enum { HS_PYMEM_RAW = 0, HS_PYMEM_MEM = 1, HS_PYMEM_OBJ = 2 };
+
+struct hs_pydom {
+  struct hs_pyalloc prev; /* the allocator we wrap; written at install/re-install only */
+  uint8_t domain;         /* enum hs_domain */
+};
+static struct hs_pydom hs_pydoms[3];
+
+volatile int hs_py_pending;
+uint32_t hs_py_version;
+int hs_py_hooked;
+
+/* Resolved at start-up, read-only afterwards. */
+static void (*p_GetAllocator)(int, struct hs_pyalloc *);
+static void (*p_SetAllocator)(int, struct hs_pyalloc *);
+static char *(*p_tstate_get)(void);
+static void *(*p_gilstate_this)(void);
+static int (*p_Addr2Line)(void *, int);
+static int (*p_IsInitialized)(void);
+static int (*p_GILState_Check)(void);
+static int (*p_AddPendingCall)(int (*)(void *), void *);
+static void *(*p_ImportModule)(const char *);
+static void *(*p_CFunction_NewEx)(void *, void *, void *);
+static void *(*p_CallMethod)(void *, const char *, const char *, ...);
+static void (*p_DecRef)(void *);
+static void (*p_ErrClear)(void);
+static void *(*p_BuildValue)(const char *, ...);
+static void *p_UnicodeType, *p_CodeType;
+
+/* Frame layout of the running interpreter (see the table in docs/cpython-internals.md). */
+enum hs_walk_kind { HS_WALK_NONE, HS_WALK_38, HS_WALK_310, HS_WALK_311, HS_WALK_312, HS_WALK_313 };
+static enum hs_walk_kind hs_walk;
+static size_t hs_co_filename = 104, hs_co_name = 112;
+static size_t hs_ascii_size = 48, hs_compact_size = 72;
+
+/* ------------------------------------------------------------------ strings from Python */
+
+/* Copies a str object's text as UTF-8 into out (at most cap bytes); returns the length.
+ * Reads only the object itself: compact strings carry their data inline. */
+static size_t hs_py_str(const char *u, char *out, size_t cap) {
+  if (!u || *(void *const *)(u + 8) != p_UnicodeType) return 0;
+  int64_t len = *(const int64_t *)(u + 16);
+  uint32_t state = *(const uint32_t *)(u + 32);
+  unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+  const unsigned char *data;
+  if (compact && ascii) {
+    data = (const unsigned char *)u + hs_ascii_size;
+    kind = 1;
+  } else if (compact) {
+    data = (const unsigned char *)u + hs_compact_size;
+  } else {
+    data = *(const unsigned char *const *)(u + hs_compact_size);
+    if (!data) return 0;
+  }
+  size_t n = 0;
+  for (int64_t i = 0; i < len; i++) {
+    uint32_t c = kind == 1 ? data[i] : kind == 2 ? ((const uint16_t *)data)[i]
+                                                  : ((const uint32_t *)data)[i];
+    if (c < 0x80) {
+      if (n + 1 > cap) break;
+      out[n++] = (char)c;
+    } else if (c < 0x800) {
+      if (n + 2 > cap) break;
+      out[n++] = (char)(0xC0 | (c >> 6));
+      out[n++] = (char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      if (n + 3 > cap) break;
+      out[n++] = (char)(0xE0 | (c >> 12));
+      out[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+      out[n++] = (char)(0x80 | (c & 0x3F));
+    } else {
+      if (n + 4 > cap) break;
+      out[n++] = (char)(0xF0 | (c >> 18));
+      out[n++] = (char)(0x80 | ((c >> 12) & 0x3F));
+      out[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+      out[n++] = (char)(0x80 | (c & 0x3F));
+    }
+  }
+  return n;
+}
+
+static uint32_t hs_py_intern_str(const char *u) {
+  char buf[1024];
+  size_t n = hs_py_str(u, buf, sizeof buf);
+  return hs_intern_string(buf, n);
+}
+
+/* ------------------------------------------------------------------ the line cache */
+
+/* (code object, instruction offset) -> frame id and, for one-frame sites, the site per
+ * domain. Direct-mapped; protected by the GIL (entries are only touched by the thread that
+ * holds it). An entry is valid only while the code object at that address still has the same
+ * co_filename and co_name objects, which guards against a freed code object's address being
+ * reused. */
+#define HS_LCACHE 8192
+struct hs_lcache {
+  const char *code;
+  const void *fname, *name;
+  int32_t off;
+  uint32_t frame;
+  uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1; 0 = not computed */
+};
+static struct hs_lcache hs_lc[HS_LCACHE];
+
+static struct hs_lcache *hs_py_frame(const char *code, int32_t off) {
+  size_t h = (size_t)((((uint64_t)(uintptr_t)code >> 4) ^ (uint64_t)(uint32_t)off * 0x9E3779B1u) *
+                      0x9E3779B97F4A7C15ull >> 51) & (HS_LCACHE - 1);
+  struct hs_lcache *e = &hs_lc[h];
+  const void *fname = *(void *const *)(code + hs_co_filename);
+  const void *name = *(void *const *)(code + hs_co_name);
+  if (HS_LIKELY(e->code == code && e->off == off && e->fname == fname && e->name == name)) return e;
+  if (*(void *const *)(code + 8) != p_CodeType) return NULL;
+  int line = p_Addr2Line((void *)code, off);
+  uint32_t fs = hs_py_intern_str(fname), ns = hs_py_intern_str(name);
+  e->code = code;
+  e->off = off;
+  e->fname = fname;
+  e->name = name;
+  e->frame = hs_intern_frame(HS_FRAME_PYTHON, line, fs, ns, 0);
+  memset(e->site, 0, sizeof e->site);
+  return e;
+}
+
+/* ------------------------------------------------------------------ frame walking */
+
+/* The calling thread's thread state if it holds the GIL, else NULL. */
+static inline char *hs_py_gil_tstate(void) {
+  char *ts = p_tstate_get();
+  if (!ts) return NULL;
+  if (hs_walk >= HS_WALK_312) return ts; /* 3.12+: thread-local, NULL when detached */
+  return ts == p_gilstate_this() ? ts : NULL; /* <= 3.11: the GIL holder, any thread */
+}
+
+#define RD_PTR(p, off) (*(char *const *)((p) + (off)))
+#define RD_I32(p, off) (*(const int32_t *)((p) + (off)))
+
+/* Collects up to max cache entries of the innermost complete Python frames. */
+static int hs_py_walk(char *ts, struct hs_lcache **out, int max) {
+  int n = 0;
+  char *f;
+  switch (hs_walk) {
+    case HS_WALK_38:
+    case HS_WALK_310:
+      for (f = RD_PTR(ts, 24); f && n < max; f = RD_PTR(f, 24)) {
+        char *code = RD_PTR(f, 32);
+        int32_t off = hs_walk == HS_WALK_38 ? RD_I32(f, 104) : RD_I32(f, 96) * 2;
+        struct hs_lcache *e = hs_py_frame(code, off);
+        if (e) out[n++] = e;
+      }
+      break;
+    case HS_WALK_311:
+    case HS_WALK_312: {
+      int v311 = hs_walk == HS_WALK_311;
+      size_t o_prev = v311 ? 48 : 8, o_code = v311 ? 32 : 0, o_owner = v311 ? 69 : 70;
+      size_t o_first = v311 ? 168 : 176, o_adapt = v311 ? 184 : 192;
+      char *cframe = RD_PTR(ts, 56);
+      if (!cframe) break;
+      for (f = RD_PTR(cframe, v311 ? 8 : 0); f && n < max; f = RD_PTR(f, o_prev)) {
+        uint8_t owner = *(const uint8_t *)(f + o_owner);
+        if (owner == 3) continue; /* 3.12: C-stack shim frame */
+        char *code = RD_PTR(f, o_code);
+        char *instr = RD_PTR(f, 56);
+        char *first = code + o_adapt;
+        if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, o_first)) continue;
+        struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
+        if (e) out[n++] = e;
+      }
+      break;
+    }
+    case HS_WALK_313:
+      for (f = RD_PTR(ts, 72); f && n < max; f = RD_PTR(f, 8)) {
+        uint8_t owner = *(const uint8_t *)(f + 70);
+        if (owner == 3) continue;
+        char *code = RD_PTR(f, 0);
+        char *instr = RD_PTR(f, 56);
+        char *first = code + 200;
+        if (!code || *(void *const *)(code + 8) != p_CodeType) continue;
+        if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, 184)) continue;
+        struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
+        if (e) out[n++] = e;
+      }
+      break;
+    case HS_WALK_NONE:
+      break;
+  }
+  return n;
+}
+
+static uint32_t hs_unknown_site[HS_DOMAIN_COUNT]; /* site + 1; benign race: same value */
+
+static uint32_t hs_py_unknown_site(uint8_t domain) {
+  if (!hs_unknown_site[domain]) {
+    struct hs_stack st;
+    st.n = 1;
+    st.frames[0] = hs_intern_frame(HS_FRAME_UNKNOWN, 0, 0, 0, 0);
+    hs_unknown_site[domain] = hs_intern_site(domain, &st) + 1;
+  }
+  return hs_unknown_site[domain] - 1;
+}
+
+/* Python site of the current thread, or UINT32_MAX when it runs no Python code. */
+static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
+  struct hs_lcache *es[HS_MAX_FRAMES];
+  int n = hs_py_walk(ts, es, (int)hs_proc.max_frames);
+  if (n == 0) return UINT32_MAX;
+  if (n == 1 && hs_proc.max_frames == 1) {
+    struct hs_lcache *e = es[0];
+    if (HS_UNLIKELY(!e->site[domain])) {
+      struct hs_stack st;
+      st.n = 1;
+      st.frames[0] = e->frame;
+      e->site[domain] = hs_intern_site(domain, &st) + 1;
+    }
+    return e->site[domain] - 1;
+  }
+  struct hs_stack st;
+  st.n = (uint32_t)n;
+  for (int i = 0; i < n; i++) st.frames[i] = es[i]->frame;
+  return hs_intern_site(domain, &st);
+}
+
+uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
+  if (hs_walk != HS_WALK_NONE && !hs_py_pending) {
+    char *ts = hs_py_gil_tstate();
+    if (ts) {
+      uint32_t s = hs_py_site_of(ts, domain);
+      if (s != UINT32_MAX) return s;
+    }
+  }
+  return hs_native_site(domain, ret);
+}
+
+static uint32_t hs_py_site(uint8_t domain) {
+  if (hs_walk != HS_WALK_NONE) {
+    char *ts = hs_py_gil_tstate();
+    if (ts) {
+      uint32_t s = hs_py_site_of(ts, domain);
+      if (s != UINT32_MAX) return s;
+    }
+  }
+  return hs_py_unknown_site(domain);
+}
+
+/* ------------------------------------------------------------------ allocator hooks */
+
+/* Each hook records at the outermost level only: a large OBJ request that falls through to
+ * RAW and then to libc malloc is one allocation, in the OBJ domain. */
+
+static void *hs_py_malloc(void *ctx, size_t size) {
+  struct hs_pydom *d = ctx;
+  if (hs_busy || !hs_active) return d->prev.malloc(d->prev.ctx, size);
+  hs_busy = 1;
+  if (HS_UNLIKELY(hs_attention)) hs_attend();
+  void *p = d->prev.malloc(d->prev.ctx, size);
+  if (p) hs_core_alloc(p, size, hs_py_site(d->domain));
+  hs_busy = 0;
+  return p;
+}
+
+static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
+  struct hs_pydom *d = ctx;
+  if (hs_busy || !hs_active) return d->prev.calloc(d->prev.ctx, nelem, elsize);
+  hs_busy = 1;
+  if (HS_UNLIKELY(hs_attention)) hs_attend();
+  void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
+  if (p) hs_core_alloc(p, nelem * elsize, hs_py_site(d->domain));
+  hs_busy = 0;
+  return p;
+}
+
+static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
+  struct hs_pydom *d = ctx;
+  if (hs_busy || !hs_active) return d->prev.realloc(d->prev.ctx, ptr, size);
+  hs_busy = 1;
+  if (HS_UNLIKELY(hs_attention)) hs_attend();
+  uint32_t osite = 0;
+  size_t osize = 0;
+  /* Forget the old block first: once realloc returns, another thread may get its address. */
+  int had = ptr ? hs_core_free(ptr, &osite, &osize) : 0;
+  void *p = d->prev.realloc(d->prev.ctx, ptr, size);
+  if (p)
+    hs_core_alloc(p, size, hs_py_site(d->domain));
+  else if (had)
+    hs_core_alloc(ptr, osize, osite); /* failed: the old block lives on */
+  hs_busy = 0;
+  return p;
+}
+
+static void hs_py_free(void *ctx, void *ptr) {
+  struct hs_pydom *d = ctx;
+  if (ptr && !hs_busy && hs_active) {
+    hs_busy = 1;
+    if (HS_UNLIKELY(hs_attention)) hs_attend();
+    hs_core_free(ptr, NULL, NULL);
+    d->prev.free(d->prev.ctx, ptr);
+    hs_busy = 0;
+    return;
+  }
+  d->prev.free(d->prev.ctx, ptr);
+}
+
+static void hs_py_install(int dom) {
+  struct hs_pyalloc cur, ours;
+  p_GetAllocator(dom, &cur);
+  if (cur.ctx == &hs_pydoms[dom]) return;
+  hs_pydoms[dom].prev = cur;
+  ours.ctx = &hs_pydoms[dom];
+  ours.malloc = hs_py_malloc;
+  ours.calloc = hs_py_calloc;
+  ours.realloc = hs_py_realloc;
+  ours.free = hs_py_free;
+  p_SetAllocator(dom, &ours);
+}
+
+/* ------------------------------------------------------------------ atexit snapshot */
+
+struct hs_pymethoddef {
+  const char *ml_name;
+  void *(*ml_meth)(void *, void *);
+  int ml_flags;
+  const char *ml_doc;
+};
+
+static void *hs_py_atexit(void *self, void *unused) {
+  (void)self;
+  (void)unused;
+  if (hs_active && !hs_proc.final_written) {
+    int saved = hs_busy;
+    hs_busy = 1;
+    hs_proc.final_written = 1;
+    hs_snapshot_write(NULL, HS_REASON_EXIT);
+    hs_busy = saved;
+  }
+  return p_BuildValue("");
+}
+
+static struct hs_pymethoddef hs_atexit_def = {"_heapshape_exit_snapshot", hs_py_atexit,
+                                              0x0004 /* METH_NOARGS */, NULL};
+
+/* Runs on the main thread with the GIL held (Py_AddPendingCall). */
+static int hs_py_register_atexit(void *arg) {
+  (void)arg;
+  int saved = hs_busy;
+  hs_busy = 1;
+  void *mod = p_ImportModule("atexit");
+  void *fn = mod ? p_CFunction_NewEx(&hs_atexit_def, NULL, NULL) : NULL;
+  void *r = fn ? p_CallMethod(mod, "register", "O", fn) : NULL;
+  if (!r) {
+    p_ErrClear();
+    hs_warn3("could not register the exit snapshot with atexit; ",
+             "the snapshot will be taken at process exit", "");
+  }
+  p_DecRef(r);
+  p_DecRef(fn);
+  p_DecRef(mod);
+  hs_busy = saved;
+  return 0;
+}
+
+/* Called from hooks (hs_busy set) until the interpreter is initialized and this thread holds
+ * the GIL: PYTHONMALLOC / -X dev may have replaced our allocators during pre-initialization. */
+void hs_py_finish_init(void) {
+  if (!p_IsInitialized() || !p_GILState_Check()) return;
+  hs_py_pending = 0;
+  hs_py_install(HS_PYMEM_RAW);
+  hs_py_install(HS_PYMEM_MEM);
+  hs_py_install(HS_PYMEM_OBJ);
+  p_AddPendingCall(hs_py_register_atexit, NULL);
+}
+
+#define HS_SYM(var, name) (*(void **)&(var) = dlsym(RTLD_DEFAULT, name))
+
+void hs_py_init(void) {
+  const char *(*getver)(void);
+  if (!HS_SYM(getver, "Py_GetVersion")) return;
+  const char *v = getver();
+  int major = 0, minor = 0, micro = 0;
+  while (*v >= '0' && *v <= '9') major = major * 10 + (*v++ - '0');
+  if (*v == '.') v++;
+  while (*v >= '0' && *v <= '9') minor = minor * 10 + (*v++ - '0');
+  if (*v == '.') v++;
+  while (*v >= '0' && *v <= '9') micro = micro * 10 + (*v++ - '0');
+  const unsigned long *pyver = dlsym(RTLD_DEFAULT, "Py_Version");
+  hs_py_version = pyver ? (uint32_t)*pyver
+                        : (uint32_t)((major << 24) | (minor << 16) | (micro << 8) | 0xF0);
+  int ok = HS_SYM(p_GetAllocator, "PyMem_GetAllocator") && HS_SYM(p_SetAllocator, "PyMem_SetAllocator") &&
+           HS_SYM(p_IsInitialized, "Py_IsInitialized") && HS_SYM(p_GILState_Check, "PyGILState_Check") &&
+           HS_SYM(p_AddPendingCall, "Py_AddPendingCall") && HS_SYM(p_ImportModule, "PyImport_ImportModule") &&
+           HS_SYM(p_CFunction_NewEx, "PyCFunction_NewEx") && HS_SYM(p_CallMethod, "PyObject_CallMethod") &&
+           HS_SYM(p_DecRef, "Py_DecRef") && HS_SYM(p_ErrClear, "PyErr_Clear") &&
+           HS_SYM(p_BuildValue, "Py_BuildValue") && HS_SYM(p_Addr2Line, "PyCode_Addr2Line") &&
+           HS_SYM(p_gilstate_this, "PyGILState_GetThisThreadState") &&
+           (p_UnicodeType = dlsym(RTLD_DEFAULT, "PyUnicode_Type")) != NULL &&
+           (p_CodeType = dlsym(RTLD_DEFAULT, "PyCode_Type")) != NULL;
+  if (!ok || major != 3 || minor < 5) {
+    hs_warn3("this Python lacks the allocator API heapshape needs; ",
+             "only libc malloc is tracked", "");
+    hs_py_version = 0;
+    return;
+  }
+  if (!HS_SYM(p_tstate_get, "PyThreadState_GetUnchecked")) HS_SYM(p_tstate_get, "_PyThreadState_UncheckedGet");
+  switch (minor) {
+    case 8: case 9: hs_walk = HS_WALK_38; break;
+    case 10: hs_walk = HS_WALK_310; break;
+    case 11: hs_walk = HS_WALK_311; break;
+    case 12: hs_walk = HS_WALK_312; break;
+    case 13: hs_walk = HS_WALK_313; break;
+    default: hs_walk = HS_WALK_NONE; break;
+  }
+  if (!p_tstate_get) hs_walk = HS_WALK_NONE;
+  if (hs_walk == HS_WALK_NONE)
+    hs_warn3("no frame layout known for this Python version; ",
+             "Python allocations are recorded without lines", "");
+  if (minor >= 11) {
+    hs_co_filename = 112;
+    hs_co_name = 120;
+  }
+  if (minor >= 12) {
+    hs_ascii_size = 40;
+    hs_compact_size = 56;
+  }
+  hs_pydoms[HS_PYMEM_RAW].domain = HS_DOMAIN_RAW;
+  hs_pydoms[HS_PYMEM_MEM].domain = HS_DOMAIN_MEM;
+  hs_pydoms[HS_PYMEM_OBJ].domain = HS_DOMAIN_OBJ;
+  hs_py_install(HS_PYMEM_RAW);
+  hs_py_install(HS_PYMEM_MEM);
+  hs_py_install(HS_PYMEM_OBJ);
+  hs_py_hooked = 1;
+  hs_py_pending = 1;
+  hs_attention = 1;
+}

@@ -1,0 +1,389 @@
+/* heapshape snapshot writer (docs/snapshot-format.md, version 1).
+ *
+ * The tables are serialized under hs_lock into one mmap'd buffer, then written outside the
+ * lock to a temporary file (O_EXCL | O_NOFOLLOW) in the destination directory and renamed
+ * into place, so no reader ever sees a partial file under the final name. Native frames get
+ * their module and module-relative address from /proc/self/maps, read before taking the
+ * lock (no dladdr: it takes the loader lock, which another thread may hold while it waits
+ * for hs_lock inside malloc).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h> /* rename only */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "preload/core.h"
+
+/* ------------------------------------------------------------------ /proc/self/maps */
+
+struct hs_maps {
+  char *text; /* mmap'd copy of /proc/self/maps, NUL-terminated */
+  size_t cap;
+};
+
+static void hs_maps_read(struct hs_maps *m) {
+  m->text = NULL;
+  m->cap = 0;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  size_t cap = 1 << 20, n = 0;
+  char *buf = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buf == MAP_FAILED) {
+    close(fd);
+    return;
+  }
+  for (;;) {
+    if (n + 4096 > cap) {
+      void *nb = mremap(buf, cap, cap * 2, MREMAP_MAYMOVE);
+      if (nb == MAP_FAILED) break;
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  buf[n] = 0;
+  m->text = buf;
+  m->cap = cap;
+}
+
+static uint64_t hs_hex(const char **s) {
+  uint64_t v = 0;
+  for (;;) {
+    char c = **s;
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return v;
+    v = v * 16 + (uint64_t)d;
+    (*s)++;
+  }
+}
+
+/* Finds the file-backed mapping containing addr. On success sets path/len and base, the start
+ * of that file's mapping at offset 0. */
+static int hs_maps_find(const struct hs_maps *m, uint64_t addr, const char **path, size_t *len,
+                        uint64_t *base) {
+  if (!m->text) return 0;
+  const char *found = NULL;
+  size_t flen = 0;
+  for (const char *l = m->text; *l;) {
+    const char *e = strchr(l, '\n');
+    if (!e) e = l + strlen(l);
+    const char *s = l;
+    uint64_t lo = hs_hex(&s);
+    s++;
+    uint64_t hi = hs_hex(&s);
+    if (addr >= lo && addr < hi) {
+      const char *p = memchr(l, '/', (size_t)(e - l));
+      if (p) {
+        found = p;
+        flen = (size_t)(e - p);
+      }
+      break;
+    }
+    l = *e ? e + 1 : e;
+  }
+  if (!found) return 0;
+  /* The lowest mapping of the same file with offset 0. */
+  for (const char *l = m->text; *l;) {
+    const char *e = strchr(l, '\n');
+    if (!e) e = l + strlen(l);
+    const char *s = l;
+    uint64_t lo = hs_hex(&s);
+    s++;
+    hs_hex(&s);
+    s += 6; /* " rwxp " */
+    uint64_t off = hs_hex(&s);
+    const char *p = memchr(l, '/', (size_t)(e - l));
+    if (off == 0 && p && (size_t)(e - p) == flen && memcmp(p, found, flen) == 0) {
+      *path = found;
+      *len = flen;
+      *base = lo;
+      return 1;
+    }
+    l = *e ? e + 1 : e;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ serialization */
+
+struct hs_out {
+  char *buf;
+  size_t cap, len;
+};
+
+static void hs_put(struct hs_out *o, const void *p, size_t n) {
+  memcpy(o->buf + o->len, p, n);
+  o->len += n;
+}
+static void hs_put_pad(struct hs_out *o) {
+  while (o->len & 7) o->buf[o->len++] = 0;
+}
+static void hs_put_section(struct hs_out *o, uint32_t tag, uint64_t len) {
+  struct hs_section_header h = {tag, 0, len};
+  hs_put(o, &h, sizeof h);
+}
+
+/* Native frames are stored with absolute addresses until the first snapshot that sees them;
+ * this turns them into (module path, module-relative address). Caller holds hs_lock. */
+static void hs_resolve_native_unlocked(const struct hs_maps *m) {
+  uint32_t nf = hs_frame_count();
+  for (uint32_t i = 0; i < nf; i++) {
+    struct hs_frame_view *f = hs_frame_get(i);
+    if (f->kind != HS_FRAME_NATIVE || f->file_sid != 0) continue;
+    const char *path;
+    size_t len;
+    uint64_t base;
+    if (!hs_maps_find(m, f->addr, &path, &len, &base)) continue;
+    uint32_t sid = hs_intern_string_unlocked(path, len);
+    if (sid == UINT32_MAX || sid == 0) continue;
+    f->file_sid = sid;
+    f->addr -= base;
+  }
+}
+
+static size_t hs_serialized_size(void) {
+  size_t n = sizeof(struct hs_file_header);
+  n += sizeof(struct hs_section_header) + sizeof(struct hs_meta);
+  uint64_t strs = 4;
+  for (uint32_t i = 0; i < hs_string_count(); i++) strs += 4 + hs_string_get(i).len;
+  n += sizeof(struct hs_section_header) + hs_pad8(strs);
+  n += sizeof(struct hs_section_header) + 8 + (size_t)hs_frame_count() * sizeof(struct hs_frame_rec);
+  n += sizeof(struct hs_section_header) + 8;
+  for (uint32_t i = 0; i < hs_site_count(); i++) {
+    uint8_t d;
+    const uint32_t *fr;
+    uint32_t nf;
+    hs_site_stats_get(i, &d, &fr, &nf);
+    n += hs_site_rec_size(nf);
+  }
+  n += sizeof(struct hs_section_header) + sizeof(struct hs_end_rec);
+  return n;
+}
+
+/* Caller holds hs_lock; o->cap >= hs_serialized_size(). */
+static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t seq) {
+  struct hs_file_header fh;
+  memset(&fh, 0, sizeof fh);
+  memcpy(fh.magic, HS_MAGIC, HS_MAGIC_LEN);
+  fh.version = HS_FORMAT_VERSION;
+  fh.bom = HS_BOM;
+  fh.header_size = sizeof fh;
+  hs_put(o, &fh, sizeof fh);
+
+  struct hs_meta meta;
+  memset(&meta, 0, sizeof meta);
+  meta.pid = (uint32_t)hs_proc.pid;
+  meta.ppid = (uint32_t)getppid();
+  meta.time_ns = hs_now_ns();
+  meta.reason = reason;
+  meta.seq = seq;
+  meta.python_version = hs_py_version;
+  meta.max_frames = hs_proc.max_frames;
+  meta.live_bytes = hs_tot.live_bytes;
+  meta.live_count = hs_tot.live_count;
+  meta.peak_live_bytes = hs_tot.peak_live_bytes;
+  meta.total_allocs = hs_tot.allocs;
+  meta.total_frees = hs_tot.frees;
+  meta.total_alloc_bytes = hs_tot.alloc_bytes;
+  meta.program_sid = hs_proc.program_sid;
+  meta.cmdline_sid = hs_proc.cmdline_sid;
+  meta.flags = (hs_active ? 0u : HS_META_FLAG_DISABLED) | (hs_py_hooked ? HS_META_FLAG_PYHOOKS : 0u);
+  meta.start_time_ns = hs_proc.start_ns;
+  hs_put_section(o, HS_TAG_META, sizeof meta);
+  hs_put(o, &meta, sizeof meta);
+
+  uint32_t ns = hs_string_count();
+  uint64_t strs = 4;
+  for (uint32_t i = 0; i < ns; i++) strs += 4 + hs_string_get(i).len;
+  hs_put_section(o, HS_TAG_STRS, strs);
+  hs_put(o, &ns, 4);
+  for (uint32_t i = 0; i < ns; i++) {
+    struct hs_string_view v = hs_string_get(i);
+    hs_put(o, &v.len, 4);
+    hs_put(o, v.s, v.len);
+  }
+  hs_put_pad(o);
+
+  uint32_t nf = hs_frame_count(), zero = 0;
+  hs_put_section(o, HS_TAG_FRMS, 8 + (uint64_t)nf * sizeof(struct hs_frame_rec));
+  hs_put(o, &nf, 4);
+  hs_put(o, &zero, 4);
+  for (uint32_t i = 0; i < nf; i++) {
+    const struct hs_frame_view *f = hs_frame_get(i);
+    struct hs_frame_rec r;
+    memset(&r, 0, sizeof r);
+    r.kind = f->kind;
+    r.lineno = f->lineno;
+    r.filename_sid = f->file_sid;
+    r.name_sid = f->name_sid;
+    r.addr = f->addr;
+    hs_put(o, &r, sizeof r);
+  }
+
+  uint32_t nsites = hs_site_count();
+  uint64_t sites_len = 8;
+  for (uint32_t i = 0; i < nsites; i++) {
+    uint8_t d;
+    const uint32_t *fr;
+    uint32_t n;
+    hs_site_stats_get(i, &d, &fr, &n);
+    sites_len += hs_site_rec_size(n);
+  }
+  hs_put_section(o, HS_TAG_SITE, sites_len);
+  hs_put(o, &nsites, 4);
+  hs_put(o, &zero, 4);
+  for (uint32_t i = 0; i < nsites; i++) {
+    uint8_t d;
+    const uint32_t *fr;
+    uint32_t n;
+    const struct hs_site_stats *st = hs_site_stats_get(i, &d, &fr, &n);
+    struct hs_site_rec r;
+    memset(&r, 0, sizeof r);
+    r.domain = d;
+    r.nframes = (uint16_t)n;
+    r.allocs = st->allocs;
+    r.frees = st->frees;
+    r.alloc_bytes = st->alloc_bytes;
+    r.live_count = st->live_count;
+    r.live_bytes = st->live_bytes;
+    r.peak_live_bytes = st->peak_live_bytes;
+    hs_put(o, &r, sizeof r);
+    hs_put(o, fr, 4u * n);
+    hs_put_pad(o);
+  }
+}
+
+static void hs_finish(struct hs_out *o) {
+  struct hs_end_rec end = {hs_crc32(0, o->buf, o->len), 0};
+  hs_put_section(o, HS_TAG_END, sizeof end);
+  hs_put(o, &end, sizeof end);
+}
+
+/* ------------------------------------------------------------------ file names */
+
+static size_t hs_cat(char *dst, size_t at, size_t cap, const char *s) {
+  while (*s && at + 1 < cap) dst[at++] = *s++;
+  dst[at] = 0;
+  return at;
+}
+
+/* Default name: root process with HEAPSHAPE_OUTPUT: that path (exit) or PATH-minus-.hsnap.SEQ.hsnap;
+ * otherwise DIR/heapshape-PROGRAM-PID[.SEQ].hsnap. */
+static void hs_default_path(char *out, size_t cap, uint32_t seq) {
+  char num[24];
+  size_t at = 0;
+  out[0] = 0;
+  if (hs_proc.output[0] && hs_proc.pid == hs_proc.root_pid) {
+    size_t len = strlen(hs_proc.output);
+    if (seq == 0) {
+      hs_cat(out, 0, cap, hs_proc.output);
+      return;
+    }
+    if (len > 6 && strcmp(hs_proc.output + len - 6, ".hsnap") == 0) len -= 6;
+    if (len >= cap - 32) len = cap - 32;
+    memcpy(out, hs_proc.output, len);
+    at = len;
+  } else {
+    at = hs_cat(out, at, cap, hs_proc.dir);
+    at = hs_cat(out, at, cap, "/heapshape-");
+    at = hs_cat(out, at, cap, hs_proc.program);
+    at = hs_cat(out, at, cap, "-");
+    num[hs_fmt_u64(num, (uint64_t)hs_proc.pid)] = 0;
+    at = hs_cat(out, at, cap, num);
+  }
+  if (seq) {
+    at = hs_cat(out, at, cap, ".");
+    num[hs_fmt_u64(num, seq)] = 0;
+    at = hs_cat(out, at, cap, num);
+  }
+  hs_cat(out, at, cap, ".hsnap");
+}
+
+static int hs_write_file(const char *path, const char *buf, size_t len) {
+  char tmp[HS_PATH_MAX + 64], num[24];
+  size_t at = hs_cat(tmp, 0, sizeof tmp, path);
+  at = hs_cat(tmp, at, sizeof tmp, ".tmp");
+  num[hs_fmt_u64(num, (uint64_t)hs_proc.pid)] = 0;
+  hs_cat(tmp, at, sizeof tmp, num);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    unlink(tmp); /* a stale temporary of ours (same pid) */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  }
+  if (fd < 0) return -1;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = write(fd, buf + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int e = w < 0 ? errno : ENOSPC;
+      close(fd);
+      unlink(tmp);
+      errno = e;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  if (close(fd) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    errno = e;
+    return -1;
+  }
+  return 0;
+}
+
+int hs_snapshot_write(const char *path, uint32_t reason) {
+  char def[HS_PATH_MAX];
+  uint32_t seq = reason == HS_REASON_EXIT ? 0 : __atomic_add_fetch(&hs_proc.seq, 1, __ATOMIC_SEQ_CST);
+  if (!path) {
+    hs_default_path(def, sizeof def, seq);
+    path = def;
+  }
+  struct hs_maps maps;
+  hs_maps_read(&maps);
+
+  hs_lock_acquire();
+  hs_resolve_native_unlocked(&maps);
+  struct hs_out o;
+  o.cap = hs_serialized_size();
+  o.len = 0;
+  o.buf = mmap(NULL, o.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (o.buf == MAP_FAILED) {
+    hs_lock_release();
+    if (maps.text) munmap(maps.text, maps.cap);
+    hs_warn3("cannot map memory for a snapshot", "", "");
+    errno = ENOMEM;
+    return -1;
+  }
+  hs_serialize_unlocked(&o, reason, seq);
+  hs_lock_release();
+  if (maps.text) munmap(maps.text, maps.cap);
+
+  hs_finish(&o);
+  int r = hs_write_file(path, o.buf, o.len);
+  int err = errno;
+  munmap(o.buf, o.cap);
+  if (r < 0) {
+    if (reason == HS_REASON_API) {
+      errno = err;
+      return -1;
+    }
+    char msg[HS_PATH_MAX + 64];
+    size_t at = hs_cat(msg, 0, sizeof msg, "cannot write snapshot ");
+    hs_cat(msg, at, sizeof msg, path);
+    hs_disable(msg, err);
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
