@@ -232,7 +232,6 @@ struct hs_frame_view *hs_frame_get(uint32_t id) {
 
 /* ---------------------------------------------------------------- sites */
 
-#define HS_SITE_ID_BITS 24
 #define HS_SITE_ID_MAX ((1u << HS_SITE_ID_BITS) - 1)
 
 struct hs_site_item {
@@ -331,12 +330,9 @@ uint32_t hs_native_site(uint8_t domain, uintptr_t ret) {
 /* ---------------------------------------------------------------- the live pointer map */
 
 /* Open addressing with linear probing and backward-shift deletion (no tombstones).
- * A slot is 16 bytes: the block address (0 = empty) and size << 24 | site. At most 60% full,
- * so a live block costs 16 / 0.6 .. 16 / 0.3 = 27 to 53 bytes of map. */
-struct hs_slot {
-  uintptr_t key;
-  uint64_t val;
-};
+ * A slot (struct hs_slot, core.h) is 16 bytes: the block address (0 = empty) and
+ * size << 24 | site. At most 60% full, so a live block costs 16 / 0.6 .. 16 / 0.3 = 27 to 53
+ * bytes of map. */
 #define HS_SIZE_MAX ((1ull << 40) - 1)
 static struct hs_slot *hs_map;   /* hs_lock */
 static size_t hs_map_mask;       /* capacity - 1 */
@@ -417,6 +413,19 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
   hs_lock_release();
 }
 
+size_t hs_map_capacity(void) { return hs_map_mask + 1; }
+const struct hs_slot *hs_map_slots(void) { return hs_map; }
+long hs_map_find(uintptr_t key) {
+  if (!key) return -1;
+  size_t i = hs_map_hash(key);
+  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
+  return hs_map[i].key ? (long)i : -1;
+}
+uint8_t hs_site_domain(uint32_t site) {
+  if (site >= hs_site_vec.count) return 0;
+  return (uint8_t)(((struct hs_site_item *)hs_site_vec.items[site])->key[0] & 0xff);
+}
+
 int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   hs_lock_acquire();
@@ -468,7 +477,11 @@ static void hs_on_sigusr2(int sig) {
 
 void hs_attend(void) {
   if (hs_py_pending) hs_py_finish_init();
-  if (hs_dump_requested && __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST))
+  /* In a Python process the dump waits for a hook running with the GIL held, so the
+   * snapshot can include the anatomy of objects. */
+  int python_running = hs_py_hooked && hs_proc.anatomy && !hs_py_pending && hs_py_version;
+  if (hs_dump_requested && (!python_running || hs_py_holds_gil()) &&
+      __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST))
     hs_snapshot_write(NULL, HS_REASON_SIGNAL);
   hs_attention = hs_py_pending || hs_dump_requested;
 }
@@ -515,6 +528,7 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_proc.start_ns = hs_now_ns();
   hs_proc.root_pid = (int)hs_env_u32("HEAPSHAPE_ROOT_PID", 0, 0, 0x7fffffff);
   hs_proc.max_frames = hs_env_u32("HEAPSHAPE_FRAMES", 1, 1, HS_MAX_FRAMES);
+  hs_proc.anatomy = (int)hs_env_u32("HEAPSHAPE_ANATOMY", 1, 0, 1);
   hs_copy_env(hs_proc.output, sizeof hs_proc.output, "HEAPSHAPE_OUTPUT");
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");
@@ -577,8 +591,12 @@ __attribute__((visibility("default"))) int heapshape_snapshot(const char *path) 
     return -1;
   }
   int saved = hs_busy;
+  int gil = hs_py_gil_acquire(); /* ctypes.CDLL calls run without the GIL */
   hs_busy = 1;
   int r = hs_snapshot_write(path && *path ? path : NULL, HS_REASON_API);
   hs_busy = saved;
+  int e = errno;
+  hs_py_gil_release(gil);
+  errno = e;
   return r;
 }

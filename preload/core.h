@@ -91,6 +91,7 @@ struct hs_process {
   uint32_t cmdline_sid;
   uint32_t seq;         /* last sequence number used for a non-exit snapshot */
   int final_written;    /* exit snapshot done */
+  int anatomy;          /* HEAPSHAPE_ANATOMY, default 1 */
   uint64_t start_ns;
   char program[256];
   char output[HS_PATH_MAX]; /* HEAPSHAPE_OUTPUT (root process exit snapshot) or "" */
@@ -127,6 +128,45 @@ uint32_t hs_site_count(void) HS_HIDDEN;
 const struct hs_site_stats *hs_site_stats_get(uint32_t id, uint8_t *domain,
                                               const uint32_t **frames,
                                               uint32_t *nframes) HS_HIDDEN;
+
+/* The live pointer map, for the anatomy pass (caller holds hs_lock). A slot's val is
+ * size << HS_SITE_ID_BITS | site. */
+struct hs_slot {
+  uintptr_t key; /* block address, 0 = empty */
+  uint64_t val;
+};
+#define HS_SITE_ID_BITS 24
+#define HS_SITE_ID_MASK ((1ull << HS_SITE_ID_BITS) - 1)
+size_t hs_map_capacity(void) HS_HIDDEN;
+const struct hs_slot *hs_map_slots(void) HS_HIDDEN;
+/* Slot index of the block starting at key, or -1. */
+long hs_map_find(uintptr_t key) HS_HIDDEN;
+uint8_t hs_site_domain(uint32_t site) HS_HIDDEN;
+
+/* What the anatomy pass needs to know about the interpreter (pyhooks.c fills it). */
+struct hs_pyinfo {
+  int minor;                  /* 3.minor; 0 without Python */
+  uintptr_t type_type, float_type, long_type, unicode_type, bytes_type;
+  uint16_t ascii_size, compact_size;
+};
+extern struct hs_pyinfo hs_pyi HS_HIDDEN;
+/* 1 when the calling thread holds the GIL of a hooked interpreter. */
+int hs_py_holds_gil(void) HS_HIDDEN;
+/* Takes the GIL for a thread that has a thread state but released it (ctypes calls);
+ * returns a token for hs_py_gil_release, or -1 when it could not. */
+int hs_py_gil_acquire(void) HS_HIDDEN;
+void hs_py_gil_release(int token) HS_HIDDEN;
+
+/* Anatomy (anatomy.c): classifies live blocks, attributes owned memory, samples shapes.
+ * Caller holds hs_lock and the GIL; maps_text is /proc/self/maps read before the lock.
+ * Results stay valid until hs_anatomy_free. */
+struct hs_anatomy;
+struct hs_anatomy *hs_anatomy_collect(const char *maps_text) HS_HIDDEN;
+size_t hs_anatomy_serialized_size(const struct hs_anatomy *a) HS_HIDDEN;
+/* Appends the TYPE, ANAT and SHAP sections; returns bytes written. */
+size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) HS_HIDDEN;
+uint32_t hs_anatomy_micros(const struct hs_anatomy *a) HS_HIDDEN;
+void hs_anatomy_free(struct hs_anatomy *a) HS_HIDDEN;
 
 /* Python side (pyhooks.c). */
 void hs_py_init(void) HS_HIDDEN;

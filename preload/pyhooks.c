@@ -31,6 +31,7 @@ struct hs_pydom {
 static struct hs_pydom hs_pydoms[3];
 
 volatile int hs_py_pending;
+struct hs_pyinfo hs_pyi;
 uint32_t hs_py_version;
 int hs_py_hooked;
 
@@ -50,6 +51,8 @@ static void (*p_DecRef)(void *);
 static void (*p_ErrClear)(void);
 static void *(*p_BuildValue)(const char *, ...);
 static void *p_UnicodeType, *p_CodeType;
+static int (*p_GILState_Ensure)(void);
+static void (*p_GILState_Release)(int);
 
 /* Frame layout of the running interpreter (see the table in docs/cpython-internals.md). */
 enum hs_walk_kind { HS_WALK_NONE, HS_WALK_38, HS_WALK_310, HS_WALK_311, HS_WALK_312, HS_WALK_313 };
@@ -243,6 +246,21 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   return hs_intern_site(domain, &st);
 }
 
+int hs_py_holds_gil(void) {
+  return hs_walk != HS_WALK_NONE && !hs_py_pending && hs_py_gil_tstate() != NULL;
+}
+
+int hs_py_gil_acquire(void) {
+  if (hs_walk == HS_WALK_NONE || hs_py_pending || !p_GILState_Ensure || !p_IsInitialized()) return -1;
+  if (hs_py_gil_tstate()) return -2; /* already held: nothing to release */
+  if (hs_walk < HS_WALK_312 ? !p_gilstate_this() : 0) return -1;
+  return p_GILState_Ensure();
+}
+
+void hs_py_gil_release(int token) {
+  if (token >= 0 && p_GILState_Release) p_GILState_Release(token);
+}
+
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
   if (hs_walk != HS_WALK_NONE && !hs_py_pending) {
     char *ts = hs_py_gil_tstate();
@@ -432,6 +450,8 @@ void hs_py_init(void) {
     default: hs_walk = HS_WALK_NONE; break;
   }
   if (!p_tstate_get) hs_walk = HS_WALK_NONE;
+  HS_SYM(p_GILState_Ensure, "PyGILState_Ensure");
+  HS_SYM(p_GILState_Release, "PyGILState_Release");
   if (hs_walk == HS_WALK_NONE)
     hs_warn3("no frame layout known for this Python version; ",
              "Python allocations are recorded without lines", "");
@@ -443,6 +463,14 @@ void hs_py_init(void) {
     hs_ascii_size = 40;
     hs_compact_size = 56;
   }
+  hs_pyi.minor = minor;
+  hs_pyi.type_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyType_Type");
+  hs_pyi.float_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyFloat_Type");
+  hs_pyi.long_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyLong_Type");
+  hs_pyi.unicode_type = (uintptr_t)p_UnicodeType;
+  hs_pyi.bytes_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyBytes_Type");
+  hs_pyi.ascii_size = (uint16_t)hs_ascii_size;
+  hs_pyi.compact_size = (uint16_t)hs_compact_size;
   hs_pydoms[HS_PYMEM_RAW].domain = HS_DOMAIN_RAW;
   hs_pydoms[HS_PYMEM_MEM].domain = HS_DOMAIN_MEM;
   hs_pydoms[HS_PYMEM_OBJ].domain = HS_DOMAIN_OBJ;

@@ -150,7 +150,7 @@ static void hs_resolve_native_unlocked(const struct hs_maps *m) {
   }
 }
 
-static size_t hs_serialized_size(void) {
+static size_t hs_serialized_size(const struct hs_anatomy *an) {
   size_t n = sizeof(struct hs_file_header);
   n += sizeof(struct hs_section_header) + sizeof(struct hs_meta);
   uint64_t strs = 4;
@@ -165,12 +165,14 @@ static size_t hs_serialized_size(void) {
     hs_site_stats_get(i, &d, &fr, &nf);
     n += hs_site_rec_size(nf);
   }
+  n += hs_anatomy_serialized_size(an);
   n += sizeof(struct hs_section_header) + sizeof(struct hs_end_rec);
   return n;
 }
 
 /* Caller holds hs_lock; o->cap >= hs_serialized_size(). */
-static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t seq) {
+static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t seq,
+                                  const struct hs_anatomy *an) {
   struct hs_file_header fh;
   memset(&fh, 0, sizeof fh);
   memcpy(fh.magic, HS_MAGIC, HS_MAGIC_LEN);
@@ -198,6 +200,14 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
   meta.cmdline_sid = hs_proc.cmdline_sid;
   meta.flags = (hs_active ? 0u : HS_META_FLAG_DISABLED) | (hs_py_hooked ? HS_META_FLAG_PYHOOKS : 0u);
   meta.start_time_ns = hs_proc.start_ns;
+  if (hs_pyi.minor) {
+    meta.str_ascii_size = hs_pyi.ascii_size;
+    meta.str_compact_size = hs_pyi.compact_size;
+    meta.gc_head_size = 16;
+    meta.small_request_threshold = 512;
+  }
+  meta.flags2 = an ? HS_META2_ANATOMY : 0;
+  meta.anatomy_us = hs_anatomy_micros(an);
   hs_put_section(o, HS_TAG_META, sizeof meta);
   hs_put(o, &meta, sizeof meta);
 
@@ -260,6 +270,7 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
     hs_put(o, fr, 4u * n);
     hs_put_pad(o);
   }
+  o->len += hs_anatomy_serialize(an, o->buf + o->len);
 }
 
 static void hs_finish(struct hs_out *o) {
@@ -352,20 +363,25 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
   struct hs_maps maps;
   hs_maps_read(&maps);
 
+  /* Objects can be inspected only while this thread holds the GIL. */
+  int anatomy = hs_proc.anatomy && maps.text && hs_py_holds_gil();
   hs_lock_acquire();
   hs_resolve_native_unlocked(&maps);
+  struct hs_anatomy *an = anatomy ? hs_anatomy_collect(maps.text) : NULL;
   struct hs_out o;
-  o.cap = hs_serialized_size();
+  o.cap = hs_serialized_size(an);
   o.len = 0;
   o.buf = mmap(NULL, o.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (o.buf == MAP_FAILED) {
+    hs_anatomy_free(an);
     hs_lock_release();
     if (maps.text) munmap(maps.text, maps.cap);
     hs_warn3("cannot map memory for a snapshot", "", "");
     errno = ENOMEM;
     return -1;
   }
-  hs_serialize_unlocked(&o, reason, seq);
+  hs_serialize_unlocked(&o, reason, seq, an);
+  hs_anatomy_free(an);
   hs_lock_release();
   if (maps.text) munmap(maps.text, maps.cap);
 

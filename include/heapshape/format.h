@@ -15,6 +15,12 @@
 extern "C" {
 #endif
 
+#ifdef __cplusplus
+#define HS_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define HS_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "heapshape writes and reads little-endian snapshots on little-endian hosts only"
 #endif
@@ -22,9 +28,9 @@ extern "C" {
 #define HS_MAGIC "HSNAP\0\r\n"
 #define HS_MAGIC_LEN 8
 /* Bump by one on any layout or meaning change (docs/snapshot-format.md, "Versioning"). */
-#define HS_FORMAT_VERSION 1u
+#define HS_FORMAT_VERSION 2u
 #define HS_FORMAT_MIN_READ 1u
-#define HS_FORMAT_MAX_READ 1u
+#define HS_FORMAT_MAX_READ 2u
 #define HS_BOM 0x01020304u
 
 /* On-disk enums: values are fixed forever; retire, never reuse. */
@@ -58,7 +64,25 @@ enum hs_reason {
 #define HS_TAG_STRS HS_TAG('S', 'T', 'R', 'S')
 #define HS_TAG_FRMS HS_TAG('F', 'R', 'M', 'S')
 #define HS_TAG_SITE HS_TAG('S', 'I', 'T', 'E')
+#define HS_TAG_TYPE HS_TAG('T', 'Y', 'P', 'E')
+#define HS_TAG_ANAT HS_TAG('A', 'N', 'A', 'T')
+#define HS_TAG_SHAP HS_TAG('S', 'H', 'A', 'P')
 #define HS_TAG_END HS_TAG('E', 'N', 'D', ' ')
+
+#define HS_NO_TYPE 0xFFFFFFFFu
+#define HS_META2_ANATOMY 1u
+#define HS_TYPE_HEAP 1u
+#define HS_TYPE_STATIC 2u
+#define HS_TYPE_META 4u
+#define HS_SHAPE_MAX_FIELDS 32
+
+enum hs_shape_kind {
+  HS_SHAPE_DICT = 1,
+  HS_SHAPE_INSTANCE_DICT = 2,
+  HS_SHAPE_INSTANCE_SLOTS = 3,
+  HS_SHAPE_TUPLE = 4,
+  HS_SHAPE_LIST = 5,
+};
 
 struct hs_file_header {
   char magic[8];
@@ -94,7 +118,14 @@ struct hs_meta {
   uint32_t flags;
   uint32_t reserved0;
   uint64_t start_time_ns;
-  uint64_t reserved1[3];
+  /* v2 (zero in v1 files) */
+  uint16_t str_ascii_size;
+  uint16_t str_compact_size;
+  uint16_t gc_head_size;
+  uint16_t small_request_threshold;
+  uint32_t flags2;
+  uint32_t anatomy_us;
+  uint64_t reserved1;
 };
 
 struct hs_frame_rec {
@@ -120,17 +151,58 @@ struct hs_site_rec {
   /* followed by uint32_t frame ids[nframes], then zero padding to a multiple of 8 */
 };
 
+struct hs_type_rec {
+  uint32_t name_sid;
+  uint32_t flags;
+  uint64_t tp_flags;
+  int64_t basicsize;
+  int64_t itemsize;
+  uint64_t reserved;
+};
+
+struct hs_anat_rec {
+  uint32_t site;
+  uint32_t type; /* HS_NO_TYPE: not an object */
+  uint64_t objects;
+  uint64_t bytes;
+  uint64_t gc_bytes;
+  uint64_t preheader_bytes;
+  uint64_t header_bytes;
+  uint64_t rounding_bytes;
+  uint64_t data_bytes;
+  uint64_t owned_blocks;
+  uint64_t owned_bytes;
+  uint64_t owned_header_bytes;
+  uint64_t owned_rounding_bytes;
+  uint64_t owned_data_bytes;
+  uint64_t reserved;
+};
+
+struct hs_shape_rec {
+  uint32_t row;
+  uint32_t count;
+  uint32_t samples;
+  uint8_t kind;
+  uint8_t reserved;
+  uint16_t nfields;
+  uint64_t length;
+  /* followed by nfields x { uint32_t name_sid; uint32_t type; } */
+};
+
 struct hs_end_rec {
   uint32_t crc32;
   uint32_t reserved;
 };
 
-_Static_assert(sizeof(struct hs_file_header) == 32, "header layout");
-_Static_assert(sizeof(struct hs_section_header) == 16, "section header layout");
-_Static_assert(sizeof(struct hs_meta) == 128, "META layout");
-_Static_assert(sizeof(struct hs_frame_rec) == 24, "FRMS layout");
-_Static_assert(sizeof(struct hs_site_rec) == 56, "SITE layout");
-_Static_assert(sizeof(struct hs_end_rec) == 8, "END layout");
+HS_STATIC_ASSERT(sizeof(struct hs_file_header) == 32, "header layout");
+HS_STATIC_ASSERT(sizeof(struct hs_section_header) == 16, "section header layout");
+HS_STATIC_ASSERT(sizeof(struct hs_meta) == 128, "META layout");
+HS_STATIC_ASSERT(sizeof(struct hs_frame_rec) == 24, "FRMS layout");
+HS_STATIC_ASSERT(sizeof(struct hs_site_rec) == 56, "SITE layout");
+HS_STATIC_ASSERT(sizeof(struct hs_end_rec) == 8, "END layout");
+HS_STATIC_ASSERT(sizeof(struct hs_type_rec) == 40, "TYPE layout");
+HS_STATIC_ASSERT(sizeof(struct hs_anat_rec) == 112, "ANAT layout");
+HS_STATIC_ASSERT(sizeof(struct hs_shape_rec) == 24, "SHAP layout");
 
 /* Padded size of a payload of n bytes. */
 static inline uint64_t hs_pad8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }

@@ -1,0 +1,230 @@
+/* heapshape analyzer: command-line front end for stats, diff, info, help and --version
+ * (see cli.h). All the work is done by the library modules; this file only parses options
+ * and maps errors to exit status 2. */
+#include "analyzer/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/reader.h"
+#include "analyzer/report.h"
+#include "analyzer/stats.h"
+#include "analyzer/symbolize.h"
+
+static const char usage_text[] =
+    "usage: heapshape COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  run [-o PATH] [--frames N] -- COMMAND ARGS...\n"
+    "                        run COMMAND with the heapshape shim preloaded, then summarize\n"
+    "                        its exit snapshot (default heapshape-<program>-<pid>.hsnap)\n"
+    "  stats FILE [OPTIONS]  live memory grouped like tracemalloc's Snapshot.statistics\n"
+    "  diff OLD NEW [OPTIONS]\n"
+    "                        differences like tracemalloc's Snapshot.compare_to\n"
+    "  info FILE             what the snapshot is about: process, reason, totals\n"
+    "  help, --help          this text\n"
+    "  --version             the heapshape version and snapshot formats it reads\n"
+    "\n"
+    "Options for stats and diff:\n"
+    "  --key lineno|filename|traceback   group by (default lineno)\n"
+    "  --limit N             print at most N entries (default 10 for text, all for json;\n"
+    "                        0 = all)\n"
+    "  --format text|json    output format (default text)\n"
+    "  --include PATTERN     keep only sites whose innermost frame's file matches (fnmatch;\n"
+    "                        repeatable)\n"
+    "  --exclude PATTERN     drop sites whose innermost frame's file matches (repeatable)\n"
+    "  --domain malloc|raw|mem|obj|python\n"
+    "                        keep only these allocator domains (repeatable; default all)\n"
+    "  --no-symbols          do not symbolize native frames (print module+0xADDR)\n";
+
+int hsa_cli_error(const char *fmt, ...) {
+  va_list ap;
+  fputs("heapshape: error: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return HSA_EXIT_USAGE;
+}
+
+/* Options shared by stats and diff. */
+struct query {
+  struct hsa_options opt;
+  const char **include, **exclude; /* arrays of argc entries */
+  const char *files[2];
+  size_t nfiles;
+  long limit; /* -1 = default */
+  int json;
+  int symbols;
+};
+
+/* Value of an option given as "--name VALUE" or "--name=VALUE"; advances *i. NULL (after an
+ * error message) if missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (a[n] == '=') return a + n + 1;
+  if (*i + 1 >= argc) {
+    hsa_cli_error("option %s needs a value; see heapshape --help", name);
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int is_option(const char *arg, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* Parses stats/diff arguments (argv[0] is the command); returns 0 or an exit status. */
+static int parse_query(int argc, char **argv, size_t want_files, struct query *q) {
+  memset(q, 0, sizeof *q);
+  q->limit = -1;
+  q->symbols = 1;
+  q->opt.key = HSA_KEY_LINENO;
+  q->include = calloc((size_t)argc, sizeof *q->include);
+  q->exclude = calloc((size_t)argc, sizeof *q->exclude);
+  if (!q->include || !q->exclude) return hsa_cli_error("out of memory");
+  q->opt.include = q->include;
+  q->opt.exclude = q->exclude;
+  int only_files = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v;
+    if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
+      if (q->nfiles == want_files)
+        return hsa_cli_error("%s takes %zu file%s; unexpected argument \"%s\"", argv[0],
+                             want_files, want_files == 1 ? "" : "s", a);
+      q->files[q->nfiles++] = a;
+    } else if (strcmp(a, "--") == 0) {
+      only_files = 1;
+    } else if (is_option(a, "--key")) {
+      if (!(v = option_value(argc, argv, &i, "--key"))) return HSA_EXIT_USAGE;
+      if (hsa_key_parse(v, &q->opt.key) != 0)
+        return hsa_cli_error("bad --key \"%s\"; use lineno, filename or traceback", v);
+    } else if (is_option(a, "--limit")) {
+      if (!(v = option_value(argc, argv, &i, "--limit"))) return HSA_EXIT_USAGE;
+      char *end;
+      errno = 0;
+      long n = strtol(v, &end, 10);
+      if (errno || end == v || *end || n < 0)
+        return hsa_cli_error("bad --limit \"%s\"; use a number >= 0 (0 = all)", v);
+      q->limit = n;
+    } else if (is_option(a, "--format")) {
+      if (!(v = option_value(argc, argv, &i, "--format"))) return HSA_EXIT_USAGE;
+      if (strcmp(v, "json") == 0) q->json = 1;
+      else if (strcmp(v, "text") == 0) q->json = 0;
+      else return hsa_cli_error("bad --format \"%s\"; use text or json", v);
+    } else if (is_option(a, "--include")) {
+      if (!(v = option_value(argc, argv, &i, "--include"))) return HSA_EXIT_USAGE;
+      q->include[q->opt.ninclude++] = v;
+    } else if (is_option(a, "--exclude")) {
+      if (!(v = option_value(argc, argv, &i, "--exclude"))) return HSA_EXIT_USAGE;
+      q->exclude[q->opt.nexclude++] = v;
+    } else if (is_option(a, "--domain")) {
+      if (!(v = option_value(argc, argv, &i, "--domain"))) return HSA_EXIT_USAGE;
+      unsigned mask;
+      if (hsa_domain_parse(v, &mask) != 0)
+        return hsa_cli_error("bad --domain \"%s\"; use malloc, raw, mem, obj or python", v);
+      q->opt.domain_mask |= mask;
+    } else if (strcmp(a, "--no-symbols") == 0) {
+      q->symbols = 0;
+    } else {
+      return hsa_cli_error("unknown option \"%s\" for %s; see heapshape --help", a, argv[0]);
+    }
+  }
+  if (q->nfiles != want_files)
+    return hsa_cli_error(want_files == 1 ? "%s needs a snapshot file: heapshape %s FILE"
+                                         : "%s needs two snapshot files: heapshape %s OLD NEW",
+                         argv[0], argv[0]);
+  return 0;
+}
+
+static void query_free(struct query *q) {
+  free(q->include);
+  free(q->exclude);
+}
+
+static int load(const char *path, struct hsa_snapshot *s) {
+  struct hsa_error err;
+  if (hsa_snapshot_read_file(path, s, &err) != 0) return hsa_cli_error("%s", err.msg);
+  return 0;
+}
+
+static int output(const struct hsa_stats *st, const struct query *q) {
+  size_t limit = q->limit >= 0 ? (size_t)q->limit : (q->json ? 0 : 10);
+  int rc = q->json ? hsa_report_json(stdout, st, limit) : hsa_report_text(stdout, st, limit);
+  if (rc != 0 || fflush(stdout) != 0) {
+    fprintf(stderr, "heapshape: error: writing the report failed: %s\n", strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_stats_or_diff(int argc, char **argv, int is_diff) {
+  struct query q;
+  struct hsa_snapshot snaps[2];
+  struct hsa_stats st;
+  struct hsa_error err;
+  int rc = parse_query(argc, argv, is_diff ? 2 : 1, &q);
+  size_t loaded = 0;
+  struct hsa_symbolizer *sym = NULL;
+  if (rc) goto out;
+  for (; loaded < q.nfiles; loaded++) {
+    if ((rc = load(q.files[loaded], &snaps[loaded])) != 0) goto out;
+  }
+  if (q.symbols && !(sym = hsa_symbolizer_new())) {
+    rc = hsa_cli_error("out of memory");
+    goto out;
+  }
+  int r = is_diff ? hsa_stats_diff(&snaps[0], &snaps[1], &q.opt, sym, &st, &err)
+                  : hsa_stats_compute(&snaps[0], &q.opt, sym, &st, &err);
+  if (r != 0) {
+    rc = hsa_cli_error("%s", err.msg);
+    goto out;
+  }
+  rc = output(&st, &q);
+  hsa_stats_free(&st);
+out:
+  hsa_symbolizer_free(sym);
+  while (loaded > 0) hsa_snapshot_free(&snaps[--loaded]);
+  query_free(&q);
+  return rc;
+}
+
+static int cmd_info(int argc, char **argv) {
+  if (argc != 2) return hsa_cli_error("info needs exactly one snapshot file: heapshape info FILE");
+  struct hsa_snapshot s;
+  int rc = load(argv[1], &s);
+  if (rc) return rc;
+  rc = hsa_report_info(stdout, &s) != 0 || fflush(stdout) != 0;
+  hsa_snapshot_free(&s);
+  return rc;
+}
+
+int hsa_cli_main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_text, stderr);
+    return HSA_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    fputs(usage_text, stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("heapshape %s (reads snapshot format versions %u to %u)\n", HSA_VERSION,
+           HS_FORMAT_MIN_READ, HS_FORMAT_MAX_READ);
+    return 0;
+  }
+  if (strcmp(cmd, "stats") == 0) return cmd_stats_or_diff(argc - 1, argv + 1, 0);
+  if (strcmp(cmd, "diff") == 0) return cmd_stats_or_diff(argc - 1, argv + 1, 1);
+  if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
+  if (strcmp(cmd, "run") == 0) return hsa_cli_run(argc - 1, argv + 1);
+  return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, help "
+                       "(usage: heapshape --help)",
+                       cmd);
+}

@@ -1,0 +1,348 @@
+/* heapshape analyzer: .hsnap reader (see reader.h; format in docs/snapshot-format.md).
+ *
+ * Order of checks, chosen so each damaged file gets the most useful message:
+ *   1. file header: magic, byte-order mark, version, header size;
+ *   2. if the file ends with an END section, its CRC (so a flipped byte anywhere is reported as
+ *      corruption rather than as whatever field it happened to land in);
+ *   3. the sections in order, with their lengths (truncation) and every id range.
+ */
+#include "analyzer/reader.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *tag_name(uint32_t tag) {
+  switch (tag) {
+    case HS_TAG_META: return "META";
+    case HS_TAG_STRS: return "STRS";
+    case HS_TAG_FRMS: return "FRMS";
+    case HS_TAG_SITE: return "SITE";
+    case HS_TAG_END: return "END";
+    default: return "?";
+  }
+}
+
+/* Printable form of 4 tag bytes, e.g. "XYZ\x01" -> "XYZ?". */
+static void tag_text(uint32_t tag, char out[5]) {
+  for (int i = 0; i < 4; i++) {
+    unsigned char c = (unsigned char)(tag >> (8 * i));
+    out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+  }
+  out[4] = '\0';
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Cursor over one section's payload. */
+struct cursor {
+  const char *name; /* file name, for messages */
+  const unsigned char *base; /* start of the file */
+  uint64_t pos, end; /* absolute offsets */
+};
+
+/* Locates the section expected at *off: checks the tag, that header and padded payload fit,
+ * and advances *off past it. */
+static int open_section(const unsigned char *d, uint64_t size, uint64_t *off, uint32_t want,
+                        const char *name, struct cursor *c, struct hsa_error *err) {
+  if (*off + sizeof(struct hs_section_header) > size)
+    return hsa_fail(err,
+                    "%s: truncated: section %s starts at byte %llu but the file has %llu bytes; "
+                    "the snapshot was cut short (was the program killed while writing it?)",
+                    name, tag_name(want), (unsigned long long)*off, (unsigned long long)size);
+  struct hs_section_header h;
+  memcpy(&h, d + *off, sizeof h);
+  if (h.tag != want) {
+    char t[5];
+    tag_text(h.tag, t);
+    return hsa_fail(err,
+                    "%s: corrupt: expected section %s at byte %llu but found \"%s\"; the file is "
+                    "damaged or was not written by heapshape",
+                    name, tag_name(want), (unsigned long long)*off, t);
+  }
+  uint64_t start = *off + sizeof h;
+  if (h.length > size || start + hs_pad8(h.length) > size)
+    return hsa_fail(err,
+                    "%s: truncated: section %s ends at byte %llu but the file has %llu bytes; "
+                    "the snapshot was cut short (was the program killed while writing it?)",
+                    name, tag_name(want),
+                    (unsigned long long)(h.length > UINT64_MAX / 2 ? h.length : start + hs_pad8(h.length)),
+                    (unsigned long long)size);
+  c->name = name;
+  c->base = d;
+  c->pos = start;
+  c->end = start + h.length;
+  *off = start + hs_pad8(h.length);
+  return 0;
+}
+
+static int need(struct cursor *c, uint64_t n, const char *what, struct hsa_error *err) {
+  if (n > c->end - c->pos)
+    return hsa_fail(err,
+                    "%s: corrupt: %s at byte %llu runs past the end of its section (byte %llu); "
+                    "the file is damaged",
+                    c->name, what, (unsigned long long)c->pos, (unsigned long long)c->end);
+  return 0;
+}
+
+static int read_meta(const unsigned char *d, uint64_t size, uint64_t *off,
+                     struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_META, s->path, &c, err) != 0) return -1;
+  if (c.end - c.pos != sizeof s->meta)
+    return hsa_fail(err, "%s: corrupt: section META is %llu bytes long, expected %zu", s->path,
+                    (unsigned long long)(c.end - c.pos), sizeof s->meta);
+  memcpy(&s->meta, d + c.pos, sizeof s->meta);
+  return 0;
+}
+
+static int read_strings(const unsigned char *d, uint64_t size, uint64_t *off,
+                        struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_STRS, s->path, &c, err) != 0) return -1;
+  if (need(&c, 4, "the string count", err) != 0) return -1;
+  uint32_t n = rd32(d + c.pos);
+  c.pos += 4;
+  /* Each string takes at least 4 bytes: bound the count before allocating. */
+  if ((uint64_t)n * 4 > c.end - c.pos)
+    return hsa_fail(err, "%s: corrupt: section STRS claims %u strings but has only %llu bytes",
+                    s->path, n, (unsigned long long)(c.end - c.pos));
+  s->strings = calloc(n ? n : 1, sizeof *s->strings);
+  s->string_lens = calloc(n ? n : 1, sizeof *s->string_lens);
+  if (!s->strings || !s->string_lens)
+    return hsa_fail(err, "%s: out of memory reading %u strings", s->path, n);
+  for (uint32_t i = 0; i < n; i++) {
+    if (need(&c, 4, "a string length", err) != 0) return -1;
+    uint32_t len = rd32(d + c.pos);
+    c.pos += 4;
+    if (need(&c, len, "a string", err) != 0) return -1;
+    char *str = malloc((size_t)len + 1);
+    if (!str) return hsa_fail(err, "%s: out of memory reading a %u-byte string", s->path, len);
+    memcpy(str, d + c.pos, len);
+    str[len] = '\0';
+    c.pos += len;
+    s->strings[i] = str;
+    s->string_lens[i] = len;
+    s->nstrings = i + 1;
+  }
+  if (c.pos != c.end)
+    return hsa_fail(err, "%s: corrupt: %llu unexpected bytes after the last string in STRS",
+                    s->path, (unsigned long long)(c.end - c.pos));
+  return 0;
+}
+
+static int check_sid(const struct hsa_snapshot *s, uint32_t sid, const char *what,
+                     uint32_t index, struct hsa_error *err) {
+  if (sid >= s->nstrings)
+    return hsa_fail(err,
+                    "%s: corrupt: %s %u refers to string %u but the snapshot has %u strings",
+                    s->path, what, index, sid, s->nstrings);
+  return 0;
+}
+
+static int read_frames(const unsigned char *d, uint64_t size, uint64_t *off,
+                       struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_FRMS, s->path, &c, err) != 0) return -1;
+  if (need(&c, 8, "the frame count", err) != 0) return -1;
+  uint32_t n = rd32(d + c.pos);
+  c.pos += 8;
+  if ((uint64_t)n * sizeof(struct hs_frame_rec) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section FRMS claims %u frames (%llu bytes) but holds %llu bytes",
+                    s->path, n, (unsigned long long)n * sizeof(struct hs_frame_rec),
+                    (unsigned long long)(c.end - c.pos));
+  s->frames = calloc(n ? n : 1, sizeof *s->frames);
+  if (!s->frames) return hsa_fail(err, "%s: out of memory reading %u frames", s->path, n);
+  memcpy(s->frames, d + c.pos, (size_t)n * sizeof *s->frames);
+  s->nframes = n;
+  for (uint32_t i = 0; i < n; i++) {
+    if (check_sid(s, s->frames[i].filename_sid, "frame", i, err) != 0) return -1;
+    if (check_sid(s, s->frames[i].name_sid, "frame", i, err) != 0) return -1;
+  }
+  return 0;
+}
+
+static int read_sites(const unsigned char *d, uint64_t size, uint64_t *off,
+                      struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_SITE, s->path, &c, err) != 0) return -1;
+  if (need(&c, 8, "the site count", err) != 0) return -1;
+  uint32_t n = rd32(d + c.pos);
+  c.pos += 8;
+  if ((uint64_t)n * hs_site_rec_size(1) > c.end - c.pos)
+    return hsa_fail(err, "%s: corrupt: section SITE claims %u sites but has only %llu bytes",
+                    s->path, n, (unsigned long long)(c.end - c.pos));
+  s->sites = calloc(n ? n : 1, sizeof *s->sites);
+  if (!s->sites) return hsa_fail(err, "%s: out of memory reading %u sites", s->path, n);
+  for (uint32_t i = 0; i < n; i++) {
+    struct hs_site_rec r;
+    if (need(&c, sizeof r, "a site", err) != 0) return -1;
+    memcpy(&r, d + c.pos, sizeof r);
+    if (r.nframes == 0)
+      return hsa_fail(err, "%s: corrupt: site %u has no frames (at least 1 is required)",
+                      s->path, i);
+    if (need(&c, hs_site_rec_size(r.nframes), "a site", err) != 0) return -1;
+    struct hsa_site *site = &s->sites[i];
+    site->domain = r.domain;
+    site->nframes = r.nframes;
+    site->allocs = r.allocs;
+    site->frees = r.frees;
+    site->alloc_bytes = r.alloc_bytes;
+    site->live_count = r.live_count;
+    site->live_bytes = r.live_bytes;
+    site->peak_live_bytes = r.peak_live_bytes;
+    site->frames = malloc(sizeof *site->frames * r.nframes);
+    if (!site->frames) return hsa_fail(err, "%s: out of memory reading site %u", s->path, i);
+    s->nsites = i + 1;
+    memcpy(site->frames, d + c.pos + sizeof r, sizeof *site->frames * r.nframes);
+    for (uint32_t k = 0; k < r.nframes; k++) {
+      if (site->frames[k] >= s->nframes)
+        return hsa_fail(err,
+                        "%s: corrupt: site %u refers to frame %u but the snapshot has %u frames",
+                        s->path, i, site->frames[k], s->nframes);
+    }
+    c.pos += hs_site_rec_size(r.nframes);
+  }
+  if (c.pos != c.end)
+    return hsa_fail(err, "%s: corrupt: %llu unexpected bytes after the last site in SITE",
+                    s->path, (unsigned long long)(c.end - c.pos));
+  return 0;
+}
+
+/* The CRC check, done up front when the file ends in something that looks like END. Returns 1
+ * if it checked (and matched), 0 if there is no END at the tail, -1 on mismatch. */
+static int check_tail_crc(const unsigned char *d, uint64_t size, const char *name,
+                          struct hsa_error *err) {
+  const uint64_t tail = sizeof(struct hs_section_header) + sizeof(struct hs_end_rec);
+  if (size < sizeof(struct hs_file_header) + tail) return 0;
+  struct hs_section_header h;
+  memcpy(&h, d + size - tail, sizeof h);
+  if (h.tag != HS_TAG_END || h.length != sizeof(struct hs_end_rec)) return 0;
+  struct hs_end_rec e;
+  memcpy(&e, d + size - sizeof e, sizeof e);
+  uint32_t crc = hs_crc32(0, d, (size_t)(size - tail));
+  if (crc != e.crc32)
+    return hsa_fail(err,
+                    "%s: corrupt: CRC mismatch (stored 0x%08x, computed 0x%08x over %llu bytes); "
+                    "the file was damaged after it was written",
+                    name, e.crc32, crc, (unsigned long long)(size - tail));
+  return 1;
+}
+
+static int read_header(const unsigned char *d, uint64_t size, struct hsa_snapshot *s,
+                       struct hsa_error *err) {
+  const char *name = s->path;
+  uint64_t m = size < HS_MAGIC_LEN ? size : HS_MAGIC_LEN;
+  if (size == 0 || memcmp(d, HS_MAGIC, (size_t)m) != 0)
+    return hsa_fail(err,
+                    "%s: not a heapshape snapshot (%s); expected a .hsnap file written by "
+                    "heapshape run",
+                    name, size == 0 ? "the file is empty" : "bad magic bytes");
+  if (size < sizeof(struct hs_file_header))
+    return hsa_fail(err,
+                    "%s: truncated: the file header ends at byte %zu but the file has %llu bytes",
+                    name, sizeof(struct hs_file_header), (unsigned long long)size);
+  struct hs_file_header h;
+  memcpy(&h, d, sizeof h);
+  if (h.bom == 0x04030201u)
+    return hsa_fail(err,
+                    "%s: the snapshot is big-endian (byte-order mark 0x04030201); this heapshape "
+                    "reads little-endian snapshots only",
+                    name);
+  if (h.bom != HS_BOM)
+    return hsa_fail(err, "%s: corrupt: bad byte-order mark 0x%08x (expected 0x%08x)", name,
+                    h.bom, HS_BOM);
+  if (h.version < HS_FORMAT_MIN_READ || h.version > HS_FORMAT_MAX_READ)
+    return hsa_fail(err,
+                    "%s: snapshot format version %u; this heapshape reads versions %u to %u "
+                    "(use a heapshape that matches the one that wrote the file)",
+                    name, h.version, HS_FORMAT_MIN_READ, HS_FORMAT_MAX_READ);
+  if (h.header_size != sizeof(struct hs_file_header))
+    return hsa_fail(err, "%s: corrupt: header size %u, expected %zu", name, h.header_size,
+                    sizeof(struct hs_file_header));
+  s->version = h.version;
+  return 0;
+}
+
+int hsa_snapshot_read_buffer(const void *data, size_t len, const char *name,
+                             struct hsa_snapshot *out, struct hsa_error *err) {
+  const unsigned char *d = data;
+  uint64_t size = len;
+  hsa_snapshot_init(out);
+  out->path = strdup(name ? name : "<buffer>");
+  if (!out->path) return hsa_fail(err, "%s: out of memory", name);
+  if (read_header(d, size, out, err) != 0) goto fail;
+  if (check_tail_crc(d, size, out->path, err) < 0) goto fail;
+  uint64_t off = sizeof(struct hs_file_header);
+  if (read_meta(d, size, &off, out, err) != 0) goto fail;
+  if (read_strings(d, size, &off, out, err) != 0) goto fail;
+  if (read_frames(d, size, &off, out, err) != 0) goto fail;
+  if (read_sites(d, size, &off, out, err) != 0) goto fail;
+  if (check_sid(out, out->meta.program_sid, "META program name", 0, err) != 0) goto fail;
+  if (check_sid(out, out->meta.cmdline_sid, "META command line", 0, err) != 0) goto fail;
+  uint64_t end_at = off;
+  struct cursor c;
+  if (open_section(d, size, &off, HS_TAG_END, out->path, &c, err) != 0) goto fail;
+  if (c.end - c.pos != sizeof(struct hs_end_rec)) {
+    hsa_fail(err, "%s: corrupt: section END is %llu bytes long, expected %zu", out->path,
+             (unsigned long long)(c.end - c.pos), sizeof(struct hs_end_rec));
+    goto fail;
+  }
+  if (off != size) {
+    hsa_fail(err, "%s: corrupt: %llu unexpected bytes after the END section (at byte %llu)",
+             out->path, (unsigned long long)(size - off), (unsigned long long)off);
+    goto fail;
+  }
+  /* The tail check above has already verified the CRC (END is the tail); repeat it in case
+   * the layout walk found END elsewhere, which off == size rules out, so this is cheap. */
+  struct hs_end_rec e;
+  memcpy(&e, d + c.pos, sizeof e);
+  if (hs_crc32(0, d, (size_t)end_at) != e.crc32) {
+    hsa_fail(err, "%s: corrupt: CRC mismatch; the file was damaged after it was written",
+             out->path);
+    goto fail;
+  }
+  return 0;
+fail:
+  hsa_snapshot_free(out);
+  return -1;
+}
+
+int hsa_snapshot_read_file(const char *path, struct hsa_snapshot *out, struct hsa_error *err) {
+  hsa_snapshot_init(out);
+  FILE *f = fopen(path, "rb");
+  if (!f) return hsa_fail(err, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0) {
+    int e = errno;
+    fclose(f);
+    return hsa_fail(err, "%s: cannot stat: %s", path, strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    fclose(f);
+    return hsa_fail(err, "%s: is a directory, not a snapshot file", path);
+  }
+  size_t size = (size_t)st.st_size;
+  unsigned char *buf = malloc(size ? size : 1);
+  if (!buf) {
+    fclose(f);
+    return hsa_fail(err, "%s: out of memory reading %zu bytes", path, size);
+  }
+  size_t got = size ? fread(buf, 1, size, f) : 0;
+  int rerr = ferror(f);
+  fclose(f);
+  if (rerr || got != size) {
+    free(buf);
+    return hsa_fail(err, "%s: read error (got %zu of %zu bytes)", path, got, size);
+  }
+  int rc = hsa_snapshot_read_buffer(buf, size, path, out, err);
+  free(buf);
+  return rc;
+}

@@ -1,0 +1,178 @@
+/* heapshape analyzer: text, JSON and `info` output (see report.h). */
+#include "analyzer/report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+void hsa_format_size(double size, int sign, char *out, size_t outlen) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  for (int u = 0; u < 5; u++) {
+    if (fabs(size) < 100 && u != 0) {
+      snprintf(out, outlen, sign ? "%+.1f %s" : "%.1f %s", size, units[u]);
+      return;
+    }
+    if (fabs(size) < 10 * 1024 || u == 4) {
+      snprintf(out, outlen, sign ? "%+.0f %s" : "%.0f %s", size, units[u]);
+      return;
+    }
+    size /= 1024;
+  }
+}
+
+/* Appends printf output to out at *len, never overflowing. */
+static void append(char *out, size_t outlen, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *out, size_t outlen, size_t *len, const char *fmt, ...) {
+  if (*len >= outlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(out + *len, outlen - *len, fmt, ap);
+  va_end(ap);
+  if (n > 0) *len += (size_t)n < outlen - *len ? (size_t)n : outlen - *len - 1;
+}
+
+void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, char *out,
+                     size_t outlen) {
+  const struct hsa_frame_text *f = hsa_stat_frame(st);
+  char size[32], diff[32];
+  size_t len = 0;
+  out[0] = '\0';
+  append(out, outlen, &len, "%s:%d", f->filename, f->lineno);
+  if (f->native && f->name[0] && key != HSA_KEY_FILENAME)
+    append(out, outlen, &len, " (%s)", f->name);
+  hsa_format_size((double)st->size, 0, size, sizeof size);
+  if (is_diff) {
+    hsa_format_size((double)st->size_diff, 1, diff, sizeof diff);
+    append(out, outlen, &len, ": size=%s (%s), count=%" PRId64 " (%+" PRId64 ")", size, diff,
+           st->count, st->count_diff);
+  } else {
+    append(out, outlen, &len, ": size=%s, count=%" PRId64, size, st->count);
+  }
+  if (st->count) {
+    hsa_format_size((double)st->size / (double)st->count, 0, size, sizeof size);
+    append(out, outlen, &len, ", average=%s", size);
+  }
+}
+
+int hsa_report_text(FILE *f, const struct hsa_stats *st, size_t limit) {
+  size_t n = limit && limit < st->n ? limit : st->n;
+  char line[8192];
+  for (size_t i = 0; i < n; i++) {
+    hsa_stat_format(&st->items[i], st->is_diff, st->key, line, sizeof line);
+    fprintf(f, "%s\n", line);
+  }
+  return ferror(f) ? -1 : 0;
+}
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+      case '"': fputs("\\\"", f); break;
+      case '\\': fputs("\\\\", f); break;
+      case '\n': fputs("\\n", f); break;
+      case '\r': fputs("\\r", f); break;
+      case '\t': fputs("\\t", f); break;
+      default:
+        if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+  }
+  fputc('"', f);
+}
+
+int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit) {
+  size_t n = limit && limit < st->n ? limit : st->n;
+  fputs("{\"statistics\":[", f);
+  for (size_t i = 0; i < n; i++) {
+    const struct hsa_stat *s = &st->items[i];
+    const struct hsa_frame_text *fr = hsa_stat_frame(s);
+    fputs(i ? ",{\"filename\":" : "{\"filename\":", f);
+    json_string(f, fr->filename);
+    fprintf(f, ",\"lineno\":%d,\"size\":%" PRId64 ",\"count\":%" PRId64, fr->lineno, s->size,
+            s->count);
+    if (st->is_diff)
+      fprintf(f, ",\"size_diff\":%" PRId64 ",\"count_diff\":%" PRId64, s->size_diff,
+              s->count_diff);
+    if (st->key == HSA_KEY_TRACEBACK) {
+      fputs(",\"traceback\":[", f);
+      for (size_t k = 0; k < s->nframes; k++) {
+        fputs(k ? ",{\"filename\":" : "{\"filename\":", f);
+        json_string(f, s->frames[k].filename);
+        fprintf(f, ",\"lineno\":%d,\"name\":", s->frames[k].lineno);
+        json_string(f, s->frames[k].name);
+        fputc('}', f);
+      }
+      fputc(']', f);
+    }
+    fputc('}', f);
+  }
+  fprintf(f, "],\"total_size\":%" PRId64 ",\"total_count\":%" PRId64, st->total_size,
+          st->total_count);
+  if (st->is_diff)
+    fprintf(f, ",\"total_size_diff\":%" PRId64 ",\"total_count_diff\":%" PRId64,
+            st->total_size_diff, st->total_count_diff);
+  fputs("}\n", f);
+  return ferror(f) ? -1 : 0;
+}
+
+void hsa_python_version(unsigned hex, char *out, size_t outlen) {
+  if (!hex) {
+    snprintf(out, outlen, "none");
+    return;
+  }
+  unsigned major = hex >> 24, minor = (hex >> 16) & 0xff, micro = (hex >> 8) & 0xff;
+  unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+  const char *lv = level == 0xa ? "a" : level == 0xb ? "b" : level == 0xc ? "rc" : "";
+  if (level == 0xf || !lv[0])
+    snprintf(out, outlen, "%u.%u.%u", major, minor, micro);
+  else
+    snprintf(out, outlen, "%u.%u.%u%s%u", major, minor, micro, lv, serial);
+}
+
+static void format_time(uint64_t ns, char *out, size_t outlen) {
+  if (!ns) {
+    snprintf(out, outlen, "unknown");
+    return;
+  }
+  time_t t = (time_t)(ns / 1000000000u);
+  struct tm tm;
+  if (!gmtime_r(&t, &tm) || !strftime(out, outlen, "%Y-%m-%d %H:%M:%S UTC", &tm))
+    snprintf(out, outlen, "%" PRIu64 " ns", ns);
+}
+
+int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
+  const struct hs_meta *m = &s->meta;
+  char py[32], t[64], t0[64], live[32], peak[32], total[32];
+  hsa_python_version(m->python_version, py, sizeof py);
+  format_time(m->time_ns, t, sizeof t);
+  format_time(m->start_time_ns, t0, sizeof t0);
+  hsa_format_size((double)m->live_bytes, 0, live, sizeof live);
+  hsa_format_size((double)m->peak_live_bytes, 0, peak, sizeof peak);
+  hsa_format_size((double)m->total_alloc_bytes, 0, total, sizeof total);
+  fprintf(f, "file: %s\n", s->path ? s->path : "-");
+  fprintf(f, "format version: %u\n", s->version);
+  fprintf(f, "pid: %u (parent %u)\n", m->pid, m->ppid);
+  fprintf(f, "program: %s\n", hsa_snapshot_string(s, m->program_sid));
+  fprintf(f, "command line: %s\n", hsa_snapshot_string(s, m->cmdline_sid));
+  fprintf(f, "python version: %s\n", py);
+  fprintf(f, "reason: %s", hsa_reason_name(m->reason));
+  if (m->reason == HS_REASON_EXIT) fputc('\n', f);
+  else fprintf(f, " (snapshot %u)\n", m->seq);
+  fprintf(f, "taken: %s (tracking since %s)\n", t, t0);
+  fprintf(f, "live: %" PRIu64 " bytes (%s) in %" PRIu64 " blocks\n", m->live_bytes, live,
+          m->live_count);
+  fprintf(f, "peak live: %" PRIu64 " bytes (%s)\n", m->peak_live_bytes, peak);
+  fprintf(f, "allocations: %" PRIu64 " (%" PRIu64 " bytes, %s), frees: %" PRIu64 "\n",
+          m->total_allocs, m->total_alloc_bytes, total, m->total_frees);
+  fprintf(f, "python frames per allocation: %u\n", m->max_frames);
+  fprintf(f, "python hooks: %s\n", (m->flags & HS_META_FLAG_PYHOOKS) ? "installed" : "no");
+  if (m->flags & HS_META_FLAG_DISABLED)
+    fprintf(f, "warning: tracking was disabled by an error before this snapshot; the numbers "
+               "are incomplete\n");
+  fprintf(f, "sites: %u\nframes: %u\nstrings: %u\n", s->nsites, s->nframes, s->nstrings);
+  return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,46 @@
+/* heapshape analyzer: output. Text lines are exactly Python's str(tracemalloc.Statistic) and
+ * str(tracemalloc.StatisticDiff); sizes exactly tracemalloc._format_size. JSON is
+ *   {"statistics":[{"filename":..,"lineno":..,"size":..,"count":..
+ *                   [,"size_diff":..,"count_diff":..][,"traceback":[{"filename":..,"lineno":..,
+ *                   "name":..},...]]}],
+ *    "total_size":..,"total_count":..[,"total_size_diff":..,"total_count_diff":..]}
+ * with "filename"/"lineno" the frame the text line shows and "traceback" (key traceback only)
+ * oldest frame first, like tracemalloc.Traceback. */
+#ifndef HEAPSHAPE_ANALYZER_REPORT_H
+#define HEAPSHAPE_ANALYZER_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analyzer/snapshot.h"
+#include "analyzer/stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* tracemalloc._format_size(size, sign) into out (>= 32 bytes is always enough). */
+void hsa_format_size(double size, int sign, char *out, size_t outlen);
+
+/* One statistic as str(Statistic) (is_diff 0) or str(StatisticDiff) (is_diff 1), no newline.
+ * Native frames with a known function name get " (function)" after `filename:lineno`
+ * (keys lineno and traceback); Python and unknown frames print exactly as tracemalloc. */
+void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, char *out,
+                     size_t outlen);
+
+/* Writes up to limit statistics (0 = all), one line each. Returns 0 / -1 (write error). */
+int hsa_report_text(FILE *f, const struct hsa_stats *st, size_t limit);
+
+/* Writes the JSON document above with up to limit statistics (0 = all), then a newline. */
+int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit);
+
+/* `heapshape info`: the snapshot's META and counts, one "name: value" per line. */
+int hsa_report_info(FILE *f, const struct hsa_snapshot *s);
+
+/* "3.11.2", "3.12.0rc1", or "none" for 0 (PY_VERSION_HEX). */
+void hsa_python_version(unsigned hex, char *out, size_t outlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPSHAPE_ANALYZER_REPORT_H */

@@ -1,0 +1,343 @@
+/* heapshape analyzer: `heapshape run [-o PATH] [--frames N] -- COMMAND ARGS...`.
+ *
+ * Forks; the child sets the shim's environment (HEAPSHAPE_ROOT_PID, HEAPSHAPE_OUTPUT,
+ * HEAPSHAPE_FRAMES, HEAPSHAPE_DIR, LD_PRELOAD) and execs COMMAND. The parent ignores SIGINT and
+ * SIGQUIT while it waits, so Ctrl-C reaches the child only, then summarizes the exit snapshot
+ * on stderr and exits with the child's status (128 + signal if the child was killed).
+ * An exec failure is sent back over a close-on-exec pipe and reported as a usage error (2). */
+#define _GNU_SOURCE /* pipe2, strsignal */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "analyzer/cli.h"
+#include "analyzer/reader.h"
+#include "analyzer/report.h"
+#include "analyzer/stats.h"
+#include "heapshape/naming.h"
+
+#define HSA_SHIM_NAME "libheapshape.so"
+
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds the shim: $HEAPSHAPE_PRELOAD, else next to this binary, else ../preload/ from it.
+ * Writes an absolute path to out; 0 / -1 (after an error message). */
+static int find_shim(char *out, size_t outlen) {
+  const char *env = getenv("HEAPSHAPE_PRELOAD");
+  if (env && env[0]) {
+    if (!file_exists(env)) {
+      hsa_cli_error("HEAPSHAPE_PRELOAD=%s: no such file; point it at %s or unset it", env,
+                    HSA_SHIM_NAME);
+      return -1;
+    }
+    if (!realpath(env, out)) snprintf(out, outlen, "%s", env);
+    return 0;
+  }
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    const char *const rel[] = {"/" HSA_SHIM_NAME, "/../preload/" HSA_SHIM_NAME};
+    for (size_t i = 0; i < 2; i++) {
+      char cand[PATH_MAX + 64];
+      snprintf(cand, sizeof cand, "%s%s", self, rel[i]);
+      if (file_exists(cand)) {
+        if (realpath(cand, out)) return 0;
+        int w = snprintf(out, outlen, "%s", cand);
+        if (w > 0 && (size_t)w < outlen) return 0;
+      }
+    }
+  }
+  hsa_cli_error("cannot find the heapshape shim %s: set HEAPSHAPE_PRELOAD to its path, or "
+                "install it next to the heapshape binary",
+                HSA_SHIM_NAME);
+  return -1;
+}
+
+/* 0 if dir is a directory we can create files in, else -1 with errno set. access(W_OK) alone
+ * is not enough: root passes it on read-only places such as /proc, so also create (and remove)
+ * a probe file, as the shim will have to. */
+static int check_writable_dir(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) != 0) return -1;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return -1;
+  }
+  if (access(dir, W_OK) != 0) return -1;
+  char probe[PATH_MAX * 2 + 64];
+  snprintf(probe, sizeof probe, "%s/.heapshape-probe-%ld", dir, (long)getpid());
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  close(fd);
+  unlink(probe);
+  return 0;
+}
+
+/* Names of heapshape-*.hsnap files in dir (a NULL-terminated malloc'ed array, or NULL). */
+static char **list_snapshots(const char *dir, size_t *count) {
+  *count = 0;
+  DIR *d = opendir(dir);
+  if (!d) return NULL;
+  char **names = NULL;
+  size_t cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (strncmp(e->d_name, "heapshape-", 10) != 0 || len < 16 ||
+        strcmp(e->d_name + len - 6, ".hsnap") != 0)
+      continue;
+    if (*count + 2 > cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      char **p = realloc(names, ncap * sizeof *names);
+      if (!p) break;
+      names = p;
+      cap = ncap;
+    }
+    if (!(names[*count] = strdup(e->d_name))) break;
+    names[++*count] = NULL;
+  }
+  closedir(d);
+  return names;
+}
+
+static void free_list(char **names, size_t n) {
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+static int in_list(char **names, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(names[i], name) == 0) return 1;
+  return 0;
+}
+
+/* The pid in "heapshape-<program>-<pid>.hsnap" or "heapshape-<program>-<pid>.<seq>.hsnap". */
+static long pid_of_name(const char *name) {
+  char tmp[NAME_MAX + 1];
+  snprintf(tmp, sizeof tmp, "%s", name);
+  char *dot = strstr(tmp, ".hsnap");
+  if (dot) *dot = '\0';
+  char *dash = strrchr(tmp, '-');
+  if (!dash) return -1;
+  char *end;
+  long pid = strtol(dash + 1, &end, 10);
+  return (end != dash + 1 && (*end == '\0' || *end == '.')) ? pid : -1;
+}
+
+/* Summary on stderr after the child ended. */
+static void summarize(const char *out_path, const char *dir, char **before, size_t nbefore,
+                      const char *how) {
+  const char *base = hs_basename(out_path);
+  size_t nafter = 0;
+  char **after = list_snapshots(dir, &nafter);
+  size_t nchild = 0;
+  for (size_t i = 0; i < nafter; i++)
+    if (strcmp(after[i], base) != 0 && !in_list(before, nbefore, after[i])) nchild++;
+  if (!file_exists(out_path)) {
+    fprintf(stderr,
+            "heapshape: no snapshot was written to %s (the program %s); it may have been "
+            "killed, ended by a signal, or left through _exit before the shim could write it\n",
+            out_path, how);
+  } else {
+    struct hsa_snapshot s;
+    struct hsa_error err;
+    if (hsa_snapshot_read_file(out_path, &s, &err) != 0) {
+      fprintf(stderr, "heapshape: error: %s\n", err.msg);
+    } else {
+      char live[32], peak[32];
+      const struct hs_meta *m = &s.meta;
+      hsa_format_size((double)m->live_bytes, 0, live, sizeof live);
+      hsa_format_size((double)m->peak_live_bytes, 0, peak, sizeof peak);
+      fprintf(stderr, "heapshape: snapshot written to %s\n", out_path);
+      fprintf(stderr,
+              "heapshape: live at exit: %s in %llu blocks; peak live: %s; allocations "
+              "recorded: %llu\n",
+              live, (unsigned long long)m->live_count, peak,
+              (unsigned long long)m->total_allocs);
+      struct hsa_options opt;
+      memset(&opt, 0, sizeof opt);
+      opt.key = HSA_KEY_LINENO;
+      struct hsa_symbolizer *sym = hsa_symbolizer_new();
+      struct hsa_stats st;
+      if (hsa_stats_compute(&s, &opt, sym, &st, &err) == 0) {
+        if (st.n) {
+          fprintf(stderr, "heapshape: top %zu (more: heapshape stats %s):\n",
+                  st.n < 5 ? st.n : (size_t)5, out_path);
+          hsa_report_text(stderr, &st, 5);
+        }
+        hsa_stats_free(&st);
+      } else {
+        fprintf(stderr, "heapshape: error: %s\n", err.msg);
+      }
+      hsa_symbolizer_free(sym);
+      hsa_snapshot_free(&s);
+    }
+  }
+  if (nchild) {
+    fprintf(stderr, "heapshape: %zu more snapshot%s from child processes in %s:", nchild,
+            nchild == 1 ? "" : "s", dir);
+    for (size_t i = 0; i < nafter; i++) {
+      if (strcmp(after[i], base) == 0 || in_list(before, nbefore, after[i])) continue;
+      fprintf(stderr, " %s (pid %ld)", after[i], pid_of_name(after[i]));
+    }
+    fputc('\n', stderr);
+  }
+  free_list(after, nafter);
+}
+
+int hsa_cli_run(int argc, char **argv) {
+  const char *out_opt = NULL;
+  const char *frames = NULL;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (a[0] != '-') break;
+    if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+      if (i + 1 >= argc) return hsa_cli_error("%s needs a path", a);
+      out_opt = argv[++i];
+    } else if (strncmp(a, "--output=", 9) == 0) {
+      out_opt = a + 9;
+    } else if (strcmp(a, "--frames") == 0 || strncmp(a, "--frames=", 9) == 0) {
+      if (a[8] == '=') frames = a + 9;
+      else if (i + 1 >= argc) return hsa_cli_error("--frames needs a number");
+      else frames = argv[++i];
+      char *end;
+      long n = strtol(frames, &end, 10);
+      if (end == frames || *end || n < 1 || n > 65535)
+        return hsa_cli_error("bad --frames \"%s\"; use a number from 1 to 65535", frames);
+    } else {
+      return hsa_cli_error("unknown option \"%s\" for run; usage: heapshape run [-o PATH] "
+                           "[--frames N] -- COMMAND ARGS...",
+                           a);
+    }
+  }
+  if (i >= argc)
+    return hsa_cli_error("run needs a command: heapshape run [-o PATH] [--frames N] -- "
+                         "COMMAND ARGS...");
+  char **cmd = argv + i;
+  int cmd_argc = argc - i;
+
+  char shim[PATH_MAX];
+  if (find_shim(shim, sizeof shim) != 0) return HSA_EXIT_USAGE;
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd))
+    return hsa_cli_error("cannot get the current directory: %s", strerror(errno));
+
+  /* Output directory and (for -o) absolute output path. */
+  char out_abs[PATH_MAX * 2] = "";
+  char dir[PATH_MAX * 2];
+  if (out_opt) {
+    if (out_opt[0] == '/') snprintf(out_abs, sizeof out_abs, "%s", out_opt);
+    else snprintf(out_abs, sizeof out_abs, "%s/%s", cwd, out_opt);
+    snprintf(dir, sizeof dir, "%s", out_abs);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = '\0';
+    else *slash = '\0';
+  } else {
+    snprintf(dir, sizeof dir, "%s", cwd);
+  }
+  if (check_writable_dir(dir) != 0)
+    return hsa_cli_error("cannot write snapshots to %s: %s", dir, strerror(errno));
+  char program[128];
+  hs_program_name(cmd_argc, (const char *const *)cmd, program, sizeof program);
+
+  size_t nbefore = 0;
+  char **before = list_snapshots(dir, &nbefore);
+
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    free_list(before, nbefore);
+    return hsa_cli_error("cannot create a pipe: %s", strerror(errno));
+  }
+  /* Ignore before forking (as system() does), so there is no window in which Ctrl-C kills
+   * us but not the child; the child restores the defaults before exec. */
+  struct sigaction ign, old_int, old_quit;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGINT, &ign, &old_int);
+  sigaction(SIGQUIT, &ign, &old_quit);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    free_list(before, nbefore);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return hsa_cli_error("cannot fork: %s", strerror(e));
+  }
+  if (pid == 0) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    close(pipefd[0]);
+    char buf[PATH_MAX * 3];
+    snprintf(buf, sizeof buf, "%ld", (long)getpid());
+    setenv("HEAPSHAPE_ROOT_PID", buf, 1);
+    if (out_opt) snprintf(buf, sizeof buf, "%s", out_abs);
+    else snprintf(buf, sizeof buf, "%s/heapshape-%s-%ld.hsnap", cwd, program, (long)getpid());
+    setenv("HEAPSHAPE_OUTPUT", buf, 1);
+    if (frames) setenv("HEAPSHAPE_FRAMES", frames, 1);
+    setenv("HEAPSHAPE_DIR", cwd, 1);
+    const char *old = getenv("LD_PRELOAD");
+    if (old && old[0]) snprintf(buf, sizeof buf, "%s:%s", shim, old);
+    else snprintf(buf, sizeof buf, "%s", shim);
+    setenv("LD_PRELOAD", buf, 1);
+    execvp(cmd[0], cmd);
+    int e = errno;
+    ssize_t w = write(pipefd[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+  }
+  close(pipefd[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  do got = read(pipefd[0], &exec_errno, sizeof exec_errno);
+  while (got < 0 && errno == EINTR);
+  close(pipefd[0]);
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGQUIT, &old_quit, NULL);
+  if (got == (ssize_t)sizeof exec_errno) {
+    free_list(before, nbefore);
+    return hsa_cli_error("cannot run \"%s\": %s", cmd[0], strerror(exec_errno));
+  }
+
+  int code;
+  char how[64];
+  if (WIFSIGNALED(status)) {
+    code = 128 + WTERMSIG(status);
+    snprintf(how, sizeof how, "was killed by signal %d (%s)", WTERMSIG(status),
+             strsignal(WTERMSIG(status)));
+  } else {
+    code = WEXITSTATUS(status);
+    snprintf(how, sizeof how, "exited with status %d", code);
+  }
+  if (!out_opt) snprintf(out_abs, sizeof out_abs, "%s/heapshape-%s-%ld.hsnap", cwd, program,
+                         (long)pid);
+  summarize(out_abs, dir, before, nbefore, how);
+  free_list(before, nbefore);
+  return code;
+}

@@ -1,0 +1,180 @@
+/* heapshape analyzer: struct hsa_snapshot life cycle and builder (see snapshot.h).
+ * Reading lives in reader.c, encoding in snapshot_write.c. */
+#include "analyzer/snapshot.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+int hsa_fail(struct hsa_error *err, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* Entry of the builder's string index: key is the interned string's bytes. */
+struct hsa_string_entry {
+  uint32_t sid;
+  UT_hash_handle hh;
+};
+
+void hsa_snapshot_init(struct hsa_snapshot *s) {
+  memset(s, 0, sizeof *s);
+  s->version = HS_FORMAT_VERSION;
+}
+
+static void free_string_index(struct hsa_snapshot *s) {
+  struct hsa_string_entry *head = s->string_index, *e, *tmp;
+  HASH_ITER(hh, head, e, tmp) {
+    HASH_DEL(head, e);
+    free(e);
+  }
+  s->string_index = NULL;
+}
+
+void hsa_snapshot_free(struct hsa_snapshot *s) {
+  if (!s) return;
+  free_string_index(s);
+  for (uint32_t i = 0; i < s->nstrings; i++) free(s->strings[i]);
+  for (uint32_t i = 0; i < s->nsites; i++) free(s->sites[i].frames);
+  free(s->strings);
+  free(s->string_lens);
+  free(s->frames);
+  free(s->sites);
+  free(s->path);
+  hsa_snapshot_init(s);
+}
+
+const char *hsa_snapshot_string(const struct hsa_snapshot *s, uint32_t sid) {
+  return sid < s->nstrings ? s->strings[sid] : "?";
+}
+
+/* Grows *arr (elements of size elem, capacity *cap) to hold at least need elements. */
+static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  uint32_t n = *cap ? *cap : 16;
+  while (n < need) n *= 2;
+  void *p = realloc(*arr, (size_t)n * elem);
+  if (!p) return -1;
+  *arr = p;
+  *cap = n;
+  return 0;
+}
+
+static int index_string(struct hsa_snapshot *s, uint32_t sid) {
+  struct hsa_string_entry *head = s->string_index;
+  struct hsa_string_entry *e = malloc(sizeof *e);
+  if (!e) return -1;
+  e->sid = sid;
+  HASH_ADD_KEYPTR(hh, head, s->strings[sid], s->string_lens[sid], e);
+  s->string_index = head;
+  return 0;
+}
+
+int hsa_snapshot_add_string(struct hsa_snapshot *s, const char *str, uint32_t *sid,
+                            struct hsa_error *err) {
+  if (!str) str = "";
+  size_t len = strlen(str);
+  if (len > UINT32_MAX) return hsa_fail(err, "string too long for a snapshot (%zu bytes)", len);
+  /* A snapshot that was read has no index yet: build it on first use. */
+  if (!s->string_index) {
+    for (uint32_t i = 0; i < s->nstrings; i++) {
+      if (index_string(s, i) != 0) return hsa_fail(err, "out of memory indexing strings");
+    }
+  }
+  struct hsa_string_entry *head = s->string_index, *found = NULL;
+  HASH_FIND(hh, head, str, len, found);
+  if (found) {
+    *sid = found->sid;
+    return 0;
+  }
+  if (s->nstrings == UINT32_MAX) return hsa_fail(err, "too many strings for a snapshot");
+  if (s->nstrings + 1 > s->cap_strings) {
+    uint32_t cap = s->cap_strings, cap2 = s->cap_strings;
+    if (grow((void **)&s->strings, &cap, s->nstrings + 1, sizeof *s->strings) != 0 ||
+        grow((void **)&s->string_lens, &cap2, s->nstrings + 1, sizeof *s->string_lens) != 0)
+      return hsa_fail(err, "out of memory adding a string");
+    s->cap_strings = cap;
+  }
+  char *copy = malloc(len + 1);
+  if (!copy) return hsa_fail(err, "out of memory adding a string");
+  memcpy(copy, str, len + 1);
+  s->strings[s->nstrings] = copy;
+  s->string_lens[s->nstrings] = (uint32_t)len;
+  if (index_string(s, s->nstrings) != 0) {
+    free(copy);
+    return hsa_fail(err, "out of memory adding a string");
+  }
+  *sid = s->nstrings++;
+  return 0;
+}
+
+int hsa_snapshot_add_frame(struct hsa_snapshot *s, enum hs_frame_kind kind, int32_t lineno,
+                           const char *filename, const char *name, uint64_t addr,
+                           uint32_t *frame_id, struct hsa_error *err) {
+  struct hs_frame_rec f;
+  memset(&f, 0, sizeof f);
+  f.kind = (uint8_t)kind;
+  f.lineno = lineno;
+  f.addr = addr;
+  if (hsa_snapshot_add_string(s, filename, &f.filename_sid, err) != 0) return -1;
+  if (hsa_snapshot_add_string(s, name ? name : "", &f.name_sid, err) != 0) return -1;
+  if (s->nframes == UINT32_MAX) return hsa_fail(err, "too many frames for a snapshot");
+  if (grow((void **)&s->frames, &s->cap_frames, s->nframes + 1, sizeof *s->frames) != 0)
+    return hsa_fail(err, "out of memory adding a frame");
+  s->frames[s->nframes] = f;
+  *frame_id = s->nframes++;
+  return 0;
+}
+
+int hsa_snapshot_add_site(struct hsa_snapshot *s, const struct hsa_site *site,
+                          struct hsa_error *err) {
+  if (site->nframes == 0) return hsa_fail(err, "a site needs at least one frame");
+  for (uint32_t i = 0; i < site->nframes; i++) {
+    if (site->frames[i] >= s->nframes)
+      return hsa_fail(err, "site frame id %u out of range (the snapshot has %u frames)",
+                      site->frames[i], s->nframes);
+  }
+  if (s->nsites == UINT32_MAX) return hsa_fail(err, "too many sites for a snapshot");
+  if (grow((void **)&s->sites, &s->cap_sites, s->nsites + 1, sizeof *s->sites) != 0)
+    return hsa_fail(err, "out of memory adding a site");
+  uint32_t *ids = malloc(sizeof *ids * site->nframes);
+  if (!ids) return hsa_fail(err, "out of memory adding a site");
+  memcpy(ids, site->frames, sizeof *ids * site->nframes);
+  s->sites[s->nsites] = *site;
+  s->sites[s->nsites].frames = ids;
+  s->nsites++;
+  return 0;
+}
+
+int hsa_snapshot_set_program(struct hsa_snapshot *s, const char *program, const char *cmdline,
+                             struct hsa_error *err) {
+  if (hsa_snapshot_add_string(s, program, &s->meta.program_sid, err) != 0) return -1;
+  return hsa_snapshot_add_string(s, cmdline, &s->meta.cmdline_sid, err);
+}
+
+const char *hsa_domain_name(unsigned domain) {
+  switch (domain) {
+    case HS_DOMAIN_MALLOC: return "malloc";
+    case HS_DOMAIN_RAW: return "raw";
+    case HS_DOMAIN_MEM: return "mem";
+    case HS_DOMAIN_OBJ: return "obj";
+    default: return "?";
+  }
+}
+
+const char *hsa_reason_name(unsigned reason) {
+  switch (reason) {
+    case HS_REASON_EXIT: return "exit";
+    case HS_REASON_SIGNAL: return "signal";
+    case HS_REASON_API: return "api";
+    default: return "?";
+  }
+}

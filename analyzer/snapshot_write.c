@@ -1,0 +1,157 @@
+/* heapshape analyzer: .hsnap encoder (see snapshot_write.h). Builds the whole file in a
+ * growing memory buffer, then appends END with the CRC of everything before it. */
+#include "analyzer/snapshot_write.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct buf {
+  unsigned char *p;
+  size_t len, cap;
+  int oom;
+};
+
+static void put(struct buf *b, const void *data, size_t n) {
+  if (b->oom || n == 0) return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    unsigned char *p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+}
+
+static void put32(struct buf *b, uint32_t v) { put(b, &v, 4); }
+
+static void pad8(struct buf *b) {
+  static const unsigned char zeros[8];
+  put(b, zeros, (size_t)(hs_pad8(b->len) - b->len));
+}
+
+/* Writes a section header with a placeholder length; returns the header's offset. */
+static size_t begin_section(struct buf *b, uint32_t tag) {
+  struct hs_section_header h = {tag, 0, 0};
+  size_t at = b->len;
+  put(b, &h, sizeof h);
+  return at;
+}
+
+static void end_section(struct buf *b, size_t at) {
+  if (b->oom) return;
+  uint64_t length = b->len - at - sizeof(struct hs_section_header);
+  memcpy(b->p + at + offsetof(struct hs_section_header, length), &length, sizeof length);
+  pad8(b);
+}
+
+int hsa_snapshot_encode(const struct hsa_snapshot *s, unsigned char **data, size_t *len,
+                        struct hsa_error *err) {
+  struct buf b = {NULL, 0, 0, 0};
+  struct hs_file_header fh;
+  memset(&fh, 0, sizeof fh);
+  memcpy(fh.magic, HS_MAGIC, HS_MAGIC_LEN);
+  fh.version = HS_FORMAT_VERSION;
+  fh.bom = HS_BOM;
+  fh.header_size = sizeof fh;
+  put(&b, &fh, sizeof fh);
+
+  size_t at = begin_section(&b, HS_TAG_META);
+  put(&b, &s->meta, sizeof s->meta);
+  end_section(&b, at);
+
+  at = begin_section(&b, HS_TAG_STRS);
+  put32(&b, s->nstrings);
+  for (uint32_t i = 0; i < s->nstrings; i++) {
+    uint32_t n = s->string_lens ? s->string_lens[i] : (uint32_t)strlen(s->strings[i]);
+    put32(&b, n);
+    put(&b, s->strings[i], n);
+  }
+  end_section(&b, at);
+
+  at = begin_section(&b, HS_TAG_FRMS);
+  put32(&b, s->nframes);
+  put32(&b, 0);
+  put(&b, s->frames, sizeof *s->frames * s->nframes);
+  end_section(&b, at);
+
+  at = begin_section(&b, HS_TAG_SITE);
+  put32(&b, s->nsites);
+  put32(&b, 0);
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    const struct hsa_site *site = &s->sites[i];
+    struct hs_site_rec r;
+    memset(&r, 0, sizeof r);
+    r.domain = site->domain;
+    r.nframes = site->nframes;
+    r.allocs = site->allocs;
+    r.frees = site->frees;
+    r.alloc_bytes = site->alloc_bytes;
+    r.live_count = site->live_count;
+    r.live_bytes = site->live_bytes;
+    r.peak_live_bytes = site->peak_live_bytes;
+    put(&b, &r, sizeof r);
+    put(&b, site->frames, sizeof *site->frames * site->nframes);
+    pad8(&b);
+  }
+  end_section(&b, at);
+
+  if (b.oom) {
+    free(b.p);
+    return hsa_fail(err, "out of memory encoding a snapshot");
+  }
+  struct hs_end_rec e = {hs_crc32(0, b.p, b.len), 0};
+  at = begin_section(&b, HS_TAG_END);
+  put(&b, &e, sizeof e);
+  end_section(&b, at);
+  if (b.oom) {
+    free(b.p);
+    return hsa_fail(err, "out of memory encoding a snapshot");
+  }
+  *data = b.p;
+  *len = b.len;
+  return 0;
+}
+
+int hsa_snapshot_write_file(const struct hsa_snapshot *s, const char *path,
+                            struct hsa_error *err) {
+  unsigned char *data;
+  size_t len;
+  if (hsa_snapshot_encode(s, &data, &len, err) != 0) return -1;
+  size_t n = strlen(path) + 32;
+  char *tmp = malloc(n);
+  if (!tmp) {
+    free(data);
+    return hsa_fail(err, "%s: out of memory", path);
+  }
+  snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    int e = errno;
+    hsa_fail(err, "%s: cannot create: %s", tmp, strerror(e));
+    free(tmp);
+    free(data);
+    return -1;
+  }
+  size_t put_n = fwrite(data, 1, len, f);
+  int bad = put_n != len;
+  if (fclose(f) != 0) bad = 1;
+  free(data);
+  if (bad || rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    hsa_fail(err, "%s: cannot write snapshot: %s", path, strerror(e));
+    free(tmp);
+    return -1;
+  }
+  free(tmp);
+  return 0;
+}

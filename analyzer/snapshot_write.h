@@ -1,0 +1,29 @@
+/* heapshape analyzer: encodes a struct hsa_snapshot in the .hsnap format
+ * (docs/snapshot-format.md), for tests, fixtures and tools such as a future `merge`.
+ * The shim has its own, allocation-free writer in preload/; the two share only format.h.
+ * Errors follow snapshot.h (0 / -1 and a struct hsa_error). */
+#ifndef HEAPSHAPE_ANALYZER_SNAPSHOT_WRITE_H
+#define HEAPSHAPE_ANALYZER_SNAPSHOT_WRITE_H
+
+#include <stddef.h>
+
+#include "analyzer/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Encodes s into a new malloc'ed buffer (*data, *len bytes; caller frees), CRC included.
+ * Only the format version this heapshape writes (HS_FORMAT_VERSION) is produced. */
+int hsa_snapshot_encode(const struct hsa_snapshot *s, unsigned char **data, size_t *len,
+                        struct hsa_error *err);
+
+/* Encodes s and writes it to path atomically (a temporary file in the same directory, then
+ * rename), as the shim does. */
+int hsa_snapshot_write_file(const struct hsa_snapshot *s, const char *path,
+                            struct hsa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPSHAPE_ANALYZER_SNAPSHOT_WRITE_H */

@@ -1,0 +1,19 @@
+/* heapshape analyzer test fixtures: two snapshots built with the snapshot builder, matching
+ * the OLD and NEW site lists of tracemalloc_expected.py (which computes, with Python's own
+ * tracemalloc, the output the tests expect). Test-only. */
+#ifndef HEAPSHAPE_ANALYZER_TESTDATA_FIXTURE_H
+#define HEAPSHAPE_ANALYZER_TESTDATA_FIXTURE_H
+
+#include "analyzer/snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Builds the OLD (which 0) or NEW (which 1) fixture into *s (initialized here); 0 / -1. */
+int hsa_fixture_build(int which, struct hsa_snapshot *s, struct hsa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPSHAPE_ANALYZER_TESTDATA_FIXTURE_H */

@@ -1,0 +1,990 @@
+/* heapshape object anatomy: at a snapshot, every live OBJ block gets its Python type, the
+ * memory objects own elsewhere is attributed to them, and the shapes of the biggest sites are
+ * sampled. The result is the TYPE, ANAT and SHAP sections (docs/snapshot-format.md, v2).
+ *
+ * Memory safety rule: heap memory is read only inside blocks that are live in the pointer map
+ * (hs_lock is held for the whole pass, so none of them can be freed meanwhile: the free hooks
+ * take hs_lock before the real free), and always within the block's requested size. Static
+ * memory (type objects and singletons in a module's data) is read only inside file-backed
+ * readable mappings listed in /proc/self/maps. Nothing calls into Python; the caller holds the
+ * GIL so objects do not change while they are read.
+ *
+ * Layouts per version (offsets measured with offsetof against each version's headers):
+ *   PyObject: ob_refcnt 0, ob_type 8; PyVarObject: ob_size 16
+ *   PyTypeObject: tp_name 24, tp_basicsize 32, tp_itemsize 40, tp_flags 168, tp_members 240,
+ *                 tp_dictoffset 288
+ *   PyListObject: ob_item 24; PyTupleObject: ob_item 24; PyDictObject: ma_keys 32, ma_values 40
+ *   PyDictKeysObject 3.8-3.10: dk_size 8, dk_nentries 32, dk_indices 40, entries {hash,key,value}
+ *                    3.11-3.13: dk_log2_index_bytes 9, dk_kind 10, dk_nentries 24,
+ *                    dk_indices 32, entries {hash,key,value} (general) or {key,value} (unicode)
+ *   split values: 3.8-3.10 a PyObject* array; 3.11/3.12 the same array preceded by a prefix
+ *                 of 8..64 bytes in the same block; 3.13 {capacity,size,embedded,valid} + array
+ *                 at 8, embedded after the object when Py_TPFLAGS_INLINE_VALUES
+ *   managed dict (3.11+): the pointer at object - 24 (3.12: values - 1 when bit 0 is set);
+ *                 3.11 values pointer at object - 32
+ */
+#define _GNU_SOURCE
+#include <malloc.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "preload/core.h"
+
+#define TPF_HEAPTYPE (1ull << 9)
+#define TPF_HAVE_GC (1ull << 14)
+#define TPF_LONG_SUBCLASS (1ull << 24)
+#define TPF_LIST_SUBCLASS (1ull << 25)
+#define TPF_TUPLE_SUBCLASS (1ull << 26)
+#define TPF_BYTES_SUBCLASS (1ull << 27)
+#define TPF_UNICODE_SUBCLASS (1ull << 28)
+#define TPF_DICT_SUBCLASS (1ull << 29)
+#define TPF_TYPE_SUBCLASS (1ull << 31)
+#define TPF_MANAGED_WEAKREF (1ull << 3)
+#define TPF_MANAGED_DICT (1ull << 4)
+#define TPF_INLINE_VALUES (1ull << 2)
+#define TPF_BUILTIN_CONTAINER \
+  (TPF_LONG_SUBCLASS | TPF_LIST_SUBCLASS | TPF_TUPLE_SUBCLASS | TPF_BYTES_SUBCLASS | \
+   TPF_UNICODE_SUBCLASS | TPF_DICT_SUBCLASS | TPF_TYPE_SUBCLASS)
+
+#define TYPE_HEADER_READ 296 /* bytes of a type object we read: up to tp_dictoffset */
+#define MAX_TYPES 65536
+#define MAX_ROWS (1u << 20)
+#define SHAPE_ROWS 256
+#define SHAPE_SAMPLES 16
+#define SHAPES_PER_ROW 4
+
+/* ------------------------------------------------------------------ scratch memory */
+
+static void *hs_scratch(size_t bytes) {
+  if (!bytes) bytes = 1;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+static void hs_unscratch(void *p, size_t bytes) {
+  if (p) munmap(p, bytes ? bytes : 1);
+}
+
+static inline uint64_t rd64(uintptr_t a) { return *(const uint64_t *)a; }
+
+/* ------------------------------------------------------------------ readable static memory */
+
+struct hs_range {
+  uintptr_t lo, hi;
+};
+
+static uint64_t hs_hexnum(const char **s) {
+  uint64_t v = 0;
+  for (;;) {
+    char c = **s;
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return v;
+    v = v * 16 + (uint64_t)d;
+    (*s)++;
+  }
+}
+
+/* File-backed readable mappings (not /dev), in address order as /proc/self/maps lists them. */
+static size_t hs_ranges_parse(const char *maps, struct hs_range *out, size_t cap) {
+  size_t n = 0;
+  for (const char *l = maps; l && *l && n < cap;) {
+    const char *e = strchr(l, '\n');
+    if (!e) e = l + strlen(l);
+    const char *s = l;
+    uint64_t lo = hs_hexnum(&s);
+    s++;
+    uint64_t hi = hs_hexnum(&s);
+    int readable = s[0] == ' ' && s[1] == 'r';
+    const char *p = memchr(l, '/', (size_t)(e - l));
+    if (readable && p && strncmp(p, "/dev/", 5) != 0) {
+      out[n].lo = lo;
+      out[n].hi = hi;
+      n++;
+    }
+    l = *e ? e + 1 : e;
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------------ the pass's state */
+
+struct hs_type {
+  uintptr_t addr;
+  uint32_t name_sid;
+  uint32_t flags;
+  uint64_t tp_flags;
+  int64_t basicsize, itemsize;
+};
+
+struct hs_row {
+  struct hs_anat_rec r;
+};
+
+struct hs_shape {
+  uint32_t row, count;
+  uint8_t kind;
+  uint16_t nfields;
+  uint64_t length;
+  uint32_t names[HS_SHAPE_MAX_FIELDS];
+  uint32_t types[HS_SHAPE_MAX_FIELDS];
+};
+
+struct hs_anatomy {
+  /* map snapshot */
+  const struct hs_slot *slots;
+  size_t cap;
+  /* per slot scratch */
+  uint32_t *cls;   /* type index + 1; 0 = not an object */
+  uint32_t *owner; /* owner slot + 1; 0 = not owned */
+  uint8_t *off;    /* object start within the block */
+  /* static ranges */
+  struct hs_range *ranges;
+  size_t nranges, ranges_bytes;
+  /* types: array plus open-addressing index (addr -> idx + 1), and a negative set */
+  struct hs_type *types;
+  uint32_t ntypes;
+  uint32_t *tidx;
+  uintptr_t *tneg;
+  size_t tbits;
+  /* rows: (site, type) -> row, open addressing */
+  struct hs_row *rows;
+  uint32_t nrows;
+  uint64_t *rkeys; /* key + 1 */
+  uint32_t *rval;
+  size_t rbits;
+  uint32_t *slot_row; /* per slot: row of the object in it (for sampling), + 1 */
+  /* shapes */
+  struct hs_shape *shapes;
+  uint32_t nshapes;
+  uint32_t *row_samples; /* per row: objects sampled */
+  uint32_t row_samples_n;
+  uint32_t micros;
+  int ok;
+};
+
+static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
+
+static inline uint32_t slot_site(const struct hs_anatomy *a, size_t i) {
+  return (uint32_t)(a->slots[i].val & HS_SITE_ID_MASK);
+}
+static inline uint64_t slot_size(const struct hs_anatomy *a, size_t i) {
+  return a->slots[i].val >> HS_SITE_ID_BITS;
+}
+
+static int hs_static_readable(const struct hs_anatomy *a, uintptr_t p, size_t n) {
+  size_t lo = 0, hi = a->nranges;
+  while (lo < hi) { /* ranges are sorted by address */
+    size_t mid = (lo + hi) / 2;
+    if (a->ranges[mid].hi <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a->nranges && a->ranges[lo].lo <= p && p + n <= a->ranges[lo].hi;
+}
+
+/* Slot of the live block that holds [p, p + n) when p is at offset off of it. */
+static long hs_block_at(const struct hs_anatomy *a, uintptr_t p, size_t off, size_t n) {
+  if (p < off) return -1;
+  long i = hs_map_find(p - off);
+  if (i < 0 || slot_size(a, (size_t)i) < off + n) return -1;
+  return i;
+}
+
+/* ------------------------------------------------------------------ types */
+
+static inline size_t hs_hash_ptr(uintptr_t p, size_t bits) {
+  return (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+static long hs_type_find(const struct hs_anatomy *a, uintptr_t t) {
+  size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
+  while (a->tidx[i]) {
+    if (a->types[a->tidx[i] - 1].addr == t) return (long)a->tidx[i] - 1;
+    i = (i + 1) & m;
+  }
+  return -1;
+}
+
+static int hs_neg_has(const struct hs_anatomy *a, uintptr_t t) {
+  size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
+  for (int probe = 0; probe < 8 && a->tneg[i]; probe++, i = (i + 1) & m)
+    if (a->tneg[i] == t) return 1;
+  return 0;
+}
+
+static void hs_neg_add(struct hs_anatomy *a, uintptr_t t) {
+  size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
+  for (int probe = 0; probe < 8; probe++, i = (i + 1) & m) {
+    if (!a->tneg[i]) {
+      a->tneg[i] = t;
+      return;
+    }
+  }
+  a->tneg[hs_hash_ptr(t, a->tbits)] = t; /* bounded: overwrite */
+}
+
+/* Copies a NUL-terminated name at p that lies in static memory or in a live str's data. */
+static uint32_t hs_read_cname(struct hs_anatomy *a, uintptr_t p) {
+  char buf[256];
+  size_t n = 0, limit = 0;
+  for (size_t i = 0; i < a->nranges; i++) {
+    if (a->ranges[i].lo <= p && p < a->ranges[i].hi) {
+      limit = a->ranges[i].hi - p;
+      break;
+    }
+  }
+  if (!limit) {
+    /* heap type names live in a str object: try the compact and ASCII header sizes */
+    long i = hs_block_at(a, p, hs_pyi.ascii_size, 1);
+    size_t hdr = hs_pyi.ascii_size;
+    if (i < 0) {
+      i = hs_block_at(a, p, hs_pyi.compact_size, 1);
+      hdr = hs_pyi.compact_size;
+    }
+    if (i < 0) return hs_intern_string_unlocked("?", 1);
+    limit = slot_size(a, (size_t)i) - hdr;
+  }
+  const char *s = (const char *)p;
+  while (n < limit && n < sizeof buf && s[n]) n++;
+  memcpy(buf, s, n);
+  uint32_t sid = hs_intern_string_unlocked(buf, n);
+  return sid == UINT32_MAX ? 0 : sid;
+}
+
+static long hs_type_add(struct hs_anatomy *a, uintptr_t t, uint32_t flags) {
+  if (a->ntypes >= MAX_TYPES) return -1;
+  struct hs_type *ty = &a->types[a->ntypes];
+  ty->addr = t;
+  ty->flags = flags;
+  ty->tp_flags = rd64(t + 168);
+  ty->basicsize = (int64_t)rd64(t + 32);
+  ty->itemsize = (int64_t)rd64(t + 40);
+  if (ty->basicsize < 16 || ty->basicsize > (1 << 20) || ty->itemsize < 0 || ty->itemsize > 4096)
+    return -1;
+  if (ty->tp_flags & TPF_TYPE_SUBCLASS) ty->flags |= HS_TYPE_META;
+  ty->name_sid = hs_read_cname(a, rd64(t + 24));
+  size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
+  while (a->tidx[i]) i = (i + 1) & m;
+  a->tidx[i] = ++a->ntypes;
+  return (long)a->ntypes - 1;
+}
+
+/* Index of the type object at t, discovering it on first sight; -1 if t is no type. */
+static long hs_type_of_addr(struct hs_anatomy *a, uintptr_t t, int depth) {
+  if (!t || (t & 7)) return -1;
+  long ti = hs_type_find(a, t);
+  if (ti >= 0 || hs_neg_has(a, t)) return ti;
+  uint32_t flags = 0;
+  int readable = 0;
+  if (hs_static_readable(a, t, TYPE_HEADER_READ)) {
+    readable = 1;
+    flags = HS_TYPE_STATIC;
+  } else if (hs_block_at(a, t, 16, TYPE_HEADER_READ) >= 0) { /* heap types are GC objects */
+    readable = 1;
+    flags = HS_TYPE_HEAP;
+  }
+  if (readable) {
+    uintptr_t meta = rd64(t + 8);
+    int is_type = meta == hs_pyi.type_type;
+    if (!is_type && depth < 4 && meta != t) {
+      long mi = hs_type_of_addr(a, meta, depth + 1);
+      is_type = mi >= 0 && (a->types[mi].tp_flags & TPF_TYPE_SUBCLASS);
+    }
+    if (is_type) ti = hs_type_add(a, t, flags);
+  }
+  if (ti < 0) hs_neg_add(a, t);
+  return ti;
+}
+
+static inline int hs_preheader(uint64_t tp_flags) {
+  if (hs_pyi.minor >= 12) return (tp_flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)) != 0;
+  if (hs_pyi.minor == 11) return (tp_flags & TPF_MANAGED_DICT) != 0;
+  return 0;
+}
+
+/* Classifies the OBJ block in slot i: the smallest offset where a known type's header fits. */
+static void hs_classify(struct hs_anatomy *a, size_t i) {
+  uintptr_t b = a->slots[i].key;
+  uint64_t size = slot_size(a, i);
+  for (unsigned off = 0; off <= 32 && off + 16 <= size; off += 16) {
+    long ti = hs_type_of_addr(a, rd64(b + off + 8), 0);
+    if (ti < 0) continue;
+    const struct hs_type *t = &a->types[ti];
+    unsigned want = (t->tp_flags & TPF_HAVE_GC) ? (hs_preheader(t->tp_flags) ? 32u : 16u) : 0u;
+    /* compact str objects are smaller than PyUnicode_Type's basicsize (PyUnicodeObject) */
+    uint64_t minsize = t->addr == hs_pyi.unicode_type ? hs_pyi.ascii_size + 1u : (uint64_t)t->basicsize;
+    if (want != off || minsize + off > size) continue;
+    int64_t refcnt = (int64_t)rd64(b + off);
+    if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) continue;
+    a->cls[i] = (uint32_t)ti + 1;
+    a->off[i] = (uint8_t)off;
+    return;
+  }
+}
+
+/* Type index of the object at p (heap or static), or -1. */
+static long hs_type_of_obj(struct hs_anatomy *a, uintptr_t p) {
+  if (!p || (p & 7)) return -1;
+  for (unsigned off = 0; off <= 32; off += 16) {
+    long i = hs_map_find(p - off);
+    if (i >= 0) return a->cls[i] && a->off[i] == off ? (long)a->cls[i] - 1 : -1;
+  }
+  if (hs_static_readable(a, p, 16)) return hs_type_of_addr(a, rd64(p + 8), 0);
+  return -1;
+}
+
+/* ------------------------------------------------------------------ ownership */
+
+static int hs_is_scalar(const struct hs_type *t) {
+  return t->addr == hs_pyi.float_type || t->addr == hs_pyi.long_type ||
+         t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type;
+}
+
+static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
+  if (j >= 0 && (size_t)j != owner && !a->owner[j]) a->owner[j] = (uint32_t)owner + 1;
+}
+
+/* A boxed scalar referenced only by the owner. */
+static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
+  long j = hs_map_find(p);
+  if (j < 0 || !a->cls[j] || a->off[j] != 0) return;
+  if (!hs_is_scalar(&a->types[a->cls[j] - 1])) return;
+  if (rd64(p) != 1) return;
+  hs_own_block(a, j, owner);
+}
+
+/* Calls fn for each (key, value) of the dict at d (d inside a live block of dsize bytes from
+ * d). Returns the number of entries, or -1 if the tables are not readable. */
+typedef void (*hs_entry_fn)(struct hs_anatomy *a, uintptr_t key, uintptr_t value, void *arg);
+
+static uintptr_t hs_values_array(struct hs_anatomy *a, uintptr_t values, long *blk, uint64_t *bytes) {
+  /* returns the address of the PyObject* array and its block (or -1 if inside the owner) */
+  *blk = -1;
+  *bytes = 0;
+  if (!values) return 0;
+  if (hs_pyi.minor <= 10) {
+    long j = hs_map_find(values);
+    if (j < 0) return 0;
+    *blk = j;
+    *bytes = slot_size(a, (size_t)j);
+    return values;
+  }
+  if (hs_pyi.minor <= 12) {
+    for (unsigned pre = 8; pre <= 64; pre += 8) {
+      long j = hs_map_find(values - pre);
+      if (j >= 0) {
+        uint64_t sz = slot_size(a, (size_t)j);
+        if (sz <= pre) return 0;
+        *blk = j;
+        *bytes = sz - pre;
+        return values;
+      }
+    }
+    return 0;
+  }
+  long j = hs_map_find(values); /* 3.13: a separate PyDictValues block */
+  if (j < 0) return 0;
+  uint64_t sz = slot_size(a, (size_t)j);
+  if (sz < 8) return 0;
+  *blk = j;
+  *bytes = sz - 8;
+  return values + 8;
+}
+
+static long hs_dict_entries(struct hs_anatomy *a, uintptr_t d, hs_entry_fn fn, void *arg,
+                            long *keys_blk, long *values_blk) {
+  uintptr_t keys = rd64(d + 32), values = rd64(d + 40);
+  long kj = hs_map_find(keys);
+  *keys_blk = kj;
+  *values_blk = -1;
+  if (kj < 0) return -1;
+  uint64_t ks = slot_size(a, (size_t)kj);
+  uint64_t n, ent, esz, koff;
+  if (hs_pyi.minor <= 10) {
+    if (ks < 40) return -1;
+    uint64_t dksize = rd64(keys + 8);
+    n = rd64(keys + 32);
+    uint64_t ib = dksize <= 0xff ? 1 : dksize <= 0xffff ? 2 : dksize <= 0xffffffffull ? 4 : 8;
+    if (dksize > ks) return -1;
+    ent = 40 + dksize * ib;
+    esz = 24;
+    koff = 8;
+  } else {
+    if (ks < 32) return -1;
+    unsigned lib = *(const uint8_t *)(keys + 9), kind = *(const uint8_t *)(keys + 10);
+    if (lib > 40) return -1;
+    n = rd64(keys + 24);
+    ent = 32 + ((uint64_t)1 << lib);
+    esz = kind == 0 ? 24 : 16;
+    koff = kind == 0 ? 8 : 0;
+  }
+  if (n > ks || ent + n * esz > ks) return -1;
+  uintptr_t varr = 0;
+  uint64_t vbytes = 0;
+  int split = values != 0;
+  if (split) {
+    varr = hs_values_array(a, values, values_blk, &vbytes);
+    if (!varr) return -1;
+  }
+  long count = 0;
+  for (uint64_t k = 0; k < n; k++) {
+    uintptr_t e = keys + ent + k * esz;
+    uintptr_t key = rd64(e + koff);
+    uintptr_t value;
+    if (split) {
+      if ((k + 1) * 8 > vbytes) break;
+      value = rd64(varr + k * 8);
+    } else {
+      value = rd64(e + koff + 8);
+    }
+    if (!key || !value) continue;
+    count++;
+    if (fn) fn(a, key, value, arg);
+  }
+  return count;
+}
+
+static void hs_own_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, void *arg) {
+  (void)key;
+  hs_own_scalar(a, value, (size_t)(uintptr_t)arg);
+}
+
+static void hs_own_dict_tables(struct hs_anatomy *a, uintptr_t d, size_t owner) {
+  long kb, vb;
+  hs_dict_entries(a, d, hs_own_entry, (void *)(uintptr_t)owner, &kb, &vb);
+  if (kb >= 0 && rd64(a->slots[kb].key) == 1) hs_own_block(a, kb, owner); /* unshared keys */
+  if (vb >= 0) hs_own_block(a, vb, owner);
+}
+
+/* The instance's __dict__ (object address), or 0; *values gets a split values pointer. */
+static uintptr_t hs_instance_dict(struct hs_anatomy *a, size_t i, const struct hs_type *t,
+                                  uintptr_t *values) {
+  uintptr_t o = a->slots[i].key + a->off[i];
+  uint64_t avail = slot_size(a, i) - a->off[i];
+  *values = 0;
+  if (hs_pyi.minor <= 10) {
+    int64_t dictoffset = (int64_t)rd64(t->addr + 288);
+    if (dictoffset <= 0 || (uint64_t)dictoffset + 8 > avail) return 0;
+    return rd64(o + (uint64_t)dictoffset);
+  }
+  if (!(t->tp_flags & TPF_MANAGED_DICT) || a->off[i] < 32) return 0;
+  uintptr_t dv = rd64(o - 24);
+  if (hs_pyi.minor == 11) {
+    *values = rd64(o - 32);
+    return dv;
+  }
+  if (hs_pyi.minor == 12 && (dv & 1)) { /* 3.12 stores values - 1 (_PyDictOrValues_SetValues) */
+    *values = dv + 1;
+    return 0;
+  }
+  return dv;
+}
+
+static void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type *t) {
+  uintptr_t o = a->slots[i].key + a->off[i];
+  uint64_t avail = slot_size(a, i) - a->off[i];
+  uintptr_t values;
+  uintptr_t d = hs_instance_dict(a, i, t, &values);
+  if (d) {
+    long j = hs_block_at(a, d, 16, 48);
+    if (j >= 0 && a->cls[j] && (a->types[a->cls[j] - 1].tp_flags & TPF_DICT_SUBCLASS) &&
+        rd64(d) == 1) {
+      hs_own_block(a, j, i);
+      hs_own_dict_tables(a, d, i);
+    }
+  }
+  if (values) {
+    long vb;
+    uint64_t vbytes;
+    uintptr_t varr = hs_values_array(a, values, &vb, &vbytes);
+    if (varr) {
+      hs_own_block(a, vb, i);
+      for (uint64_t k = 0; (k + 1) * 8 <= vbytes; k++) {
+        uintptr_t v = rd64(varr + k * 8);
+        if (v) hs_own_scalar(a, v, i);
+      }
+    }
+  }
+  if (hs_pyi.minor >= 13 && (t->tp_flags & TPF_INLINE_VALUES) &&
+      (uint64_t)t->basicsize + 8 <= avail) {
+    uintptr_t iv = o + (uint64_t)t->basicsize;
+    unsigned capacity = *(const uint8_t *)iv, valid = *(const uint8_t *)(iv + 3);
+    if (valid) {
+      for (unsigned k = 0; k < capacity && (uint64_t)t->basicsize + 16 + 8 * k <= avail; k++) {
+        uintptr_t v = rd64(iv + 8 + 8 * k);
+        if (v) hs_own_scalar(a, v, i);
+      }
+    }
+  }
+  /* __slots__: member descriptors of a heap type follow its PyHeapTypeObject */
+  uintptr_t members = rd64(t->addr + 240);
+  long tb = (t->flags & HS_TYPE_HEAP) ? hs_block_at(a, t->addr, 16, TYPE_HEADER_READ) : -1;
+  if (members && tb >= 0) {
+    uintptr_t tend = a->slots[tb].key + slot_size(a, (size_t)tb);
+    for (uintptr_t m = members; m >= t->addr && m + 40 <= tend && rd64(m); m += 40) {
+      int type = *(const int32_t *)(m + 8);
+      int64_t moff = (int64_t)rd64(m + 16);
+      if ((type == 16 || type == 6) && moff > 0 && (uint64_t)moff + 8 <= avail) {
+        uintptr_t v = rd64(o + (uint64_t)moff);
+        if (v) hs_own_scalar(a, v, i);
+      }
+    }
+  }
+}
+
+static void hs_own_pass(struct hs_anatomy *a, size_t i) {
+  const struct hs_type *t = &a->types[a->cls[i] - 1];
+  uintptr_t o = a->slots[i].key + a->off[i];
+  uint64_t avail = slot_size(a, i) - a->off[i];
+  if (t->tp_flags & TPF_LIST_SUBCLASS) {
+    if (avail < 40) return;
+    uintptr_t items = rd64(o + 24);
+    int64_t n = (int64_t)rd64(o + 16);
+    long j = hs_map_find(items);
+    if (j < 0 || a->cls[j]) return;
+    hs_own_block(a, j, i);
+    uint64_t isz = slot_size(a, (size_t)j);
+    for (int64_t k = 0; k < n && (uint64_t)(k + 1) * 8 <= isz; k++) {
+      uintptr_t v = rd64(items + 8 * (uint64_t)k);
+      if (v) hs_own_scalar(a, v, i);
+    }
+  } else if (t->tp_flags & TPF_TUPLE_SUBCLASS) {
+    int64_t n = (int64_t)rd64(o + 16);
+    for (int64_t k = 0; k < n && 24 + (uint64_t)(k + 1) * 8 <= avail; k++) {
+      uintptr_t v = rd64(o + 24 + 8 * (uint64_t)k);
+      if (v) hs_own_scalar(a, v, i);
+    }
+  } else if (t->tp_flags & TPF_DICT_SUBCLASS) {
+    if (avail >= 48) hs_own_dict_tables(a, o, i);
+  } else if ((t->tp_flags & TPF_HEAPTYPE) && !(t->tp_flags & TPF_BUILTIN_CONTAINER)) {
+    hs_own_instance(a, i, t);
+  }
+}
+
+/* ------------------------------------------------------------------ rows */
+
+static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type) {
+  uint64_t key = ((uint64_t)site << 32 | type) + 1;
+  size_t m = ((size_t)1 << a->rbits) - 1, h = hs_hash_ptr((uintptr_t)key, a->rbits);
+  while (a->rkeys[h]) {
+    if (a->rkeys[h] == key) return a->rval[h];
+    h = (h + 1) & m;
+  }
+  if (a->nrows >= MAX_ROWS) return UINT32_MAX;
+  a->rkeys[h] = key;
+  a->rval[h] = a->nrows;
+  struct hs_anat_rec *r = &a->rows[a->nrows].r;
+  memset(r, 0, sizeof *r);
+  r->site = site;
+  r->type = type;
+  return a->nrows++;
+}
+
+static uint64_t hs_rounding(uintptr_t b, uint64_t size, uint8_t domain) {
+  if ((domain == HS_DOMAIN_OBJ || domain == HS_DOMAIN_MEM) && size <= 512) {
+    uint64_t s = size ? size : 1;
+    return ((s + 15) & ~(uint64_t)15) - size;
+  }
+  size_t usable = malloc_usable_size((void *)b);
+  return usable > size ? usable - size : 0;
+}
+
+struct hs_split {
+  uint64_t gc, pre, hdr, data;
+};
+
+static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i) {
+  struct hs_split s = {0, 0, 0, 0};
+  uint64_t size = slot_size(a, i);
+  if (!a->cls[i]) return s;
+  const struct hs_type *t = &a->types[a->cls[i] - 1];
+  uintptr_t o = a->slots[i].key + a->off[i];
+  s.gc = a->off[i] >= 16 ? 16 : 0;
+  s.pre = a->off[i] - s.gc;
+  s.hdr = t->itemsize ? 24 : 16;
+  if (t->addr == hs_pyi.float_type) {
+    s.data = 8;
+  } else if (t->addr == hs_pyi.long_type) {
+    s.data = size > 24 ? size - 24 : 0;
+  } else if (t->addr == hs_pyi.unicode_type) {
+    uint32_t state = *(const uint32_t *)(o + 32);
+    int compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+    s.hdr = compact && ascii ? hs_pyi.ascii_size : hs_pyi.compact_size;
+    s.data = size > s.hdr ? size - s.hdr : 0;
+  } else if (t->addr == hs_pyi.bytes_type) {
+    s.hdr = 33; /* PyVarObject head, ob_shash, trailing NUL */
+    s.data = size > 33 ? size - 33 : 0;
+  }
+  if (s.gc + s.pre + s.hdr > size) s.hdr = size - s.gc - s.pre;
+  return s;
+}
+
+/* ------------------------------------------------------------------ shapes */
+
+struct hs_sig {
+  uint8_t kind;
+  uint16_t nfields;
+  uint64_t length;
+  uint32_t names[HS_SHAPE_MAX_FIELDS];
+  uint32_t types[HS_SHAPE_MAX_FIELDS];
+};
+
+static uint32_t hs_type_id(long ti) { return ti < 0 ? HS_NO_TYPE : (uint32_t)ti; }
+
+/* Interns the text of the ASCII str object at p (heap or static); "?" otherwise. */
+static uint32_t hs_str_sid(struct hs_anatomy *a, uintptr_t p) {
+  uint32_t unknown = hs_intern_string_unlocked("?", 1);
+  long j = hs_map_find(p);
+  int heap = j >= 0;
+  if (heap ? slot_size(a, (size_t)j) < hs_pyi.ascii_size : !hs_static_readable(a, p, hs_pyi.ascii_size))
+    return unknown;
+  if (rd64(p + 8) != hs_pyi.unicode_type) return unknown;
+  int64_t len = (int64_t)rd64(p + 16);
+  uint32_t state = *(const uint32_t *)(p + 32);
+  int compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+  if (!compact || !ascii || len < 0 || len > 200) return unknown;
+  uint64_t need = hs_pyi.ascii_size + (uint64_t)len;
+  if (heap ? need > slot_size(a, (size_t)j) : !hs_static_readable(a, p, need)) return unknown;
+  uint32_t sid = hs_intern_string_unlocked((const char *)(p + hs_pyi.ascii_size), (size_t)len);
+  return sid == UINT32_MAX ? unknown : sid;
+}
+
+static void hs_sig_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, void *arg) {
+  struct hs_sig *s = arg;
+  s->length++;
+  if (s->nfields >= HS_SHAPE_MAX_FIELDS) return;
+  long kt = hs_type_of_obj(a, key);
+  s->names[s->nfields] = kt >= 0 && a->types[kt].addr == hs_pyi.unicode_type
+                             ? hs_str_sid(a, key) : hs_intern_string_unlocked("?", 1);
+  s->types[s->nfields] = hs_type_id(hs_type_of_obj(a, value));
+  s->nfields++;
+}
+
+static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
+  memset(s, 0, sizeof *s);
+  const struct hs_type *t = &a->types[a->cls[i] - 1];
+  uintptr_t o = a->slots[i].key + a->off[i];
+  uint64_t avail = slot_size(a, i) - a->off[i];
+  long kb, vb;
+  if (t->tp_flags & TPF_DICT_SUBCLASS) {
+    s->kind = HS_SHAPE_DICT;
+    return avail >= 48 && hs_dict_entries(a, o, hs_sig_entry, s, &kb, &vb) >= 0;
+  }
+  if (t->tp_flags & (TPF_TUPLE_SUBCLASS | TPF_LIST_SUBCLASS)) {
+    int list = (t->tp_flags & TPF_LIST_SUBCLASS) != 0;
+    s->kind = list ? HS_SHAPE_LIST : HS_SHAPE_TUPLE;
+    int64_t n = (int64_t)rd64(o + 16);
+    uintptr_t items = o + 24;
+    uint64_t lim = avail - 24;
+    if (list) {
+      long j = hs_map_find(rd64(o + 24));
+      if (j < 0) return n == 0;
+      items = a->slots[j].key;
+      lim = slot_size(a, (size_t)j);
+    }
+    s->length = n < 0 ? 0 : (uint64_t)n;
+    for (int64_t k = 0; k < n && k < HS_SHAPE_MAX_FIELDS && (uint64_t)(k + 1) * 8 <= lim; k++) {
+      s->names[s->nfields] = 0;
+      s->types[s->nfields] = hs_type_id(hs_type_of_obj(a, rd64(items + 8 * (uint64_t)k)));
+      s->nfields++;
+    }
+    return 1;
+  }
+  if (!(t->tp_flags & TPF_HEAPTYPE) || (t->tp_flags & TPF_BUILTIN_CONTAINER)) return 0;
+  uintptr_t values;
+  uintptr_t d = hs_instance_dict(a, i, t, &values);
+  if (d && hs_block_at(a, d, 16, 48) >= 0) {
+    s->kind = HS_SHAPE_INSTANCE_DICT;
+    return hs_dict_entries(a, d, hs_sig_entry, s, &kb, &vb) >= 0;
+  }
+  /* values array or inline values: names from the type's cached keys */
+  uintptr_t varr = 0;
+  uint64_t vbytes = 0;
+  if (values) {
+    varr = hs_values_array(a, values, &vb, &vbytes);
+  } else if (hs_pyi.minor >= 13 && (t->tp_flags & TPF_INLINE_VALUES) &&
+             (uint64_t)t->basicsize + 8 <= avail) {
+    uintptr_t iv = o + (uint64_t)t->basicsize;
+    if (*(const uint8_t *)(iv + 3)) {
+      varr = iv + 8;
+      vbytes = avail - (uint64_t)t->basicsize - 8;
+    }
+  }
+  if (varr && (t->flags & HS_TYPE_HEAP)) {
+    size_t ck_off = hs_pyi.minor >= 12 ? 880 : 872;
+    long tb = hs_block_at(a, t->addr, 16, ck_off + 8);
+    uintptr_t keys = tb >= 0 ? rd64(t->addr + ck_off) : 0;
+    long kj = keys ? hs_map_find(keys) : -1;
+    if (kj >= 0 && slot_size(a, (size_t)kj) >= 32) {
+      uint64_t ks = slot_size(a, (size_t)kj);
+      unsigned lib = *(const uint8_t *)(keys + 9);
+      uint64_t n = rd64(keys + 24), ent = 32 + ((uint64_t)1 << (lib > 40 ? 0 : lib));
+      s->kind = HS_SHAPE_INSTANCE_DICT;
+      for (uint64_t k = 0; k < n && ent + (k + 1) * 16 <= ks && (k + 1) * 8 <= vbytes; k++) {
+        uintptr_t key = rd64(keys + ent + k * 16), v = rd64(varr + 8 * k);
+        if (key && v) hs_sig_entry(a, key, v, s);
+      }
+      return 1;
+    }
+  }
+  /* __slots__ */
+  uintptr_t members = rd64(t->addr + 240);
+  long tb = (t->flags & HS_TYPE_HEAP) ? hs_block_at(a, t->addr, 16, TYPE_HEADER_READ) : -1;
+  if (!members || tb < 0) return 0;
+  uintptr_t tend = a->slots[tb].key + slot_size(a, (size_t)tb);
+  s->kind = HS_SHAPE_INSTANCE_SLOTS;
+  for (uintptr_t m = members; m >= t->addr && m + 40 <= tend && rd64(m); m += 40) {
+    int type = *(const int32_t *)(m + 8);
+    int64_t moff = (int64_t)rd64(m + 16);
+    if (type != 16 && type != 6) continue;
+    if (moff <= 0 || (uint64_t)moff + 8 > avail) continue;
+    s->length++;
+    if (s->nfields >= HS_SHAPE_MAX_FIELDS) continue;
+    uintptr_t name = rd64(m);
+    uint32_t sid;
+    if (hs_block_at(a, name, hs_pyi.ascii_size, 1) >= 0)
+      sid = hs_str_sid(a, name - hs_pyi.ascii_size);
+    else
+      sid = hs_read_cname(a, name);
+    s->names[s->nfields] = sid;
+    s->types[s->nfields] = hs_type_id(hs_type_of_obj(a, rd64(o + (uint64_t)moff)));
+    s->nfields++;
+  }
+  return s->length > 0;
+}
+
+static int hs_sig_eq(const struct hs_sig *x, const struct hs_shape *y) {
+  if (x->kind != y->kind || x->nfields != y->nfields || x->length != y->length) return 0;
+  return memcmp(x->names, y->names, 4u * x->nfields) == 0 &&
+         memcmp(x->types, y->types, 4u * x->nfields) == 0;
+}
+
+static int hs_shapeable(const struct hs_type *t) {
+  if (t->tp_flags & (TPF_DICT_SUBCLASS | TPF_TUPLE_SUBCLASS | TPF_LIST_SUBCLASS)) return 1;
+  return (t->tp_flags & TPF_HEAPTYPE) && !(t->tp_flags & TPF_BUILTIN_CONTAINER);
+}
+
+static void hs_sample_shapes(struct hs_anatomy *a) {
+  /* the SHAPE_ROWS shapeable rows holding most memory */
+  uint8_t *sel = hs_scratch(a->nrows);
+  uint32_t *seen = hs_scratch(sizeof(uint32_t) * a->nrows);
+  a->row_samples = hs_scratch(sizeof(uint32_t) * a->nrows);
+  a->shapes = hs_scratch(sizeof(struct hs_shape) * SHAPE_ROWS * SHAPES_PER_ROW);
+  if (!sel || !seen || !a->row_samples || !a->shapes) goto out;
+  for (uint32_t k = 0; k < SHAPE_ROWS; k++) {
+    uint64_t best = 0;
+    uint32_t bi = UINT32_MAX;
+    for (uint32_t r = 0; r < a->nrows; r++) {
+      const struct hs_anat_rec *x = &a->rows[r].r;
+      if (sel[r] || x->type == HS_NO_TYPE || !x->objects || !hs_shapeable(&a->types[x->type])) continue;
+      uint64_t tot = x->bytes + x->owned_bytes;
+      if (bi == UINT32_MAX || tot > best) {
+        best = tot;
+        bi = r;
+      }
+    }
+    if (bi == UINT32_MAX) break;
+    sel[bi] = 1;
+  }
+  /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
+   * order (which follows addresses, not creation order) */
+  for (size_t i = 0; i < a->cap; i++) {
+    if (!a->slot_row[i]) continue;
+    uint32_t r = a->slot_row[i] - 1;
+    if (!sel[r]) continue;
+    uint32_t nth = seen[r]++;
+    uint64_t objs = a->rows[r].r.objects;
+    uint64_t stride = objs > SHAPE_SAMPLES ? objs / SHAPE_SAMPLES : 1;
+    if (nth % stride != 0 || nth / stride >= SHAPE_SAMPLES) continue;
+    a->row_samples[r]++;
+    struct hs_sig sig;
+    if (!hs_signature(a, i, &sig)) continue;
+    struct hs_shape *match = NULL;
+    uint32_t nrow_shapes = 0;
+    for (uint32_t k = 0; k < a->nshapes; k++) {
+      if (a->shapes[k].row != r) continue;
+      nrow_shapes++;
+      if (!match && hs_sig_eq(&sig, &a->shapes[k])) match = &a->shapes[k];
+    }
+    if (match) {
+      match->count++;
+    } else if (nrow_shapes < SHAPES_PER_ROW && a->nshapes < SHAPE_ROWS * SHAPES_PER_ROW) {
+      struct hs_shape *n = &a->shapes[a->nshapes++];
+      n->row = r;
+      n->count = 1;
+      n->kind = sig.kind;
+      n->nfields = sig.nfields;
+      n->length = sig.length;
+      memcpy(n->names, sig.names, sizeof n->names);
+      memcpy(n->types, sig.types, sizeof n->types);
+    }
+  }
+out:
+  hs_unscratch(sel, a->nrows);
+  hs_unscratch(seen, sizeof(uint32_t) * a->nrows);
+}
+
+/* ------------------------------------------------------------------ the pass */
+
+static uint64_t hs_mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void hs_anatomy_free(struct hs_anatomy *a) {
+  if (!a) return;
+  hs_unscratch(a->cls, a->cap * 4);
+  hs_unscratch(a->owner, a->cap * 4);
+  hs_unscratch(a->off, a->cap);
+  hs_unscratch(a->slot_row, a->cap * 4);
+  hs_unscratch(a->ranges, a->ranges_bytes);
+  hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
+  hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
+  hs_unscratch(a->tneg, sizeof(uintptr_t) << a->tbits);
+  hs_unscratch(a->rows, sizeof(struct hs_row) * MAX_ROWS);
+  hs_unscratch(a->rkeys, sizeof(uint64_t) << a->rbits);
+  hs_unscratch(a->rval, sizeof(uint32_t) << a->rbits);
+  hs_unscratch(a->shapes, sizeof(struct hs_shape) * SHAPE_ROWS * SHAPES_PER_ROW);
+  hs_unscratch(a->row_samples, sizeof(uint32_t) * a->row_samples_n);
+  hs_unscratch(a, sizeof *a);
+}
+
+struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
+  uint64_t t0 = hs_mono_us();
+  struct hs_anatomy *a = hs_scratch(sizeof *a);
+  if (!a) return NULL;
+  memset(a, 0, sizeof *a);
+  a->slots = hs_map_slots();
+  a->cap = hs_map_capacity();
+  a->tbits = 18; /* 256K slots for types and the negative cache */
+  a->rbits = 21; /* 2M slots for (site, type) rows, at most MAX_ROWS used */
+  a->ranges_bytes = sizeof(struct hs_range) * 65536;
+  a->cls = hs_scratch(a->cap * 4);
+  a->owner = hs_scratch(a->cap * 4);
+  a->off = hs_scratch(a->cap);
+  a->slot_row = hs_scratch(a->cap * 4);
+  a->ranges = hs_scratch(a->ranges_bytes);
+  a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
+  a->tidx = hs_scratch(sizeof(uint32_t) << a->tbits);
+  a->tneg = hs_scratch(sizeof(uintptr_t) << a->tbits);
+  a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
+  a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
+  a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
+  if (!a->cls || !a->owner || !a->off || !a->slot_row || !a->ranges || !a->types || !a->tidx ||
+      !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
+    hs_anatomy_free(a);
+    return NULL;
+  }
+  a->nranges = hs_ranges_parse(maps_text, a->ranges, 65536);
+
+  /* 1. types of OBJ blocks */
+  for (size_t i = 0; i < a->cap; i++) {
+    if (!a->slots[i].key) continue;
+    if (hs_site_domain(slot_site(a, i)) == HS_DOMAIN_OBJ) hs_classify(a, i);
+  }
+  /* 2. ownership */
+  for (size_t i = 0; i < a->cap; i++)
+    if (a->cls[i]) hs_own_pass(a, i);
+  /* 3. rows: objects in their own row, owned blocks in their top owner's row */
+  for (size_t i = 0; i < a->cap; i++) {
+    if (!a->slots[i].key) continue;
+    uintptr_t b = a->slots[i].key;
+    uint64_t size = slot_size(a, i);
+    uint8_t dom = hs_site_domain(slot_site(a, i));
+    size_t top = i;
+    for (int depth = 0; depth < 16 && a->owner[top]; depth++) top = a->owner[top] - 1;
+    uint32_t row = hs_row_of(a, slot_site(a, top), a->cls[top] ? a->cls[top] - 1 : HS_NO_TYPE);
+    if (row == UINT32_MAX) continue;
+    struct hs_anat_rec *r = &a->rows[row].r;
+    struct hs_split sp = hs_split_object(a, i);
+    uint64_t rounding = hs_rounding(b, size, dom);
+    if (top == i) {
+      r->objects++;
+      r->bytes += size;
+      r->gc_bytes += sp.gc;
+      r->preheader_bytes += sp.pre;
+      r->header_bytes += sp.hdr;
+      r->rounding_bytes += rounding;
+      r->data_bytes += sp.data;
+      if (a->cls[i]) a->slot_row[i] = row + 1;
+    } else {
+      r->owned_blocks++;
+      r->owned_bytes += size;
+      r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
+      r->owned_rounding_bytes += rounding;
+      r->owned_data_bytes += sp.data;
+    }
+  }
+  /* 4. shapes of the biggest rows */
+  a->row_samples_n = a->nrows;
+  hs_sample_shapes(a);
+  a->micros = (uint32_t)(hs_mono_us() - t0);
+  a->ok = 1;
+  return a;
+}
+
+uint32_t hs_anatomy_micros(const struct hs_anatomy *a) { return a ? a->micros : 0; }
+
+size_t hs_anatomy_serialized_size(const struct hs_anatomy *a) {
+  size_t n = 3 * (sizeof(struct hs_section_header) + 8);
+  if (!a) return n;
+  n += (size_t)a->ntypes * sizeof(struct hs_type_rec);
+  n += (size_t)a->nrows * sizeof(struct hs_anat_rec);
+  for (uint32_t s = 0; s < a->nshapes; s++)
+    n += hs_pad8(sizeof(struct hs_shape_rec) + 8u * a->shapes[s].nfields);
+  return n;
+}
+
+static char *hs_put_section_hdr(char *out, uint32_t tag, uint64_t len, uint32_t count) {
+  struct hs_section_header h = {tag, 0, len};
+  memcpy(out, &h, sizeof h);
+  out += sizeof h;
+  memcpy(out, &count, 4);
+  memset(out + 4, 0, 4);
+  return out + 8;
+}
+
+size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) {
+  char *p = out;
+  uint32_t nt = a ? a->ntypes : 0, nr = a ? a->nrows : 0, ns = a ? a->nshapes : 0;
+  p = hs_put_section_hdr(p, HS_TAG_TYPE, 8 + (uint64_t)nt * sizeof(struct hs_type_rec), nt);
+  for (uint32_t i = 0; i < nt; i++) {
+    struct hs_type_rec r;
+    memset(&r, 0, sizeof r);
+    r.name_sid = a->types[i].name_sid;
+    r.flags = a->types[i].flags;
+    r.tp_flags = a->types[i].tp_flags;
+    r.basicsize = a->types[i].basicsize;
+    r.itemsize = a->types[i].itemsize;
+    memcpy(p, &r, sizeof r);
+    p += sizeof r;
+  }
+  p = hs_put_section_hdr(p, HS_TAG_ANAT, 8 + (uint64_t)nr * sizeof(struct hs_anat_rec), nr);
+  for (uint32_t i = 0; i < nr; i++) {
+    memcpy(p, &a->rows[i].r, sizeof(struct hs_anat_rec));
+    p += sizeof(struct hs_anat_rec);
+  }
+  uint64_t slen = 8;
+  for (uint32_t s = 0; s < ns; s++) slen += hs_pad8(sizeof(struct hs_shape_rec) + 8u * a->shapes[s].nfields);
+  p = hs_put_section_hdr(p, HS_TAG_SHAP, slen, ns);
+  for (uint32_t s = 0; s < ns; s++) {
+    const struct hs_shape *sh = &a->shapes[s];
+    struct hs_shape_rec r;
+    memset(&r, 0, sizeof r);
+    r.row = sh->row;
+    r.count = sh->count;
+    r.samples = a->row_samples ? a->row_samples[sh->row] : sh->count;
+    r.kind = sh->kind;
+    r.nfields = sh->nfields;
+    r.length = sh->length;
+    memcpy(p, &r, sizeof r);
+    p += sizeof r;
+    for (uint16_t f = 0; f < sh->nfields; f++) {
+      memcpy(p, &sh->names[f], 4);
+      memcpy(p + 4, &sh->types[f], 4);
+      p += 8;
+    }
+    while ((uintptr_t)(p - out) & 7) *p++ = 0;
+  }
+  return (size_t)(p - out);
+}

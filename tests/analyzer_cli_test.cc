@@ -1,0 +1,239 @@
+// Golden tests of the `heapshape` binary (//analyzer:heapshape): exit codes and messages for
+// bad input, stats/diff/info output on fixture snapshots, and `run` with a stand-in child that
+// copies a fixture to $HEAPSHAPE_OUTPUT (so the test does not depend on the shim).
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "analyzer/snapshot.h"
+#include "analyzer/snapshot_write.h"
+#include "analyzer/testdata/fixture.h"
+
+namespace {
+
+std::string Slurp(const std::string &path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char cwd[PATH_MAX];
+    ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
+    bin_ = std::string(cwd) + "/analyzer/heapshape";
+    ASSERT_EQ(access(bin_.c_str(), X_OK), 0) << bin_;
+    const char *tmp = getenv("TEST_TMPDIR");
+    dir_ = std::string(tmp ? tmp : "/tmp") + "/cli";
+    ASSERT_EQ(system(("rm -rf '" + dir_ + "' && mkdir -p '" + dir_ + "'").c_str()), 0);
+    old_ = dir_ + "/old.hsnap";
+    new_ = dir_ + "/new.hsnap";
+    for (int which = 0; which < 2; which++) {
+      hsa_snapshot s;
+      hsa_error err;
+      ASSERT_EQ(hsa_fixture_build(which, &s, &err), 0) << err.msg;
+      ASSERT_EQ(hsa_snapshot_write_file(&s, (which ? new_ : old_).c_str(), &err), 0) << err.msg;
+      hsa_snapshot_free(&s);
+    }
+  }
+
+  // Runs `heapshape ARGS` (a shell fragment) in dir_; returns the exit status.
+  int Run(const std::string &args, const std::string &env = "") {
+    std::string cmd = "cd '" + dir_ + "' && " + env + " '" + bin_ + "' " + args + " >'" + dir_ +
+                      "/stdout' 2>'" + dir_ + "/stderr'";
+    int st = system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(st)) << cmd;
+    out_ = Slurp(dir_ + "/stdout");
+    err_ = Slurp(dir_ + "/stderr");
+    return WEXITSTATUS(st);
+  }
+
+  // Exactly one line on stderr, starting "heapshape: error: ".
+  void ExpectOneErrorLine() {
+    EXPECT_EQ(err_.rfind("heapshape: error: ", 0), 0u) << err_;
+    EXPECT_EQ(std::count(err_.begin(), err_.end(), '\n'), 1) << err_;
+  }
+
+  std::string bin_, dir_, old_, new_, out_, err_;
+};
+
+TEST_F(CliTest, UnknownCommandIsUsageError) {
+  EXPECT_EQ(Run("frobnicate"), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("unknown command \"frobnicate\""), std::string::npos);
+  EXPECT_NE(err_.find("heapshape --help"), std::string::npos);
+  EXPECT_EQ(Run(""), 2);  // no command: usage on stderr
+  EXPECT_NE(err_.find("usage: heapshape"), std::string::npos);
+}
+
+TEST_F(CliTest, MissingFileNamesIt) {
+  EXPECT_EQ(Run("stats no-such.hsnap"), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("no-such.hsnap: cannot open: No such file or directory"),
+            std::string::npos)
+      << err_;
+  EXPECT_EQ(Run("diff old.hsnap missing-new.hsnap"), 2);
+  EXPECT_NE(err_.find("missing-new.hsnap"), std::string::npos);
+  EXPECT_EQ(Run("info nope.hsnap"), 2);
+  EXPECT_NE(err_.find("nope.hsnap"), std::string::npos);
+}
+
+TEST_F(CliTest, CorruptFileIsUsageError) {
+  std::string bytes = Slurp(old_);
+  bytes[100] ^= 0x55;
+  std::ofstream(dir_ + "/bad.hsnap") << bytes;
+  EXPECT_EQ(Run("stats bad.hsnap"), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("bad.hsnap: corrupt: CRC mismatch"), std::string::npos) << err_;
+  std::ofstream(dir_ + "/text.hsnap") << "hello, world\n";
+  EXPECT_EQ(Run("info text.hsnap"), 2);
+  EXPECT_NE(err_.find("text.hsnap: not a heapshape snapshot"), std::string::npos) << err_;
+}
+
+TEST_F(CliTest, BadOptionsAreUsageErrors) {
+  EXPECT_EQ(Run("stats old.hsnap --key bogus"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats old.hsnap --limit -3"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats old.hsnap --format xml"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats old.hsnap --domain heap"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats old.hsnap --wat"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("diff old.hsnap"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats old.hsnap new.hsnap"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("stats old.hsnap --limit"), 2);
+  ExpectOneErrorLine();
+}
+
+// Golden outputs: the lines tracemalloc computes for the fixtures
+// (analyzer/testdata/tracemalloc_expected.py; the full tables are in analyzer_stats_test.cc).
+TEST_F(CliTest, StatsTextGolden) {
+  EXPECT_EQ(Run("stats old.hsnap --limit 3"), 0) << err_;
+  EXPECT_EQ(out_,
+            "/usr/lib/python3.11/json/decoder.py:353: size=11.8 MiB, count=10, average=1206 KiB\n"
+            "/app/b.py:20: size=97.7 KiB, count=1, average=97.7 KiB\n"
+            "/nonexistent/libfoo.so+0x1234:0: size=4096 B, count=4, average=1024 B\n");
+  EXPECT_EQ(err_, "");
+  EXPECT_EQ(Run("stats old.hsnap --key filename --include '/app/*' --exclude '*/b.py' "
+                "--limit=2"),
+            0);
+  EXPECT_EQ(out_,
+            "/app/a.py:0: size=3500 B, count=5, average=700 B\n"
+            "/app/c.pyc:0: size=300 B, count=2, average=150 B\n");
+  EXPECT_EQ(Run("stats old.hsnap --domain malloc"), 0);
+  EXPECT_EQ(out_, "/nonexistent/libfoo.so+0x1234:0: size=4096 B, count=4, average=1024 B\n");
+}
+
+TEST_F(CliTest, DiffTextGolden) {
+  EXPECT_EQ(Run("diff old.hsnap new.hsnap --limit 4"), 0) << err_;
+  EXPECT_EQ(out_,
+            "/app/b.py:20: size=0 B (-97.7 KiB), count=0 (-1)\n"
+            "/nonexistent/libfoo.so+0x1234:0: size=1024 B (-3072 B), count=2 (-2), "
+            "average=512 B\n"
+            "/app/new.py:3: size=2048 B (+2048 B), count=2 (+2), average=1024 B\n"
+            "/app/a.py:10: size=5500 B (+2000 B), count=7 (+2), average=786 B\n");
+  // Default limit for text is 10: the lineno diff has exactly 10 entries, traceback 11.
+  EXPECT_EQ(Run("diff old.hsnap new.hsnap --key traceback"), 0);
+  EXPECT_EQ(std::count(out_.begin(), out_.end(), '\n'), 10);
+}
+
+TEST_F(CliTest, JsonOutput) {
+  EXPECT_EQ(Run("stats old.hsnap --format json --domain malloc"), 0) << err_;
+  EXPECT_EQ(out_,
+            "{\"statistics\":[{\"filename\":\"/nonexistent/libfoo.so+0x1234\",\"lineno\":0,"
+            "\"size\":4096,\"count\":4}],\"total_size\":4096,\"total_count\":4}\n");
+  // json prints all entries unless --limit is given.
+  EXPECT_EQ(Run("diff old.hsnap new.hsnap --format json --key traceback"), 0);
+  size_t n = 0;
+  for (size_t p = 0; (p = out_.find("\"size_diff\"", p)) != std::string::npos; p++) n++;
+  EXPECT_EQ(n, 11u);
+  EXPECT_NE(out_.find("\"traceback\":[{"), std::string::npos);
+}
+
+TEST_F(CliTest, InfoHelpVersion) {
+  EXPECT_EQ(Run("info new.hsnap"), 0) << err_;
+  EXPECT_NE(out_.find("pid: 4243"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("command line: python3 /app/main.py --fast"), std::string::npos);
+  EXPECT_NE(out_.find("sites: 9"), std::string::npos);
+  EXPECT_EQ(Run("--help"), 0);
+  EXPECT_NE(out_.find("usage: heapshape"), std::string::npos);
+  EXPECT_EQ(Run("help"), 0);
+  EXPECT_EQ(Run("--version"), 0);
+  EXPECT_EQ(out_.rfind("heapshape ", 0), 0u);
+}
+
+// A harmless library stands in for the shim: these tests check the CLI, not the shim.
+const char kFakeShim[] = "HEAPSHAPE_PRELOAD=/lib/x86_64-linux-gnu/libm.so.6";
+
+TEST_F(CliTest, RunPassesEnvironmentAndExitStatus) {
+  // The child checks its environment, "writes" its snapshot and exits 3.
+  std::string child =
+      "sh -c 'test \"$HEAPSHAPE_ROOT_PID\" = \"$$\" || exit 90; "
+      "test \"$HEAPSHAPE_DIR\" = \"$PWD\" || exit 91; "
+      "test \"$HEAPSHAPE_FRAMES\" = 7 || exit 92; "
+      "case \"$LD_PRELOAD\" in /*libm.so.6*) ;; *) exit 93;; esac; "
+      "test \"$HEAPSHAPE_OUTPUT\" = \"$PWD/out.hsnap\" || exit 94; "
+      "cp old.hsnap \"$HEAPSHAPE_OUTPUT\"; exit 3'";
+  EXPECT_EQ(Run("run -o out.hsnap --frames 7 -- " + child, kFakeShim), 3) << err_;
+  EXPECT_NE(err_.find("heapshape: snapshot written to " + dir_ + "/out.hsnap"),
+            std::string::npos)
+      << err_;
+  EXPECT_NE(err_.find("live at exit: 11.9 MiB in 25 blocks"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("/usr/lib/python3.11/json/decoder.py:353: size=11.8 MiB, count=10"),
+            std::string::npos);
+  EXPECT_EQ(out_, "");
+}
+
+TEST_F(CliTest, RunDefaultNameAndChildSnapshots) {
+  std::string child =
+      "sh -c 'cp old.hsnap \"$HEAPSHAPE_OUTPUT\"; cp old.hsnap heapshape-sh-99999.hsnap'";
+  EXPECT_EQ(Run("run -- " + child, kFakeShim), 0) << err_;
+  // heapshape-<program>-<childpid>.hsnap with program "sh" (hs_program_name).
+  size_t at = err_.find("snapshot written to " + dir_ + "/heapshape-sh-");
+  ASSERT_NE(at, std::string::npos) << err_;
+  EXPECT_NE(err_.find("1 more snapshot from child processes"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("heapshape-sh-99999.hsnap (pid 99999)"), std::string::npos) << err_;
+}
+
+TEST_F(CliTest, RunReportsMissingSnapshotAndSignal) {
+  EXPECT_EQ(Run("run -o never.hsnap -- sh -c 'kill -TERM $$'", kFakeShim), 128 + 15) << err_;
+  EXPECT_NE(err_.find("no snapshot was written to " + dir_ + "/never.hsnap"), std::string::npos)
+      << err_;
+  EXPECT_NE(err_.find("killed by signal 15"), std::string::npos) << err_;
+}
+
+TEST_F(CliTest, RunErrors) {
+  EXPECT_EQ(Run("run -o /nonexistent-dir/x.hsnap -- true", kFakeShim), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("cannot write snapshots to /nonexistent-dir: No such file or directory"),
+            std::string::npos)
+      << err_;
+  EXPECT_EQ(Run("run -- ./no-such-program", kFakeShim), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("cannot run \"./no-such-program\""), std::string::npos) << err_;
+  EXPECT_EQ(Run("run", kFakeShim), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("run -- true", "HEAPSHAPE_PRELOAD=/nonexistent/libheapshape.so"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("run --frames 0 -- true", kFakeShim), 2);
+  ExpectOneErrorLine();
+}
+
+}  // namespace

@@ -1,0 +1,311 @@
+// Tests for analyzer/reader.c and analyzer/snapshot_write.c: writer -> reader round trips and
+// every rejection the reader makes, with the message it makes it with.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "analyzer/reader.h"
+#include "analyzer/snapshot.h"
+#include "analyzer/snapshot_write.h"
+#include "analyzer/testdata/fixture.h"
+
+namespace {
+
+std::vector<unsigned char> Encode(const hsa_snapshot &s) {
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  hsa_error err;
+  EXPECT_EQ(hsa_snapshot_encode(&s, &data, &len, &err), 0) << err.msg;
+  std::vector<unsigned char> out(data, data + len);
+  free(data);
+  return out;
+}
+
+std::vector<unsigned char> FixtureBytes(int which = 0) {
+  hsa_snapshot s;
+  hsa_error err;
+  EXPECT_EQ(hsa_fixture_build(which, &s, &err), 0) << err.msg;
+  std::vector<unsigned char> out = Encode(s);
+  hsa_snapshot_free(&s);
+  return out;
+}
+
+// Reads bytes; returns the error message ("" on success).
+std::string ReadError(const std::vector<unsigned char> &bytes) {
+  hsa_snapshot s;
+  hsa_error err;
+  err.msg[0] = '\0';
+  int rc = hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "snap.hsnap", &s, &err);
+  if (rc == 0) {
+    hsa_snapshot_free(&s);
+    return "";
+  }
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(s.nsites, 0u);  // left empty on failure
+  return err.msg;
+}
+
+// Rewrites the END CRC after a deliberate change, so the change itself is what gets reported.
+void FixCrc(std::vector<unsigned char> &b) {
+  uint32_t crc = hs_crc32(0, b.data(), b.size() - 24);
+  memcpy(b.data() + b.size() - 8, &crc, 4);
+}
+
+void ExpectSameSnapshot(const hsa_snapshot &a, const hsa_snapshot &b) {
+  EXPECT_EQ(memcmp(&a.meta, &b.meta, sizeof a.meta), 0);
+  ASSERT_EQ(a.nstrings, b.nstrings);
+  for (uint32_t i = 0; i < a.nstrings; i++) EXPECT_STREQ(a.strings[i], b.strings[i]);
+  ASSERT_EQ(a.nframes, b.nframes);
+  EXPECT_EQ(memcmp(a.frames, b.frames, sizeof *a.frames * a.nframes), 0);
+  ASSERT_EQ(a.nsites, b.nsites);
+  for (uint32_t i = 0; i < a.nsites; i++) {
+    const hsa_site &x = a.sites[i], &y = b.sites[i];
+    EXPECT_EQ(x.domain, y.domain);
+    ASSERT_EQ(x.nframes, y.nframes);
+    EXPECT_EQ(x.allocs, y.allocs);
+    EXPECT_EQ(x.frees, y.frees);
+    EXPECT_EQ(x.alloc_bytes, y.alloc_bytes);
+    EXPECT_EQ(x.live_count, y.live_count);
+    EXPECT_EQ(x.live_bytes, y.live_bytes);
+    EXPECT_EQ(x.peak_live_bytes, y.peak_live_bytes);
+    EXPECT_EQ(memcmp(x.frames, y.frames, 4u * x.nframes), 0);
+  }
+}
+
+TEST(ReaderTest, RoundTripFixture) {
+  for (int which = 0; which < 2; which++) {
+    hsa_snapshot built, read;
+    hsa_error err;
+    ASSERT_EQ(hsa_fixture_build(which, &built, &err), 0) << err.msg;
+    std::vector<unsigned char> bytes = Encode(built);
+    ASSERT_EQ(bytes.size() % 8, 0u);
+    ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "x.hsnap", &read, &err), 0)
+        << err.msg;
+    EXPECT_EQ(read.version, 1u);
+    EXPECT_STREQ(read.path, "x.hsnap");
+    EXPECT_STREQ(hsa_snapshot_string(&read, read.meta.program_sid), "main");
+    ExpectSameSnapshot(built, read);
+    // Re-encoding what was read gives the same bytes.
+    EXPECT_EQ(Encode(read), bytes);
+    hsa_snapshot_free(&built);
+    hsa_snapshot_free(&read);
+  }
+}
+
+TEST(ReaderTest, RoundTripThroughFile) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  std::string path = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") +
+                     "/roundtrip.hsnap";
+  ASSERT_EQ(hsa_snapshot_write_file(&built, path.c_str(), &err), 0) << err.msg;
+  ASSERT_EQ(hsa_snapshot_read_file(path.c_str(), &read, &err), 0) << err.msg;
+  ExpectSameSnapshot(built, read);
+  hsa_snapshot_free(&built);
+  hsa_snapshot_free(&read);
+}
+
+// The example of docs/snapshot-format.md: one live 100-byte block at /tmp/prog+0x1151.
+TEST(ReaderTest, DocumentExampleLayout) {
+  hsa_snapshot s;
+  hsa_error err;
+  hsa_snapshot_init(&s);
+  uint32_t sid, fid;
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "", &sid, &err), 0);
+  ASSERT_EQ(hsa_snapshot_set_program(&s, "prog", "/tmp/prog", &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_NATIVE, 0, "/tmp/prog", "", 0x1151, &fid, &err), 0);
+  hsa_site site{};
+  site.domain = HS_DOMAIN_MALLOC;
+  site.nframes = 1;
+  site.allocs = 1;
+  site.alloc_bytes = site.live_bytes = site.peak_live_bytes = 100;
+  site.live_count = 1;
+  site.frames = &fid;
+  ASSERT_EQ(hsa_snapshot_add_site(&s, &site, &err), 0);
+  s.meta.live_bytes = 100;
+  s.meta.live_count = 1;
+  s.meta.reason = HS_REASON_EXIT;
+  std::vector<unsigned char> b = Encode(s);
+  // header 32 + META 16+128 + STRS 16+pad8(4+4+8+13=29 -> 32) + FRMS 16+8+24
+  // + SITE 16+8+64 + END 16+8
+  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 24);
+  EXPECT_EQ(memcmp(b.data(), "HSNAP\0\r\n", 8), 0);
+  EXPECT_EQ(memcmp(b.data() + 32, "META", 4), 0);
+  EXPECT_EQ(memcmp(b.data() + 176, "STRS", 4), 0);
+  EXPECT_EQ(memcmp(b.data() + b.size() - 24, "END ", 4), 0);
+  // "" is deduplicated: strings are "", "prog", "/tmp/prog".
+  EXPECT_EQ(s.nstrings, 3u);
+  EXPECT_EQ(ReadError(b), "");
+  hsa_snapshot_free(&s);
+}
+
+TEST(ReaderTest, EmptySnapshotRoundTrips) {
+  hsa_snapshot s, r;
+  hsa_error err;
+  hsa_snapshot_init(&s);
+  uint32_t sid;
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "", &sid, &err), 0);
+  std::vector<unsigned char> b = Encode(s);
+  ASSERT_EQ(hsa_snapshot_read_buffer(b.data(), b.size(), "e.hsnap", &r, &err), 0) << err.msg;
+  EXPECT_EQ(r.nsites, 0u);
+  EXPECT_EQ(r.nframes, 0u);
+  hsa_snapshot_free(&s);
+  hsa_snapshot_free(&r);
+}
+
+TEST(ReaderTest, RejectsForeignFile) {
+  std::vector<unsigned char> b = {'\x7f', 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0};
+  b.resize(200);
+  std::string e = ReadError(b);
+  EXPECT_EQ(e.rfind("snap.hsnap: not a heapshape snapshot", 0), 0u) << e;
+  EXPECT_EQ(ReadError({}).rfind("snap.hsnap: not a heapshape snapshot (the file is empty)", 0), 0u);
+}
+
+TEST(ReaderTest, RejectsVersion2) {
+  std::vector<unsigned char> b = FixtureBytes();
+  b[8] = 2;
+  FixCrc(b);
+  std::string e = ReadError(b);
+  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 2; this heapshape reads versions 1 to 1",
+                    0),
+            0u)
+      << e;
+  b[8] = 0;  // version 0 is refused the same way
+  EXPECT_NE(ReadError(b).find("snapshot format version 0;"), std::string::npos);
+}
+
+TEST(ReaderTest, RejectsBigEndian) {
+  std::vector<unsigned char> b = FixtureBytes();
+  const unsigned char swapped[4] = {1, 2, 3, 4};  // what a big-endian writer stores for the BOM
+  memcpy(b.data() + 12, swapped, 4);
+  std::string e = ReadError(b);
+  EXPECT_EQ(e.rfind("snap.hsnap: the snapshot is big-endian", 0), 0u) << e;
+}
+
+TEST(ReaderTest, RejectsBadHeaderSize) {
+  std::vector<unsigned char> b = FixtureBytes();
+  b[16] = 40;
+  std::string e = ReadError(b);
+  EXPECT_EQ(e.rfind("snap.hsnap: corrupt: header size 40, expected 32", 0), 0u) << e;
+}
+
+TEST(ReaderTest, RejectsTruncatedAtManyLengths) {
+  std::vector<unsigned char> b = FixtureBytes();
+  // Every length from 1 byte short of complete down to 1 byte must be refused with a message
+  // naming the file; spot-check the wording at a few section boundaries.
+  for (size_t len = b.size() - 1; len > 0; len--) {
+    std::vector<unsigned char> t(b.begin(), b.begin() + len);
+    std::string e = ReadError(t);
+    ASSERT_NE(e, "") << "accepted a file truncated to " << len << " bytes";
+    ASSERT_EQ(e.rfind("snap.hsnap: ", 0), 0u) << e;
+    if (len >= 32) {
+      EXPECT_NE(e.find("truncated: "), std::string::npos) << len << ": " << e;
+    }
+  }
+  // Cut inside the SITE payload: the message names the section and both sizes.
+  size_t site_at = 0;
+  for (size_t off = 32; off + 4 <= b.size(); off += 8)
+    if (memcmp(b.data() + off, "SITE", 4) == 0) {
+      site_at = off;
+      break;
+    }
+  ASSERT_NE(site_at, 0u);
+  uint64_t site_len;
+  memcpy(&site_len, b.data() + site_at + 8, 8);
+  size_t cut = site_at + 16 + 40;
+  std::vector<unsigned char> t(b.begin(), b.begin() + cut);
+  char want[200];
+  snprintf(want, sizeof want,
+           "snap.hsnap: truncated: section SITE ends at byte %llu but the file has %zu bytes",
+           (unsigned long long)(site_at + 16 + hs_pad8(site_len)), cut);
+  EXPECT_EQ(ReadError(t).rfind(want, 0), 0u) << ReadError(t);
+  // Cut right at the END section header.
+  std::vector<unsigned char> t2(b.begin(), b.end() - 24);
+  EXPECT_NE(ReadError(t2).find("truncated: section END starts at byte"), std::string::npos)
+      << ReadError(t2);
+  // Cut inside the file header, with the magic intact.
+  std::vector<unsigned char> t3(b.begin(), b.begin() + 20);
+  EXPECT_NE(ReadError(t3).find("truncated: the file header"), std::string::npos);
+}
+
+TEST(ReaderTest, RejectsFlippedByteWithCrcMismatch) {
+  std::vector<unsigned char> b = FixtureBytes();
+  // Any byte after the file header and before END: the CRC check catches it first.
+  for (size_t off : {size_t{40}, size_t{200}, b.size() / 2, b.size() - 30}) {
+    std::vector<unsigned char> c = b;
+    c[off] ^= 0x10;
+    std::string e = ReadError(c);
+    EXPECT_EQ(e.rfind("snap.hsnap: corrupt: CRC mismatch", 0), 0u) << off << ": " << e;
+  }
+  // A damaged stored CRC is a mismatch too.
+  std::vector<unsigned char> c = b;
+  c[c.size() - 8] ^= 1;
+  EXPECT_EQ(ReadError(c).rfind("snap.hsnap: corrupt: CRC mismatch", 0), 0u);
+}
+
+TEST(ReaderTest, RejectsIdsOutOfRange) {
+  hsa_snapshot s;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(0, &s, &err), 0);
+  s.sites[0].frames[0] = s.nframes;  // one past the end
+  std::vector<unsigned char> b = Encode(s);
+  std::string e = ReadError(b);
+  EXPECT_NE(e.find("corrupt: site 0 refers to frame"), std::string::npos) << e;
+  s.sites[0].frames[0] = 0;
+  s.frames[1].filename_sid = s.nstrings + 5;
+  e = ReadError(Encode(s));
+  EXPECT_NE(e.find("corrupt: frame 1 refers to string"), std::string::npos) << e;
+  s.frames[1].filename_sid = 0;
+  s.meta.program_sid = 1000;
+  e = ReadError(Encode(s));
+  EXPECT_NE(e.find("META program name"), std::string::npos) << e;
+  hsa_snapshot_free(&s);
+}
+
+TEST(ReaderTest, RejectsSectionOrderAndTrailingBytes) {
+  std::vector<unsigned char> b = FixtureBytes();
+  std::vector<unsigned char> c = b;
+  memcpy(c.data() + 32, "MEAT", 4);
+  FixCrc(c);
+  std::string e = ReadError(c);
+  EXPECT_EQ(e.rfind("snap.hsnap: corrupt: expected section META at byte 32 but found \"MEAT\"", 0),
+            0u)
+      << e;
+  // Trailing junk after END: the tail no longer looks like END, so the walk reports it.
+  c = b;
+  c.insert(c.end(), 8, 0);
+  e = ReadError(c);
+  EXPECT_NE(e.find("unexpected bytes after the END section"), std::string::npos) << e;
+}
+
+TEST(ReaderTest, MissingFileNamesIt) {
+  hsa_snapshot s;
+  hsa_error err;
+  EXPECT_EQ(hsa_snapshot_read_file("/nonexistent/dir/x.hsnap", &s, &err), -1);
+  EXPECT_STREQ(err.msg, "/nonexistent/dir/x.hsnap: cannot open: No such file or directory");
+}
+
+TEST(SnapshotTest, BuilderInternsStrings) {
+  hsa_snapshot s;
+  hsa_error err;
+  hsa_snapshot_init(&s);
+  uint32_t a, b, c;
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "x", &a, &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "y", &b, &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "x", &c, &err), 0);
+  EXPECT_EQ(a, c);
+  EXPECT_NE(a, b);
+  EXPECT_STREQ(hsa_snapshot_string(&s, 99), "?");
+  hsa_site site{};
+  uint32_t bad = 0;
+  site.nframes = 1;
+  site.frames = &bad;
+  EXPECT_EQ(hsa_snapshot_add_site(&s, &site, &err), -1);  // no frames yet
+  hsa_snapshot_free(&s);
+}
+
+}  // namespace
