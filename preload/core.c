@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -36,10 +37,39 @@ volatile int hs_dump_requested;
 struct hs_process hs_proc;
 struct hs_totals hs_tot;
 
-static pthread_mutex_t hs_lock = PTHREAD_MUTEX_INITIALIZER;
+/* hs_lock: a futex mutex (0 free, 1 locked, 2 locked with waiters; Drepper, "Futexes Are
+ * Tricky", mutex 2) with a short spin. Uncontended it costs one compare-and-swap and one
+ * atomic decrement; under the GIL it is almost never contended. */
+static int hs_lock_word;
 
-void hs_lock_acquire(void) { pthread_mutex_lock(&hs_lock); }
-void hs_lock_release(void) { pthread_mutex_unlock(&hs_lock); }
+static void hs_futex(int op, int val) {
+  syscall(SYS_futex, &hs_lock_word, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+static void hs_lock_slow(void) {
+  for (int spin = 0; spin < 100; spin++) {
+    __builtin_ia32_pause();
+    int z = 0;
+    if (__atomic_load_n(&hs_lock_word, __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(&hs_lock_word, &z, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return;
+  }
+  while (__atomic_exchange_n(&hs_lock_word, 2, __ATOMIC_ACQUIRE) != 0) hs_futex(FUTEX_WAIT, 2);
+}
+
+void hs_lock_acquire(void) {
+  int z = 0;
+  if (HS_LIKELY(__atomic_compare_exchange_n(&hs_lock_word, &z, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    return;
+  hs_lock_slow();
+}
+
+void hs_lock_release(void) {
+  if (HS_UNLIKELY(__atomic_fetch_sub(&hs_lock_word, 1, __ATOMIC_RELEASE) != 1)) {
+    __atomic_store_n(&hs_lock_word, 0, __ATOMIC_RELEASE);
+    hs_futex(FUTEX_WAKE, 1);
+  }
+}
 
 uint64_t hs_now_ns(void) {
   struct timespec ts;
@@ -236,13 +266,29 @@ struct hs_frame_view *hs_frame_get(uint32_t id) {
 
 struct hs_site_item {
   UT_hash_handle hh;
-  struct hs_site_stats st;
   uint32_t id;
   uint32_t keylen;   /* bytes of key[] */
   uint32_t key[];    /* key[0] = domain | nframes << 8; key[1..n] = frame ids */
 };
 static struct hs_site_item *hs_site_hash; /* hs_lock */
 static struct hs_vec hs_site_vec;         /* hs_lock */
+/* Statistics per site id, flat so that the hot path touches one cache line per event.
+ * hs_lock; grown by mremap in step with hs_site_vec. */
+static struct hs_site_stats *hs_stats;
+static uint32_t hs_stats_cap;
+
+static int hs_stats_reserve(uint32_t n) {
+  if (n <= hs_stats_cap) return 0;
+  uint32_t ncap = hs_stats_cap ? hs_stats_cap * 2 : 4096;
+  while (ncap < n) ncap *= 2;
+  void *m = hs_stats ? mremap(hs_stats, hs_stats_cap * sizeof *hs_stats, ncap * sizeof *hs_stats, MREMAP_MAYMOVE)
+                     : mmap(NULL, ncap * sizeof *hs_stats, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return -1;
+  hs_stats = m;
+  hs_stats_cap = ncap;
+  return 0;
+}
 
 static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, uint32_t n) {
   uint32_t key[HS_MAX_FRAMES + 1];
@@ -253,9 +299,10 @@ static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, 
   HASH_FIND(hh, hs_site_hash, key, keylen, it);
   if (it) return it->id;
   if (hs_site_vec.count > HS_SITE_ID_MAX) return UINT32_MAX;
+  if (hs_stats_reserve(hs_site_vec.count + 1) < 0) return UINT32_MAX;
   it = __libc_malloc(sizeof *it + keylen);
   if (!it) return UINT32_MAX;
-  memset(&it->st, 0, sizeof it->st);
+  memset(&hs_stats[hs_site_vec.count], 0, sizeof *hs_stats);
   memcpy(it->key, key, keylen);
   it->keylen = keylen;
   it->id = hs_site_vec.count;
@@ -287,7 +334,7 @@ const struct hs_site_stats *hs_site_stats_get(uint32_t id, uint8_t *domain,
   *domain = (uint8_t)(it->key[0] & 0xff);
   *nframes = it->key[0] >> 8;
   *frames = it->key + 1;
-  return &it->st;
+  return &hs_stats[id];
 }
 
 /* Native call sites: a direct-mapped cache from return address to site, per domain. */
@@ -340,7 +387,12 @@ static size_t hs_map_count;
 static unsigned hs_map_shift;    /* 64 - log2(capacity) */
 
 static inline size_t hs_map_hash(uintptr_t key) {
-  return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> hs_map_shift);
+  /* Blocks of one 4 KiB page (a pymalloc pool) land on neighbouring slots, so the map is
+   * walked with the heap's own locality; pages are scattered. Measured on
+   * examples/inventory.py (3.4M allocations): 0.61 s against 0.93 s with a multiplicative
+   * hash at the same load; 64 KiB regions or a 70-75% load made probe runs long (up to 3.3 s). */
+  uint64_t region = (uint64_t)key >> 12;
+  return (size_t)(((uint64_t)key >> 4) + ((region * 0x9E3779B97F4A7C15ull) >> 24)) & hs_map_mask;
 }
 
 static int hs_map_alloc(unsigned bits) {
@@ -366,10 +418,10 @@ static int hs_map_alloc(unsigned bits) {
 static void hs_site_account_free(uint64_t val) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
   uint64_t size = val >> HS_SITE_ID_BITS;
-  struct hs_site_item *it = hs_site_vec.items[site];
-  it->st.frees++;
-  it->st.live_count--;
-  it->st.live_bytes -= size;
+  struct hs_site_stats *st = &hs_stats[site];
+  st->frees++;
+  st->live_count--;
+  st->live_bytes -= size;
   hs_tot.frees++;
   hs_tot.live_count--;
   hs_tot.live_bytes -= size;
@@ -383,7 +435,7 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
     hs_lock_release();
     return;
   }
-  if (HS_UNLIKELY((hs_map_count + 1) * 10 > (hs_map_mask + 1) * 6)) {
+  if (HS_UNLIKELY((hs_map_count + 1) * 5 > (hs_map_mask + 1) * 3)) {
     if (hs_map_alloc(64 - hs_map_shift + 1) < 0) {
       hs_lock_release();
       hs_disable("cannot grow the pointer map", ENOMEM);
@@ -399,12 +451,12 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
   }
   hs_map[i].key = key;
   hs_map[i].val = (sz << HS_SITE_ID_BITS) | site;
-  struct hs_site_item *it = hs_site_vec.items[site];
-  it->st.allocs++;
-  it->st.alloc_bytes += sz;
-  it->st.live_count++;
-  it->st.live_bytes += sz;
-  if (it->st.live_bytes > it->st.peak_live_bytes) it->st.peak_live_bytes = it->st.live_bytes;
+  struct hs_site_stats *st = &hs_stats[site];
+  st->allocs++;
+  st->alloc_bytes += sz;
+  st->live_count++;
+  st->live_bytes += sz;
+  if (st->live_bytes > st->peak_live_bytes) st->peak_live_bytes = st->live_bytes;
   hs_tot.allocs++;
   hs_tot.alloc_bytes += sz;
   hs_tot.live_count++;
@@ -463,7 +515,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
 static void hs_atfork_prepare(void) { hs_lock_acquire(); }
 static void hs_atfork_parent(void) { hs_lock_release(); }
 static void hs_atfork_child(void) {
-  pthread_mutex_init(&hs_lock, NULL);
+  __atomic_store_n(&hs_lock_word, 0, __ATOMIC_RELAXED); /* the parent's holders are gone */
   hs_proc.pid = (int)syscall(SYS_getpid);
   hs_proc.seq = 0;
   hs_proc.final_written = 0;

@@ -274,7 +274,9 @@ uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
 
 static uint32_t hs_py_site(uint8_t domain) {
   if (hs_walk != HS_WALK_NONE) {
-    char *ts = hs_py_gil_tstate();
+    /* MEM and OBJ are called with the GIL held (the C API's contract), so the current thread
+     * state is ours; RAW may be called without it and is checked. */
+    char *ts = domain == HS_DOMAIN_RAW ? hs_py_gil_tstate() : p_tstate_get();
     if (ts) {
       uint32_t s = hs_py_site_of(ts, domain);
       if (s != UINT32_MAX) return s;
