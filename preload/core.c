@@ -31,6 +31,9 @@ static int hs_oom; /* set by uthash under hs_lock */
 #include <uthash.h>
 
 HS_TLS int hs_busy;
+uint64_t hs_sample_rate;
+HS_TLS int64_t hs_sample_left;
+static HS_TLS uint64_t hs_rng;
 volatile int hs_active;
 volatile int hs_attention;
 volatile int hs_dump_requested;
@@ -277,15 +280,26 @@ static struct hs_vec hs_site_vec;         /* hs_lock */
 static struct hs_site_stats *hs_stats;
 static uint32_t hs_stats_cap;
 
+static struct hs_site_est *hs_est; /* sampled mode only; same capacity as hs_stats */
+
+static void *hs_grow(void *old, size_t oldbytes, size_t newbytes) {
+  void *m = old ? mremap(old, oldbytes, newbytes, MREMAP_MAYMOVE)
+                : mmap(NULL, newbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return m == MAP_FAILED ? NULL : m;
+}
+
 static int hs_stats_reserve(uint32_t n) {
   if (n <= hs_stats_cap) return 0;
   uint32_t ncap = hs_stats_cap ? hs_stats_cap * 2 : 4096;
   while (ncap < n) ncap *= 2;
-  void *m = hs_stats ? mremap(hs_stats, hs_stats_cap * sizeof *hs_stats, ncap * sizeof *hs_stats, MREMAP_MAYMOVE)
-                     : mmap(NULL, ncap * sizeof *hs_stats, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) return -1;
+  void *m = hs_grow(hs_stats, hs_stats_cap * sizeof *hs_stats, ncap * sizeof *hs_stats);
+  if (!m) return -1;
   hs_stats = m;
+  if (hs_sample_rate) {
+    m = hs_grow(hs_est, hs_stats_cap * sizeof *hs_est, ncap * sizeof *hs_est);
+    if (!m) return -1;
+    hs_est = m;
+  }
   hs_stats_cap = ncap;
   return 0;
 }
@@ -303,6 +317,7 @@ static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, 
   it = __libc_malloc(sizeof *it + keylen);
   if (!it) return UINT32_MAX;
   memset(&hs_stats[hs_site_vec.count], 0, sizeof *hs_stats);
+  if (hs_est) memset(&hs_est[hs_site_vec.count], 0, sizeof *hs_est);
   memcpy(it->key, key, keylen);
   it->keylen = keylen;
   it->id = hs_site_vec.count;
@@ -374,6 +389,122 @@ uint32_t hs_native_site(uint8_t domain, uintptr_t ret) {
   return site;
 }
 
+/* ---------------------------------------------------------------- sampling */
+
+/* Draws the bytes until this thread's next sample: exponential with mean hs_sample_rate. */
+void hs_sample_next(void) {
+  if (!hs_rng) hs_rng = hs_now_ns() ^ ((uint64_t)syscall(SYS_gettid) << 32) ^ 0x9E3779B97F4A7C15ull;
+  hs_rng ^= hs_rng << 13;
+  hs_rng ^= hs_rng >> 7;
+  hs_rng ^= hs_rng << 17;
+  double u = ((double)(hs_rng >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+  double gap = -__builtin_log(u) * (double)hs_sample_rate;
+  hs_sample_left = gap < 1.0 ? 1 : gap > 9e18 ? (int64_t)9e18 : (int64_t)gap;
+}
+
+/* Probability that a block of size bytes is sampled: 1 - exp(-size / rate). */
+static double hs_sample_p(uint64_t size) {
+  double p = -__builtin_expm1(-(double)size / (double)hs_sample_rate);
+  return p > 1e-300 ? p : 1e-300;
+}
+
+static void hs_est_account(uint32_t site, uint64_t size, int sign) {
+  double p = hs_sample_p(size), w = 1.0 / p, b = (double)size * w;
+  struct hs_site_est *e = &hs_est[site];
+  e->live_bytes += sign * b;
+  e->live_count += sign * w;
+  e->live_bytes_var += sign * (double)size * (double)size * (1.0 - p) / (p * p);
+  if (sign > 0) e->alloc_bytes += b;
+}
+
+/* ---------------------------------------------------------------- peak and timeline */
+
+/* The per-site live memory is copied whenever the process's live bytes pass the last copy by
+ * a margin (1/64 of it, at least 1 MiB): the copy is at most that margin below the true
+ * high-water mark, and a program growing to N bytes pays about 64 * ln(N / 1 MiB) copies. */
+static struct hs_peak_rec *hs_peak;   /* hs_lock */
+static uint32_t hs_peak_cap, hs_peak_sites;
+static uint64_t hs_peak_bytes, hs_peak_time_ns, hs_peak_next = 1 << 20;
+
+static void hs_peak_copy(void) {
+  uint32_t n = hs_site_vec.count;
+  if (n > hs_peak_cap) {
+    uint32_t ncap = hs_peak_cap ? hs_peak_cap : 4096;
+    while (ncap < n) ncap *= 2;
+    void *m = hs_grow(hs_peak, hs_peak_cap * sizeof *hs_peak, ncap * sizeof *hs_peak);
+    if (!m) return;
+    hs_peak = m;
+    hs_peak_cap = ncap;
+  }
+  for (uint32_t i = 0; i < n; i++) { /* sampled mode: the estimates */
+    hs_peak[i].live_count = hs_est ? (uint64_t)(hs_est[i].live_count + 0.5) : hs_stats[i].live_count;
+    hs_peak[i].live_bytes = hs_est ? (uint64_t)(hs_est[i].live_bytes + 0.5) : hs_stats[i].live_bytes;
+  }
+  hs_peak_sites = n;
+  hs_peak_bytes = hs_tot.live_bytes;
+  hs_peak_time_ns = hs_now_ns() - hs_proc.start_ns;
+  uint64_t margin = hs_peak_bytes / 64;
+  hs_peak_next = hs_peak_bytes + (margin > (1u << 20) ? margin : (1u << 20));
+}
+
+/* Timeline: checked every 1024 events; a sample when the interval has passed. When the
+ * buffer fills, every other sample is dropped and the interval doubles. */
+#define HS_TIME_MAX 4096
+static struct hs_time_sample *hs_time; /* hs_lock */
+static uint32_t hs_time_count;
+static uint64_t hs_time_interval = 10000000; /* 10 ms */
+static uint64_t hs_time_next, hs_events, hs_next_dump_ns;
+
+static uint64_t hs_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+static uint64_t hs_mono_start;
+
+static void hs_time_tick(void) {
+  uint64_t now = hs_mono_ns();
+  if (hs_proc.interval_ns && now >= hs_next_dump_ns) {
+    hs_next_dump_ns = now + hs_proc.interval_ns;
+    hs_dump_requested = 1;
+    hs_attention = 1;
+  }
+  if (now < hs_time_next || !hs_time) return;
+  if (hs_time_count == HS_TIME_MAX) {
+    for (uint32_t i = 0; i < HS_TIME_MAX / 2; i++) hs_time[i] = hs_time[2 * i];
+    hs_time_count = HS_TIME_MAX / 2;
+    hs_time_interval *= 2;
+  }
+  struct hs_time_sample *t = &hs_time[hs_time_count++];
+  memset(t, 0, sizeof *t);
+  t->t_ns = now - hs_mono_start;
+  t->live_bytes = hs_tot.live_bytes;
+  t->live_count = hs_tot.live_count;
+  for (uint32_t i = 0; i < hs_site_vec.count; i++) { /* the top sites by live bytes */
+    uint64_t b = hs_stats[i].live_bytes;
+    if (b <= t->top[HS_TIME_TOP - 1].bytes) continue;
+    int k = HS_TIME_TOP - 1;
+    while (k > 0 && t->top[k - 1].bytes < b) {
+      t->top[k] = t->top[k - 1];
+      k--;
+    }
+    t->top[k].site = i;
+    t->top[k].bytes = b;
+  }
+  hs_time_next = now + hs_time_interval;
+}
+
+void hs_history_get(struct hs_history *h) {
+  h->est = hs_est;
+  h->peak = hs_peak;
+  h->peak_sites = hs_peak_sites;
+  h->peak_bytes = hs_peak_bytes;
+  h->peak_time_ns = hs_peak_time_ns;
+  h->time = hs_time;
+  h->time_count = hs_time_count;
+  h->time_interval_ns = hs_time_interval;
+}
+
 /* ---------------------------------------------------------------- the live pointer map */
 
 /* Open addressing with linear probing and backward-shift deletion (no tombstones).
@@ -422,6 +553,7 @@ static void hs_site_account_free(uint64_t val) {
   st->frees++;
   st->live_count--;
   st->live_bytes -= size;
+  if (hs_est) hs_est_account(site, size, -1);
   hs_tot.frees++;
   hs_tot.live_count--;
   hs_tot.live_bytes -= size;
@@ -457,11 +589,16 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
   st->live_count++;
   st->live_bytes += sz;
   if (st->live_bytes > st->peak_live_bytes) st->peak_live_bytes = st->live_bytes;
+  if (hs_est) hs_est_account(site, sz, 1);
   hs_tot.allocs++;
   hs_tot.alloc_bytes += sz;
   hs_tot.live_count++;
   hs_tot.live_bytes += sz;
-  if (hs_tot.live_bytes > hs_tot.peak_live_bytes) hs_tot.peak_live_bytes = hs_tot.live_bytes;
+  if (hs_tot.live_bytes > hs_tot.peak_live_bytes) {
+    hs_tot.peak_live_bytes = hs_tot.live_bytes;
+    if (HS_UNLIKELY(hs_tot.live_bytes >= hs_peak_next)) hs_peak_copy();
+  }
+  if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
   hs_lock_release();
 }
 
@@ -489,6 +626,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   }
   uint64_t val = hs_map[i].val;
   hs_site_account_free(val);
+  if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
   /* backward-shift deletion */
   size_t j = i;
   for (;;) {
@@ -572,6 +710,20 @@ static uint32_t hs_env_u32(const char *name, uint32_t dflt, uint32_t lo, uint32_
   return (uint32_t)x;
 }
 
+/* "2", "0.5", "1.25" seconds -> nanoseconds; 0 when unset or malformed. */
+static uint64_t hs_env_seconds_ns(const char *name) {
+  const char *v = getenv(name);
+  if (!v || !*v) return 0;
+  uint64_t whole = 0, frac = 0, scale = 1000000000u;
+  for (; *v >= '0' && *v <= '9'; v++) whole = whole * 10 + (uint64_t)(*v - '0');
+  if (*v == '.')
+    for (v++; *v >= '0' && *v <= '9' && scale > 1; v++) {
+      scale /= 10;
+      frac += (uint64_t)(*v - '0') * scale;
+    }
+  return whole * 1000000000u + frac;
+}
+
 static char hs_cmdline_buf[16384];
 
 __attribute__((constructor)) static void hs_init(void) {
@@ -581,6 +733,11 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_proc.root_pid = (int)hs_env_u32("HEAPSHAPE_ROOT_PID", 0, 0, 0x7fffffff);
   hs_proc.max_frames = hs_env_u32("HEAPSHAPE_FRAMES", 1, 1, HS_MAX_FRAMES);
   hs_proc.anatomy = (int)hs_env_u32("HEAPSHAPE_ANATOMY", 1, 0, 1);
+  hs_sample_rate = hs_env_u32("HEAPSHAPE_SAMPLE_RATE", 0, 0, 0x7fffffff);
+  hs_proc.interval_ns = hs_env_seconds_ns("HEAPSHAPE_INTERVAL");
+  hs_mono_start = hs_mono_ns();
+  hs_next_dump_ns = hs_mono_start + hs_proc.interval_ns;
+  hs_time = hs_grow(NULL, 0, HS_TIME_MAX * sizeof *hs_time);
   hs_copy_env(hs_proc.output, sizeof hs_proc.output, "HEAPSHAPE_OUTPUT");
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");

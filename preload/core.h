@@ -52,6 +52,21 @@ struct hs_stack {
   uint32_t frames[HS_MAX_FRAMES];
 };
 
+/* Sampled mode (HEAPSHAPE_SAMPLE_RATE=bytes): allocations are recorded as points of a
+ * Poisson process over allocated bytes with mean spacing hs_sample_rate, per thread. Returns
+ * 1 when this allocation is not sampled (and must not be recorded). */
+extern uint64_t hs_sample_rate HS_HIDDEN;
+extern HS_TLS int64_t hs_sample_left HS_HIDDEN;
+void hs_sample_next(void) HS_HIDDEN;
+static inline int hs_sampled_out(size_t size) {
+  if (HS_LIKELY(!hs_sample_rate)) return 0;
+  if (HS_UNLIKELY(hs_sample_left == 0)) hs_sample_next(); /* thread's first allocation */
+  hs_sample_left -= (int64_t)size;
+  if (HS_LIKELY(hs_sample_left > 0)) return 1;
+  hs_sample_next();
+  return 0;
+}
+
 /* Records a new block p of size bytes at site. Caller holds hs_busy. */
 void hs_core_alloc(void *p, size_t size, uint32_t site) HS_HIDDEN;
 /* Forgets p; returns 1 and its site/size when it was tracked. Caller holds hs_busy. */
@@ -92,6 +107,7 @@ struct hs_process {
   uint32_t seq;         /* last sequence number used for a non-exit snapshot */
   int final_written;    /* exit snapshot done */
   int anatomy;          /* HEAPSHAPE_ANATOMY, default 1 */
+  uint64_t interval_ns; /* HEAPSHAPE_INTERVAL (seconds, may be fractional): periodic snapshots */
   uint64_t start_ns;
   char program[256];
   char output[HS_PATH_MAX]; /* HEAPSHAPE_OUTPUT (root process exit snapshot) or "" */
@@ -104,6 +120,35 @@ struct hs_totals {
   uint64_t live_bytes, live_count, peak_live_bytes;
   uint64_t allocs, frees, alloc_bytes;
 };
+
+/* Per-site estimates in sampled mode (ESTM section), and the per-site live memory at the last
+ * high-water copy (PEAK section), the timeline (TIME section). All under hs_lock. */
+struct hs_site_est {
+  double live_bytes, live_count, live_bytes_var, alloc_bytes;
+};
+struct hs_peak_rec {
+  uint64_t live_count, live_bytes;
+};
+#define HS_TIME_TOP 4
+struct hs_time_sample {
+  uint64_t t_ns; /* since tracking started */
+  uint64_t live_bytes, live_count;
+  struct {
+    uint32_t site, pad;
+    uint64_t bytes;
+  } top[HS_TIME_TOP];
+};
+struct hs_history {
+  const struct hs_site_est *est; /* NULL unless sampling */
+  const struct hs_peak_rec *peak;
+  uint32_t peak_sites;            /* entries in peak */
+  uint64_t peak_bytes, peak_time_ns;
+  const struct hs_time_sample *time;
+  uint32_t time_count;
+  uint64_t time_interval_ns;
+};
+/* Caller holds hs_lock. */
+void hs_history_get(struct hs_history *h) HS_HIDDEN;
 extern struct hs_totals hs_tot HS_HIDDEN;
 
 /* Table access for the writer; caller holds hs_lock. */

@@ -23,17 +23,17 @@ static inline void hs_record(void *p, size_t size, uintptr_t ret) {
   hs_busy = 0;
 }
 
-#define HS_SHOULD_RECORD(p) (HS_LIKELY(hs_active) && HS_LIKELY(!hs_busy) && (p))
+#define HS_SHOULD_RECORD_N(p, n) (HS_LIKELY(hs_active) && HS_LIKELY(!hs_busy) && (p) && !hs_sampled_out(n))
 
 HS_EXPORT void *malloc(size_t size) {
   void *p = __libc_malloc(size);
-  if (HS_SHOULD_RECORD(p)) hs_record(p, size, HS_RET);
+  if (HS_SHOULD_RECORD_N(p, size)) hs_record(p, size, HS_RET);
   return p;
 }
 
 HS_EXPORT void *calloc(size_t nmemb, size_t size) {
   void *p = __libc_calloc(nmemb, size);
-  if (HS_SHOULD_RECORD(p)) hs_record(p, nmemb * size, HS_RET);
+  if (HS_SHOULD_RECORD_N(p, nmemb * size)) hs_record(p, nmemb * size, HS_RET);
   return p;
 }
 
@@ -57,7 +57,7 @@ static void *hs_realloc_impl(void *ptr, size_t size, uintptr_t ret) {
   hs_busy = 0;
   void *p = __libc_realloc(ptr, size);
   if (p) {
-    hs_record(p, size, ret);
+    if (!hs_sampled_out(size)) hs_record(p, size, ret);
   } else if (had && size) {
     hs_busy = 1; /* failed: the old block lives on */
     hs_core_alloc(ptr, osize, osite);
@@ -79,7 +79,7 @@ HS_EXPORT void *reallocarray(void *ptr, size_t nmemb, size_t size) {
 
 static void *hs_memalign_impl(size_t align, size_t size, uintptr_t ret) {
   void *p = __libc_memalign(align, size);
-  if (HS_SHOULD_RECORD(p)) hs_record(p, size, ret);
+  if (HS_SHOULD_RECORD_N(p, size)) hs_record(p, size, ret);
   return p;
 }
 
@@ -108,12 +108,12 @@ HS_EXPORT void *memalign(size_t alignment, size_t size) {
 
 HS_EXPORT void *valloc(size_t size) {
   void *p = __libc_valloc(size);
-  if (HS_SHOULD_RECORD(p)) hs_record(p, size, HS_RET);
+  if (HS_SHOULD_RECORD_N(p, size)) hs_record(p, size, HS_RET);
   return p;
 }
 
 HS_EXPORT void *pvalloc(size_t size) {
   void *p = __libc_pvalloc(size);
-  if (HS_SHOULD_RECORD(p)) hs_record(p, size, HS_RET);
+  if (HS_SHOULD_RECORD_N(p, size)) hs_record(p, size, HS_RET);
   return p;
 }

@@ -296,7 +296,7 @@ static void *hs_py_malloc(void *ctx, size_t size) {
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.malloc(d->prev.ctx, size);
-  if (p) hs_core_alloc(p, size, hs_py_site(d->domain));
+  if (p && !hs_sampled_out(size)) hs_core_alloc(p, size, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
@@ -307,7 +307,7 @@ static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
-  if (p) hs_core_alloc(p, nelem * elsize, hs_py_site(d->domain));
+  if (p && !hs_sampled_out(nelem * elsize)) hs_core_alloc(p, nelem * elsize, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
@@ -322,9 +322,9 @@ static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
   /* Forget the old block first: once realloc returns, another thread may get its address. */
   int had = ptr ? hs_core_free(ptr, &osite, &osize) : 0;
   void *p = d->prev.realloc(d->prev.ctx, ptr, size);
-  if (p)
-    hs_core_alloc(p, size, hs_py_site(d->domain));
-  else if (had)
+  if (p) {
+    if (!hs_sampled_out(size)) hs_core_alloc(p, size, hs_py_site(d->domain));
+  } else if (had)
     hs_core_alloc(ptr, osize, osite); /* failed: the old block lives on */
   hs_busy = 0;
   return p;

@@ -166,6 +166,16 @@ static size_t hs_serialized_size(const struct hs_anatomy *an) {
     n += hs_site_rec_size(nf);
   }
   n += hs_anatomy_serialized_size(an);
+#if HS_FORMAT_VERSION >= 3
+  struct hs_history h;
+  hs_history_get(&h);
+  n += sizeof(struct hs_section_header) + sizeof(struct hs_peak_hdr) +
+       (size_t)h.peak_sites * sizeof(struct hs_peak_rec_disk);
+  n += sizeof(struct hs_section_header) + sizeof(struct hs_time_hdr) +
+       (size_t)h.time_count * sizeof(struct hs_time_rec);
+  n += sizeof(struct hs_section_header) + 8 +
+       (h.est ? (size_t)hs_site_count() * sizeof(struct hs_estm_rec) : 0);
+#endif
   n += sizeof(struct hs_section_header) + sizeof(struct hs_end_rec);
   return n;
 }
@@ -208,6 +218,9 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
   }
   meta.flags2 = an ? HS_META2_ANATOMY : 0;
   meta.anatomy_us = hs_anatomy_micros(an);
+#if HS_FORMAT_VERSION >= 3
+  meta.sample_rate = hs_sample_rate;
+#endif
   hs_put_section(o, HS_TAG_META, sizeof meta);
   hs_put(o, &meta, sizeof meta);
 
@@ -271,6 +284,28 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
     hs_put_pad(o);
   }
   o->len += hs_anatomy_serialize(an, o->buf + o->len);
+#if HS_FORMAT_VERSION >= 3
+  struct hs_history h;
+  hs_history_get(&h);
+  struct hs_peak_hdr ph = {h.peak_sites, 0, h.peak_bytes, h.peak_time_ns};
+  hs_put_section(o, HS_TAG_PEAK, sizeof ph + (uint64_t)h.peak_sites * sizeof(struct hs_peak_rec_disk));
+  hs_put(o, &ph, sizeof ph);
+  for (uint32_t i = 0; i < h.peak_sites; i++) {
+    struct hs_peak_rec_disk r = {h.peak[i].live_count, h.peak[i].live_bytes};
+    hs_put(o, &r, sizeof r);
+  }
+  struct hs_time_hdr th = {h.time_count, HS_TIME_TOP_SITES, h.time_interval_ns};
+  hs_put_section(o, HS_TAG_TIME, sizeof th + (uint64_t)h.time_count * sizeof(struct hs_time_rec));
+  hs_put(o, &th, sizeof th);
+  HS_STATIC_ASSERT(sizeof(struct hs_time_sample) == sizeof(struct hs_time_rec), "TIME record");
+  if (h.time_count) hs_put(o, h.time, (size_t)h.time_count * sizeof(struct hs_time_rec));
+  uint32_t ne = h.est ? hs_site_count() : 0, z = 0;
+  hs_put_section(o, HS_TAG_ESTM, 8 + (uint64_t)ne * sizeof(struct hs_estm_rec));
+  hs_put(o, &ne, 4);
+  hs_put(o, &z, 4);
+  HS_STATIC_ASSERT(sizeof(struct hs_site_est) == sizeof(struct hs_estm_rec), "ESTM record");
+  if (ne) hs_put(o, h.est, (size_t)ne * sizeof(struct hs_estm_rec));
+#endif
 }
 
 static void hs_finish(struct hs_out *o) {
@@ -344,6 +379,9 @@ static int hs_write_file(const char *path, const char *buf, size_t len) {
     }
     done += (size_t)w;
   }
+  /* Flushed before the rename: after a crash (even of the machine) the name points to a
+   * complete file or to the previous snapshot, never to a partial one. */
+  fsync(fd);
   if (close(fd) < 0 || rename(tmp, path) < 0) {
     int e = errno;
     unlink(tmp);

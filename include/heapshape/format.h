@@ -28,7 +28,7 @@ extern "C" {
 #define HS_MAGIC "HSNAP\0\r\n"
 #define HS_MAGIC_LEN 8
 /* Bump by one on any layout or meaning change (docs/snapshot-format.md, "Versioning"). */
-#define HS_FORMAT_VERSION 2u
+#define HS_FORMAT_VERSION 2u /* 3 once the analyzer reads PEAK/TIME/ESTM */
 #define HS_FORMAT_MIN_READ 1u
 #define HS_FORMAT_MAX_READ 2u
 #define HS_BOM 0x01020304u
@@ -67,6 +67,9 @@ enum hs_reason {
 #define HS_TAG_TYPE HS_TAG('T', 'Y', 'P', 'E')
 #define HS_TAG_ANAT HS_TAG('A', 'N', 'A', 'T')
 #define HS_TAG_SHAP HS_TAG('S', 'H', 'A', 'P')
+#define HS_TAG_PEAK HS_TAG('P', 'E', 'A', 'K')
+#define HS_TAG_TIME HS_TAG('T', 'I', 'M', 'E')
+#define HS_TAG_ESTM HS_TAG('E', 'S', 'T', 'M')
 #define HS_TAG_END HS_TAG('E', 'N', 'D', ' ')
 
 #define HS_NO_TYPE 0xFFFFFFFFu
@@ -125,7 +128,7 @@ struct hs_meta {
   uint16_t small_request_threshold;
   uint32_t flags2;
   uint32_t anatomy_us;
-  uint64_t reserved1;
+  uint64_t sample_rate; /* v3: mean bytes between samples; 0 = every allocation (reserved, 0, in v1-v2) */
 };
 
 struct hs_frame_rec {
@@ -189,6 +192,40 @@ struct hs_shape_rec {
   /* followed by nfields x { uint32_t name_sid; uint32_t type; } */
 };
 
+/* v3 */
+struct hs_peak_hdr {
+  uint32_t count; /* sites in the copy */
+  uint32_t reserved;
+  uint64_t live_bytes; /* process live bytes when the copy was taken */
+  uint64_t time_ns;    /* since tracking started */
+};
+struct hs_peak_rec_disk {
+  uint64_t live_count;
+  uint64_t live_bytes;
+};
+#define HS_TIME_TOP_SITES 4
+struct hs_time_hdr {
+  uint32_t count;
+  uint32_t ntop; /* HS_TIME_TOP_SITES */
+  uint64_t interval_ns;
+};
+struct hs_time_rec {
+  uint64_t t_ns;
+  uint64_t live_bytes;
+  uint64_t live_count;
+  struct {
+    uint32_t site;
+    uint32_t reserved;
+    uint64_t bytes;
+  } top[HS_TIME_TOP_SITES]; /* bytes 0: no entry */
+};
+struct hs_estm_rec {
+  double live_bytes;
+  double live_count;
+  double live_bytes_var;
+  double alloc_bytes;
+};
+
 struct hs_end_rec {
   uint32_t crc32;
   uint32_t reserved;
@@ -203,6 +240,11 @@ HS_STATIC_ASSERT(sizeof(struct hs_end_rec) == 8, "END layout");
 HS_STATIC_ASSERT(sizeof(struct hs_type_rec) == 40, "TYPE layout");
 HS_STATIC_ASSERT(sizeof(struct hs_anat_rec) == 112, "ANAT layout");
 HS_STATIC_ASSERT(sizeof(struct hs_shape_rec) == 24, "SHAP layout");
+HS_STATIC_ASSERT(sizeof(struct hs_peak_hdr) == 24, "PEAK header layout");
+HS_STATIC_ASSERT(sizeof(struct hs_peak_rec_disk) == 16, "PEAK layout");
+HS_STATIC_ASSERT(sizeof(struct hs_time_hdr) == 16, "TIME header layout");
+HS_STATIC_ASSERT(sizeof(struct hs_time_rec) == 88, "TIME layout");
+HS_STATIC_ASSERT(sizeof(struct hs_estm_rec) == 32, "ESTM layout");
 
 /* Padded size of a payload of n bytes. */
 static inline uint64_t hs_pad8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }
