@@ -28,6 +28,26 @@ static int hs_oom; /* set by uthash under hs_lock */
 #define uthash_free(ptr, sz) __libc_free(ptr)
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(obj) (hs_oom = 1)
+/* uthash's default (Jenkins) spread our keys, which differ in a few bytes, poorly enough that
+ * frame lookups took half of --native's time; a multiply-xorshift over 8-byte words. */
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = hs_hash_bytes((keyptr), (keylen)))
+static inline unsigned hs_hash_bytes(const void *key, size_t len) {
+  const unsigned char *p = key;
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+  while (len >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    p += 8;
+    len -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, len);
+  h = (h ^ w) * 0x94D049BB133111EBull;
+  h ^= h >> 32;
+  return (unsigned)h;
+}
 #include <uthash.h>
 
 HS_TLS int hs_busy;
@@ -240,6 +260,46 @@ static uint32_t hs_intern_frame_unlocked(const struct hs_frame_key *k) {
     return UINT32_MAX;
   }
   return it->id;
+}
+
+static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, uint32_t n);
+
+/* Native frames by address: a direct-mapped cache in front of the hash (hs_lock). */
+#define HS_FCACHE 8192
+static struct {
+  uint64_t addr;
+  uint32_t id; /* frame id + 1 */
+} hs_fcache[HS_FCACHE];
+
+static uint32_t hs_native_frame_unlocked(uint64_t addr) {
+  size_t h = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 51) & (HS_FCACHE - 1);
+  if (hs_fcache[h].addr == addr && hs_fcache[h].id) return hs_fcache[h].id - 1;
+  struct hs_frame_key k;
+  memset(&k, 0, sizeof k);
+  k.kind = HS_FRAME_NATIVE;
+  k.addr = addr;
+  uint32_t id = hs_intern_frame_unlocked(&k);
+  if (id != UINT32_MAX) {
+    hs_fcache[h].addr = addr;
+    hs_fcache[h].id = id + 1;
+  }
+  return id;
+}
+
+uint32_t hs_intern_mixed_site(uint8_t domain, struct hs_stack *st, const uint8_t *native) {
+  uint32_t site = UINT32_MAX;
+  hs_lock_acquire();
+  uint32_t i;
+  for (i = 0; i < st->n; i++) {
+    if (!native[i]) continue;
+    uint32_t f = hs_native_frame_unlocked(st->frames_raw[i]);
+    if (f == UINT32_MAX) break;
+    st->frames[i] = f;
+  }
+  if (i == st->n) site = hs_intern_site_unlocked(domain, st->frames, st->n);
+  hs_lock_release();
+  if (site == UINT32_MAX) hs_disable("cannot record more allocation sites", ENOMEM);
+  return site == UINT32_MAX ? 0 : site;
 }
 
 uint32_t hs_intern_frame(uint8_t kind, int32_t lineno, uint32_t file_sid, uint32_t name_sid,
@@ -767,6 +827,11 @@ __attribute__((constructor)) static void hs_init(void) {
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR2, &sa, NULL);
+  }
+  hs_native_mode = (int)hs_env_u32("HEAPSHAPE_NATIVE", 0, 0, 1);
+  if (hs_native_mode) {
+    if (!getenv("HEAPSHAPE_FRAMES")) hs_proc.max_frames = 16;
+    hs_native_init();
   }
   hs_active = 1;
   hs_py_init();

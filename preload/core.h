@@ -46,10 +46,11 @@ extern volatile int hs_active HS_HIDDEN;
 extern volatile int hs_attention HS_HIDDEN;
 extern volatile int hs_dump_requested HS_HIDDEN;
 
-/* A call site: frame ids, innermost first. */
+/* A call site: frame ids, innermost first. frames_raw is scratch for hs_intern_mixed_site. */
 struct hs_stack {
   uint32_t n;
   uint32_t frames[HS_MAX_FRAMES];
+  uint64_t frames_raw[HS_MAX_FRAMES];
 };
 
 /* Sampled mode (HEAPSHAPE_SAMPLE_RATE=bytes): allocations are recorded as points of a
@@ -79,6 +80,9 @@ uint32_t hs_intern_string_unlocked(const char *s, size_t len) HS_HIDDEN;
 uint32_t hs_intern_frame(uint8_t kind, int32_t lineno, uint32_t file_sid, uint32_t name_sid,
                          uint64_t addr) HS_HIDDEN;
 uint32_t hs_intern_site(uint8_t domain, const struct hs_stack *st) HS_HIDDEN;
+/* Site of a stack whose entries are frame ids, or, where native[i], native addresses in
+ * frames_raw[i] (interned here, under one lock). */
+uint32_t hs_intern_mixed_site(uint8_t domain, struct hs_stack *st, const uint8_t *native) HS_HIDDEN;
 /* Site of a native caller address (frame kind NATIVE), cached. */
 uint32_t hs_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
 
@@ -212,6 +216,15 @@ size_t hs_anatomy_serialized_size(const struct hs_anatomy *a) HS_HIDDEN;
 size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) HS_HIDDEN;
 uint32_t hs_anatomy_micros(const struct hs_anatomy *a) HS_HIDDEN;
 void hs_anatomy_free(struct hs_anatomy *a) HS_HIDDEN;
+
+/* --native (native.c): the call site is the native stack, with the Python frames of each
+ * _PyEval_EvalFrameDefault call put in its place. */
+extern int hs_native_mode HS_HIDDEN;
+void hs_native_init(void) HS_HIDDEN;
+uint32_t hs_native_site_stack(uint8_t domain, void *tstate) HS_HIDDEN;
+/* Python frame ids of the thread state's stack (innermost first) and segment ends (see
+ * pyhooks.c); returns the count. Caller holds the GIL. */
+int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) HS_HIDDEN;
 
 /* Python side (pyhooks.c). */
 void hs_py_init(void) HS_HIDDEN;

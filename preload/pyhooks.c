@@ -161,10 +161,17 @@ static inline char *hs_py_gil_tstate(void) {
 #define RD_PTR(p, off) (*(char *const *)((p) + (off)))
 #define RD_I32(p, off) (*(const int32_t *)((p) + (off)))
 
-/* Collects up to max cache entries of the innermost complete Python frames. */
-static int hs_py_walk(char *ts, struct hs_lcache **out, int max) {
+/* Collects up to max cache entries of the innermost complete Python frames. When seg is not
+ * NULL, seg[k] is set to 1 when frame k is the outermost Python frame run by one C call of
+ * _PyEval_EvalFrameDefault (3.8-3.10: every frame; 3.11: the frame marked is_entry; 3.12+:
+ * the frame below a C-stack entry frame), which is how --native interleaves the two stacks. */
+static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *seg) {
   int n = 0;
   char *f;
+#define HS_SEG_END()               \
+  do {                             \
+    if (seg && n > 0) seg[n - 1] = 1; \
+  } while (0)
   switch (hs_walk) {
     case HS_WALK_38:
     case HS_WALK_310:
@@ -172,7 +179,10 @@ static int hs_py_walk(char *ts, struct hs_lcache **out, int max) {
         char *code = RD_PTR(f, 32);
         int32_t off = hs_walk == HS_WALK_38 ? RD_I32(f, 104) : RD_I32(f, 96) * 2;
         struct hs_lcache *e = hs_py_frame(code, off);
-        if (e) out[n++] = e;
+        if (e) {
+          if (seg) seg[n] = 1;
+          out[n++] = e;
+        }
       }
       break;
     case HS_WALK_311:
@@ -184,32 +194,60 @@ static int hs_py_walk(char *ts, struct hs_lcache **out, int max) {
       if (!cframe) break;
       for (f = RD_PTR(cframe, v311 ? 8 : 0); f && n < max; f = RD_PTR(f, o_prev)) {
         uint8_t owner = *(const uint8_t *)(f + o_owner);
-        if (owner == 3) continue; /* 3.12: C-stack shim frame */
+        if (owner == 3) { /* 3.12: C-stack entry frame */
+          HS_SEG_END();
+          continue;
+        }
         char *code = RD_PTR(f, o_code);
         char *instr = RD_PTR(f, 56);
         char *first = code + o_adapt;
-        if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, o_first)) continue;
-        struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
-        if (e) out[n++] = e;
+        int entry = v311 && *(const uint8_t *)(f + 68);
+        if (!(owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, o_first))) {
+          struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
+          if (e) {
+            if (seg) seg[n] = 0;
+            out[n++] = e;
+          }
+        }
+        if (entry) HS_SEG_END();
       }
       break;
     }
     case HS_WALK_313:
       for (f = RD_PTR(ts, 72); f && n < max; f = RD_PTR(f, 8)) {
         uint8_t owner = *(const uint8_t *)(f + 70);
-        if (owner == 3) continue;
+        if (owner == 3) {
+          HS_SEG_END();
+          continue;
+        }
         char *code = RD_PTR(f, 0);
         char *instr = RD_PTR(f, 56);
         char *first = code + 200;
         if (!code || *(void *const *)(code + 8) != p_CodeType) continue;
         if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, 184)) continue;
         struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
-        if (e) out[n++] = e;
+        if (e) {
+          if (seg) seg[n] = 0;
+          out[n++] = e;
+        }
       }
       break;
     case HS_WALK_NONE:
       break;
   }
+#undef HS_SEG_END
+  return n;
+}
+
+static int hs_py_walk(char *ts, struct hs_lcache **out, int max) {
+  return hs_py_walk_seg(ts, out, max, NULL);
+}
+
+int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) {
+  struct hs_lcache *es[HS_MAX_FRAMES];
+  if (max > HS_MAX_FRAMES) max = HS_MAX_FRAMES;
+  int n = hs_py_walk_seg(tstate, es, max, seg);
+  for (int i = 0; i < n; i++) frames[i] = es[i]->frame;
   return n;
 }
 
@@ -262,6 +300,8 @@ void hs_py_gil_release(int token) {
 }
 
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
+  if (HS_UNLIKELY(hs_native_mode))
+    return hs_native_site_stack(domain, hs_walk != HS_WALK_NONE && !hs_py_pending ? hs_py_gil_tstate() : NULL);
   if (hs_walk != HS_WALK_NONE && !hs_py_pending) {
     char *ts = hs_py_gil_tstate();
     if (ts) {
@@ -273,6 +313,8 @@ uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
 }
 
 static uint32_t hs_py_site(uint8_t domain) {
+  if (HS_UNLIKELY(hs_native_mode))
+    return hs_native_site_stack(domain, hs_walk != HS_WALK_NONE ? hs_py_gil_tstate() : NULL);
   if (hs_walk != HS_WALK_NONE) {
     /* MEM and OBJ are called with the GIL held (the C API's contract), so the current thread
      * state is ours; RAW may be called without it and is checked. */
