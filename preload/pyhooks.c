@@ -129,7 +129,28 @@ struct hs_lcache {
 };
 static struct hs_lcache hs_lc[HS_LCACHE];
 
+/* Set while walking this thread's own frames without the GIL (a C extension released it
+ * around an allocation): the shared cache is then left alone and entries are built in
+ * per-thread scratch. */
+static HS_TLS int hs_py_released;
+static HS_TLS unsigned hs_py_scratch_next;
+#define HS_SCRATCH 64
+static HS_TLS struct hs_lcache hs_py_scratch[HS_SCRATCH];
+
+static struct hs_lcache *hs_py_frame_uncached(const char *code, int32_t off) {
+  if (*(void *const *)(code + 8) != p_CodeType) return NULL;
+  struct hs_lcache *e = &hs_py_scratch[hs_py_scratch_next++ % HS_SCRATCH];
+  const void *fname = *(void *const *)(code + hs_co_filename);
+  const void *name = *(void *const *)(code + hs_co_name);
+  int line = p_Addr2Line((void *)code, off);
+  uint32_t fs = hs_py_intern_str(fname), ns = hs_py_intern_str(name);
+  memset(e, 0, sizeof *e);
+  e->frame = hs_intern_frame(HS_FRAME_PYTHON, line, fs, ns, 0);
+  return e;
+}
+
 static struct hs_lcache *hs_py_frame(const char *code, int32_t off) {
+  if (HS_UNLIKELY(hs_py_released)) return hs_py_frame_uncached(code, off);
   size_t h = (size_t)((((uint64_t)(uintptr_t)code >> 4) ^ (uint64_t)(uint32_t)off * 0x9E3779B1u) *
                       0x9E3779B97F4A7C15ull >> 51) & (HS_LCACHE - 1);
   struct hs_lcache *e = &hs_lc[h];
@@ -299,31 +320,58 @@ void hs_py_gil_release(int token) {
   if (token >= 0 && p_GILState_Release) p_GILState_Release(token);
 }
 
+/* Site of a thread that released the GIL (numpy does around large callocs): its own frames
+ * do not change while it sits in this hook, so they are read without the shared cache. */
+static uint32_t hs_py_released_site(uint8_t domain) {
+  char *ts = p_IsInitialized() ? p_gilstate_this() : NULL;
+  if (!ts) return UINT32_MAX;
+  hs_py_released = 1;
+  uint32_t s;
+  if (HS_UNLIKELY(hs_native_mode)) {
+    s = hs_native_site_stack(domain, ts);
+  } else {
+    struct hs_lcache *es[HS_SCRATCH];
+    int n = hs_py_walk(ts, es, hs_proc.max_frames < HS_SCRATCH ? (int)hs_proc.max_frames : HS_SCRATCH);
+    struct hs_stack st;
+    st.n = (uint32_t)n;
+    for (int i = 0; i < n; i++) st.frames[i] = es[i]->frame;
+    s = n ? hs_intern_site(domain, &st) : UINT32_MAX;
+  }
+  hs_py_released = 0;
+  return s;
+}
+
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
-  if (HS_UNLIKELY(hs_native_mode))
-    return hs_native_site_stack(domain, hs_walk != HS_WALK_NONE && !hs_py_pending ? hs_py_gil_tstate() : NULL);
   if (hs_walk != HS_WALK_NONE && !hs_py_pending) {
     char *ts = hs_py_gil_tstate();
     if (ts) {
+      if (HS_UNLIKELY(hs_native_mode)) return hs_native_site_stack(domain, ts);
       uint32_t s = hs_py_site_of(ts, domain);
+      if (s != UINT32_MAX) return s;
+    } else {
+      uint32_t s = hs_py_released_site(domain);
       if (s != UINT32_MAX) return s;
     }
   }
+  if (HS_UNLIKELY(hs_native_mode)) return hs_native_site_stack(domain, NULL);
   return hs_native_site(domain, ret);
 }
 
 static uint32_t hs_py_site(uint8_t domain) {
-  if (HS_UNLIKELY(hs_native_mode))
-    return hs_native_site_stack(domain, hs_walk != HS_WALK_NONE ? hs_py_gil_tstate() : NULL);
   if (hs_walk != HS_WALK_NONE) {
     /* MEM and OBJ are called with the GIL held (the C API's contract), so the current thread
      * state is ours; RAW may be called without it and is checked. */
     char *ts = domain == HS_DOMAIN_RAW ? hs_py_gil_tstate() : p_tstate_get();
     if (ts) {
+      if (HS_UNLIKELY(hs_native_mode)) return hs_native_site_stack(domain, ts);
       uint32_t s = hs_py_site_of(ts, domain);
+      if (s != UINT32_MAX) return s;
+    } else if (domain == HS_DOMAIN_RAW && !hs_py_pending) {
+      uint32_t s = hs_py_released_site(domain);
       if (s != UINT32_MAX) return s;
     }
   }
+  if (HS_UNLIKELY(hs_native_mode)) return hs_native_site_stack(domain, NULL);
   return hs_py_unknown_site(domain);
 }
 
