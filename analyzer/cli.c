@@ -1,4 +1,5 @@
-/* heapshape analyzer: command-line front end for stats, diff, info, help and --version
+/* heapshape analyzer: command-line front end for stats, diff, info, anatomy, sizes, help and
+ * --version
  * (see cli.h). All the work is done by the library modules; this file only parses options
  * and maps errors to exit status 2. */
 #include "analyzer/cli.h"
@@ -9,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/anatomy.h"
+#include "analyzer/check.h"
+#include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/stats.h"
@@ -25,11 +29,32 @@ static const char usage_text[] =
     "  diff OLD NEW [OPTIONS]\n"
     "                        differences like tracemalloc's Snapshot.compare_to\n"
     "  info FILE             what the snapshot is about: process, reason, totals\n"
+    "  anatomy FILE [OPTIONS]\n"
+    "                        what the live objects are made of, per (line, type): objects,\n"
+    "                        bytes, headers vs data, sampled shapes (needs a format-2\n"
+    "                        snapshot of a Python program; --limit, --format, --include,\n"
+    "                        --exclude, --domain, --no-symbols as for stats)\n"
+    "  sizes FILE [--format text|json]\n"
+    "                        sys.getsizeof of a few values in the recorded interpreter,\n"
+    "                        derived from the snapshot's type table\n"
+    "  check BASELINE NEW [--max-increase PCT] [--max-increase-bytes SIZE] [--max-total SIZE]\n"
+    "        [--max-peak SIZE|PCT] [--site-max-increase PCT] [--site-floor SIZE]\n"
+    "        [--key lineno|filename] [--format text|markdown|junit|json] [-o FILE]\n"
+    "                        CI memory gate: exit 0 within the limits, 1 on a regression\n"
+    "                        (docs/ci.md); BASELINE is a snapshot or a baseline file\n"
+    "  baseline save SNAPSHOT --to FILE [--key lineno|filename]\n"
+    "                        a small, sorted text baseline to commit\n"
+    "  merge [--median|--sum] SNAPSHOT... -o OUTPUT\n"
+    "                        median of repeated runs, or sum of the processes of one run\n"
+    "  (run also takes --repeat N: median of N runs, and --with-children: sum of the\n"
+    "   program's processes)\n"
     "  help, --help          this text\n"
     "  --version             the heapshape version and snapshot formats it reads\n"
     "\n"
     "Options for stats and diff:\n"
-    "  --key lineno|filename|traceback   group by (default lineno)\n"
+    "  --key lineno|filename|traceback|type\n"
+    "                        group by (default lineno); type groups by Python type (needs\n"
+    "                        object anatomy, see anatomy)\n"
     "  --limit N             print at most N entries (default 10 for text, all for json;\n"
     "                        0 = all)\n"
     "  --format text|json    output format (default text)\n"
@@ -59,6 +84,7 @@ struct query {
   long limit; /* -1 = default */
   int json;
   int symbols;
+  int key_given;
 };
 
 /* Value of an option given as "--name VALUE" or "--name=VALUE"; advances *i. NULL (after an
@@ -104,7 +130,8 @@ static int parse_query(int argc, char **argv, size_t want_files, struct query *q
     } else if (is_option(a, "--key")) {
       if (!(v = option_value(argc, argv, &i, "--key"))) return HSA_EXIT_USAGE;
       if (hsa_key_parse(v, &q->opt.key) != 0)
-        return hsa_cli_error("bad --key \"%s\"; use lineno, filename or traceback", v);
+        return hsa_cli_error("bad --key \"%s\"; use lineno, filename, traceback or type", v);
+      q->key_given = 1;
     } else if (is_option(a, "--limit")) {
       if (!(v = option_value(argc, argv, &i, "--limit"))) return HSA_EXIT_USAGE;
       char *end;
@@ -195,6 +222,84 @@ out:
   return rc;
 }
 
+static int flush_stdout(void) {
+  if (ferror(stdout) || fflush(stdout) != 0) {
+    fprintf(stderr, "heapshape: error: writing the report failed: %s\n", strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_anatomy(int argc, char **argv) {
+  struct query q;
+  struct hsa_snapshot snap;
+  struct hsa_anatomy an;
+  struct hsa_error err;
+  int loaded = 0;
+  struct hsa_symbolizer *sym = NULL;
+  int rc = parse_query(argc, argv, 1, &q);
+  if (rc) goto out;
+  if (q.key_given) {
+    rc = hsa_cli_error("anatomy has no --key option (rows are per line and type)");
+    goto out;
+  }
+  if ((rc = load(q.files[0], &snap)) != 0) goto out;
+  loaded = 1;
+  if (q.symbols && !(sym = hsa_symbolizer_new())) {
+    rc = hsa_cli_error("out of memory");
+    goto out;
+  }
+  if (hsa_anatomy_compute(&snap, &q.opt, sym, &an, &err) != 0) {
+    rc = hsa_cli_error("%s", err.msg);
+    goto out;
+  }
+  size_t limit = q.limit >= 0 ? (size_t)q.limit : (q.json ? 0 : 10);
+  if (q.json) hsa_anatomy_report_json(stdout, &snap, &an, limit);
+  else hsa_anatomy_report_text(stdout, &snap, &an, limit);
+  rc = flush_stdout();
+  hsa_anatomy_free(&an);
+out:
+  hsa_symbolizer_free(sym);
+  if (loaded) hsa_snapshot_free(&snap);
+  query_free(&q);
+  return rc;
+}
+
+static int cmd_sizes(int argc, char **argv) {
+  const char *file = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (is_option(a, "--format")) {
+      const char *v = option_value(argc, argv, &i, "--format");
+      if (!v) return HSA_EXIT_USAGE;
+      if (strcmp(v, "json") == 0) json = 1;
+      else if (strcmp(v, "text") == 0) json = 0;
+      else return hsa_cli_error("bad --format \"%s\"; use text or json", v);
+    } else if (a[0] == '-' && strcmp(a, "-") != 0) {
+      return hsa_cli_error("unknown option \"%s\" for sizes; see heapshape --help", a);
+    } else if (file) {
+      return hsa_cli_error("sizes takes 1 file; unexpected argument \"%s\"", a);
+    } else {
+      file = a;
+    }
+  }
+  if (!file) return hsa_cli_error("sizes needs a snapshot file: heapshape sizes FILE");
+  struct hsa_snapshot s;
+  struct hsa_size sizes[HSA_NSIZES];
+  struct hsa_error err;
+  int rc = load(file, &s);
+  if (rc) return rc;
+  if (hsa_size_model(&s, sizes, &err) != 0) {
+    rc = hsa_cli_error("%s", err.msg);
+  } else {
+    hsa_sizes_report(stdout, &s, sizes, json);
+    rc = flush_stdout();
+  }
+  hsa_snapshot_free(&s);
+  return rc;
+}
+
 static int cmd_info(int argc, char **argv) {
   if (argc != 2) return hsa_cli_error("info needs exactly one snapshot file: heapshape info FILE");
   struct hsa_snapshot s;
@@ -223,8 +328,13 @@ int hsa_cli_main(int argc, char **argv) {
   if (strcmp(cmd, "stats") == 0) return cmd_stats_or_diff(argc - 1, argv + 1, 0);
   if (strcmp(cmd, "diff") == 0) return cmd_stats_or_diff(argc - 1, argv + 1, 1);
   if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
+  if (strcmp(cmd, "anatomy") == 0) return cmd_anatomy(argc - 1, argv + 1);
+  if (strcmp(cmd, "sizes") == 0) return cmd_sizes(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return hsa_cli_run(argc - 1, argv + 1);
-  return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, help "
+  if (strcmp(cmd, "check") == 0) return hsa_cli_check(argc - 1, argv + 1);
+  if (strcmp(cmd, "baseline") == 0) return hsa_cli_baseline(argc - 1, argv + 1);
+  if (strcmp(cmd, "merge") == 0) return hsa_cli_merge(argc - 1, argv + 1);
+  return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, anatomy, sizes, help "
                        "(usage: heapshape --help)",
                        cmd);
 }

@@ -20,6 +20,9 @@ static const char *tag_name(uint32_t tag) {
     case HS_TAG_STRS: return "STRS";
     case HS_TAG_FRMS: return "FRMS";
     case HS_TAG_SITE: return "SITE";
+    case HS_TAG_TYPE: return "TYPE";
+    case HS_TAG_ANAT: return "ANAT";
+    case HS_TAG_SHAP: return "SHAP";
     case HS_TAG_END: return "END";
     default: return "?";
   }
@@ -99,6 +102,13 @@ static int read_meta(const unsigned char *d, uint64_t size, uint64_t *off,
     return hsa_fail(err, "%s: corrupt: section META is %llu bytes long, expected %zu", s->path,
                     (unsigned long long)(c.end - c.pos), sizeof s->meta);
   memcpy(&s->meta, d + c.pos, sizeof s->meta);
+  if (s->version < 2) {
+    /* v1: bytes 104.. were reserved (zero); a v1 file reads as v2 without anatomy */
+    s->meta.str_ascii_size = s->meta.str_compact_size = 0;
+    s->meta.gc_head_size = s->meta.small_request_threshold = 0;
+    s->meta.flags2 = s->meta.anatomy_us = 0;
+    s->meta.sample_rate = 0;
+  }
   return 0;
 }
 
@@ -216,6 +226,140 @@ static int read_sites(const unsigned char *d, uint64_t size, uint64_t *off,
   return 0;
 }
 
+/* Opens a v2 anatomy section: a u32 count and 4 zero bytes, then records. */
+static int open_counted(const unsigned char *d, uint64_t size, uint64_t *off, uint32_t tag,
+                        struct hsa_snapshot *s, struct cursor *c, uint32_t *n,
+                        struct hsa_error *err) {
+  if (open_section(d, size, off, tag, s->path, c, err) != 0) return -1;
+  char what[40];
+  snprintf(what, sizeof what, "the %s count", tag_name(tag));
+  if (need(c, 8, what, err) != 0) return -1;
+  *n = rd32(d + c->pos);
+  c->pos += 8;
+  return 0;
+}
+
+static int check_type_id(const struct hsa_snapshot *s, uint32_t t, const char *what,
+                         uint32_t index, struct hsa_error *err) {
+  if (t != HS_NO_TYPE && t >= s->ntypes)
+    return hsa_fail(err,
+                    "%s: corrupt: %s %u refers to type %u but the snapshot has %u types", s->path,
+                    what, index, t, s->ntypes);
+  return 0;
+}
+
+static int read_types(const unsigned char *d, uint64_t size, uint64_t *off,
+                      struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  uint32_t n;
+  if (open_counted(d, size, off, HS_TAG_TYPE, s, &c, &n, err) != 0) return -1;
+  if ((uint64_t)n * sizeof(struct hs_type_rec) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section TYPE claims %u types (%llu bytes) but holds %llu bytes",
+                    s->path, n, (unsigned long long)n * sizeof(struct hs_type_rec),
+                    (unsigned long long)(c.end - c.pos));
+  if (n == HS_NO_TYPE)
+    return hsa_fail(err, "%s: corrupt: section TYPE claims %u types", s->path, n);
+  s->types = calloc(n ? n : 1, sizeof *s->types);
+  if (!s->types) return hsa_fail(err, "%s: out of memory reading %u types", s->path, n);
+  memcpy(s->types, d + c.pos, (size_t)n * sizeof *s->types);
+  s->ntypes = n;
+  for (uint32_t i = 0; i < n; i++) {
+    if (check_sid(s, s->types[i].name_sid, "type", i, err) != 0) return -1;
+    if (s->types[i].basicsize < 0 || s->types[i].itemsize < 0)
+      return hsa_fail(err,
+                      "%s: corrupt: type %u has a negative size (basicsize %lld, itemsize %lld)",
+                      s->path, i, (long long)s->types[i].basicsize,
+                      (long long)s->types[i].itemsize);
+  }
+  return 0;
+}
+
+static int read_rows(const unsigned char *d, uint64_t size, uint64_t *off,
+                     struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  uint32_t n;
+  if (open_counted(d, size, off, HS_TAG_ANAT, s, &c, &n, err) != 0) return -1;
+  if ((uint64_t)n * sizeof(struct hs_anat_rec) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section ANAT claims %u rows (%llu bytes) but holds %llu bytes",
+                    s->path, n, (unsigned long long)n * sizeof(struct hs_anat_rec),
+                    (unsigned long long)(c.end - c.pos));
+  s->rows = calloc(n ? n : 1, sizeof *s->rows);
+  if (!s->rows) return hsa_fail(err, "%s: out of memory reading %u anatomy rows", s->path, n);
+  memcpy(s->rows, d + c.pos, (size_t)n * sizeof *s->rows);
+  s->nrows = n;
+  for (uint32_t i = 0; i < n; i++) {
+    if (s->rows[i].site >= s->nsites)
+      return hsa_fail(err,
+                      "%s: corrupt: anatomy row %u refers to site %u but the snapshot has %u "
+                      "sites",
+                      s->path, i, s->rows[i].site, s->nsites);
+    if (check_type_id(s, s->rows[i].type, "anatomy row", i, err) != 0) return -1;
+  }
+  return 0;
+}
+
+static int read_shapes(const unsigned char *d, uint64_t size, uint64_t *off,
+                       struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  uint32_t n;
+  if (open_counted(d, size, off, HS_TAG_SHAP, s, &c, &n, err) != 0) return -1;
+  if ((uint64_t)n * sizeof(struct hs_shape_rec) > c.end - c.pos)
+    return hsa_fail(err, "%s: corrupt: section SHAP claims %u shapes but has only %llu bytes",
+                    s->path, n, (unsigned long long)(c.end - c.pos));
+  s->shapes = calloc(n ? n : 1, sizeof *s->shapes);
+  if (!s->shapes) return hsa_fail(err, "%s: out of memory reading %u shapes", s->path, n);
+  for (uint32_t i = 0; i < n; i++) {
+    struct hs_shape_rec r;
+    if (need(&c, sizeof r, "a shape", err) != 0) return -1;
+    memcpy(&r, d + c.pos, sizeof r);
+    if (r.nfields > HS_SHAPE_MAX_FIELDS)
+      return hsa_fail(err, "%s: corrupt: shape %u has %u fields (at most %d are stored)",
+                      s->path, i, r.nfields, HS_SHAPE_MAX_FIELDS);
+    uint64_t recsize = hs_pad8(sizeof r + 8u * (uint64_t)r.nfields);
+    if (need(&c, recsize, "a shape", err) != 0) return -1;
+    if (r.row >= s->nrows)
+      return hsa_fail(err,
+                      "%s: corrupt: shape %u refers to anatomy row %u but the snapshot has %u "
+                      "rows",
+                      s->path, i, r.row, s->nrows);
+    if (r.count > r.samples || r.length < r.nfields)
+      return hsa_fail(err,
+                      "%s: corrupt: shape %u is inconsistent (%u of %u samples, length %llu "
+                      "with %u fields)",
+                      s->path, i, r.count, r.samples, (unsigned long long)r.length, r.nfields);
+    struct hsa_shape *sh = &s->shapes[i];
+    sh->fields = calloc(r.nfields ? r.nfields : 1, sizeof *sh->fields);
+    if (!sh->fields) return hsa_fail(err, "%s: out of memory reading shape %u", s->path, i);
+    s->nshapes = i + 1;
+    sh->row = r.row;
+    sh->count = r.count;
+    sh->samples = r.samples;
+    sh->kind = r.kind;
+    sh->nfields = r.nfields;
+    sh->length = r.length;
+    memcpy(sh->fields, d + c.pos + sizeof r, sizeof *sh->fields * r.nfields);
+    for (uint32_t k = 0; k < r.nfields; k++) {
+      if (sh->fields[k].name_sid >= s->nstrings)
+        return hsa_fail(err,
+                        "%s: corrupt: shape %u field %u refers to string %u but the snapshot "
+                        "has %u strings",
+                        s->path, i, k, sh->fields[k].name_sid, s->nstrings);
+      if (sh->fields[k].type != HS_NO_TYPE && sh->fields[k].type >= s->ntypes)
+        return hsa_fail(err,
+                        "%s: corrupt: shape %u field %u refers to type %u but the snapshot "
+                        "has %u types",
+                        s->path, i, k, sh->fields[k].type, s->ntypes);
+    }
+    c.pos += recsize;
+  }
+  if (c.pos != c.end)
+    return hsa_fail(err, "%s: corrupt: %llu unexpected bytes after the last shape in SHAP",
+                    s->path, (unsigned long long)(c.end - c.pos));
+  return 0;
+}
+
 /* The CRC check, done up front when the file ends in something that looks like END. Returns 1
  * if it checked (and matched), 0 if there is no END at the tail, -1 on mismatch. */
 static int check_tail_crc(const unsigned char *d, uint64_t size, const char *name,
@@ -287,6 +431,11 @@ int hsa_snapshot_read_buffer(const void *data, size_t len, const char *name,
   if (read_sites(d, size, &off, out, err) != 0) goto fail;
   if (check_sid(out, out->meta.program_sid, "META program name", 0, err) != 0) goto fail;
   if (check_sid(out, out->meta.cmdline_sid, "META command line", 0, err) != 0) goto fail;
+  if (out->version >= 2) {
+    if (read_types(d, size, &off, out, err) != 0) goto fail;
+    if (read_rows(d, size, &off, out, err) != 0) goto fail;
+    if (read_shapes(d, size, &off, out, err) != 0) goto fail;
+  }
   uint64_t end_at = off;
   struct cursor c;
   if (open_section(d, size, &off, HS_TAG_END, out->path, &c, err) != 0) goto fail;

@@ -40,7 +40,8 @@ void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, c
   char size[32], diff[32];
   size_t len = 0;
   out[0] = '\0';
-  append(out, outlen, &len, "%s:%d", f->filename, f->lineno);
+  if (key == HSA_KEY_TYPE) append(out, outlen, &len, "%s", f->filename); /* the type name */
+  else append(out, outlen, &len, "%s:%d", f->filename, f->lineno);
   if (f->native && f->name[0] && key != HSA_KEY_FILENAME)
     append(out, outlen, &len, " (%s)", f->name);
   hsa_format_size((double)st->size, 0, size, sizeof size);
@@ -67,7 +68,7 @@ int hsa_report_text(FILE *f, const struct hsa_stats *st, size_t limit) {
   return ferror(f) ? -1 : 0;
 }
 
-static void json_string(FILE *f, const char *s) {
+void hsa_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     switch (*p) {
@@ -90,10 +91,16 @@ int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit) {
   for (size_t i = 0; i < n; i++) {
     const struct hsa_stat *s = &st->items[i];
     const struct hsa_frame_text *fr = hsa_stat_frame(s);
-    fputs(i ? ",{\"filename\":" : "{\"filename\":", f);
-    json_string(f, fr->filename);
-    fprintf(f, ",\"lineno\":%d,\"size\":%" PRId64 ",\"count\":%" PRId64, fr->lineno, s->size,
-            s->count);
+    if (st->key == HSA_KEY_TYPE) {
+      fputs(i ? ",{\"type\":" : "{\"type\":", f);
+      hsa_json_string(f, fr->filename);
+      fprintf(f, ",\"size\":%" PRId64 ",\"count\":%" PRId64, s->size, s->count);
+    } else {
+      fputs(i ? ",{\"filename\":" : "{\"filename\":", f);
+      hsa_json_string(f, fr->filename);
+      fprintf(f, ",\"lineno\":%d,\"size\":%" PRId64 ",\"count\":%" PRId64, fr->lineno,
+              s->size, s->count);
+    }
     if (st->is_diff)
       fprintf(f, ",\"size_diff\":%" PRId64 ",\"count_diff\":%" PRId64, s->size_diff,
               s->count_diff);
@@ -101,9 +108,9 @@ int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit) {
       fputs(",\"traceback\":[", f);
       for (size_t k = 0; k < s->nframes; k++) {
         fputs(k ? ",{\"filename\":" : "{\"filename\":", f);
-        json_string(f, s->frames[k].filename);
+        hsa_json_string(f, s->frames[k].filename);
         fprintf(f, ",\"lineno\":%d,\"name\":", s->frames[k].lineno);
-        json_string(f, s->frames[k].name);
+        hsa_json_string(f, s->frames[k].name);
         fputc('}', f);
       }
       fputc(']', f);
@@ -174,5 +181,12 @@ int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
     fprintf(f, "warning: tracking was disabled by an error before this snapshot; the numbers "
                "are incomplete\n");
   fprintf(f, "sites: %u\nframes: %u\nstrings: %u\n", s->nsites, s->nframes, s->nstrings);
+  if (hsa_snapshot_has_anatomy(s))
+    fprintf(f, "anatomy: %u types, %u rows, %u shapes (pass took %.1f ms)\n", s->ntypes,
+            s->nrows, s->nshapes, m->anatomy_us / 1000.0);
+  else
+    fprintf(f, "anatomy: none (%s)\n", s->version < 2 ? "format version 1"
+                                      : !m->python_version ? "no Python interpreter"
+                                                           : "the anatomy pass did not run");
   return ferror(f) ? -1 : 0;
 }

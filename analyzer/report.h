@@ -5,7 +5,9 @@
  *                   "name":..},...]]}],
  *    "total_size":..,"total_count":..[,"total_size_diff":..,"total_count_diff":..]}
  * with "filename"/"lineno" the frame the text line shows and "traceback" (key traceback only)
- * oldest frame first, like tracemalloc.Traceback. */
+ * oldest frame first, like tracemalloc.Traceback. With --key type a text line is
+ * `TYPE: size=..., count=..., average=...` (count = objects) and a JSON entry has "type" instead
+ * of "filename"/"lineno". */
 #ifndef HEAPSHAPE_ANALYZER_REPORT_H
 #define HEAPSHAPE_ANALYZER_REPORT_H
 
@@ -36,6 +38,9 @@ int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit);
 
 /* `heapshape info`: the snapshot's META and counts, one "name: value" per line. */
 int hsa_report_info(FILE *f, const struct hsa_snapshot *s);
+
+/* Writes s as a JSON string literal (quotes, escapes). */
+void hsa_json_string(FILE *f, const char *s);
 
 /* "3.11.2", "3.12.0rc1", or "none" for 0 (PY_VERSION_HEX). */
 void hsa_python_version(unsigned hex, char *out, size_t outlen);

@@ -21,6 +21,7 @@
 #include "analyzer/cli.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
+#include "analyzer/repeat.h"
 #include "analyzer/stats.h"
 #include "heapshape/naming.h"
 
@@ -215,6 +216,9 @@ int hsa_cli_run(int argc, char **argv) {
       out_opt = argv[++i];
     } else if (strncmp(a, "--output=", 9) == 0) {
       out_opt = a + 9;
+    } else if (strcmp(a, "--repeat") == 0 || strncmp(a, "--repeat=", 9) == 0 ||
+               strcmp(a, "--with-children") == 0) {
+      return hsa_run_multi(argc, argv); /* repeat.c */
     } else if (strcmp(a, "--frames") == 0 || strncmp(a, "--frames=", 9) == 0) {
       if (a[8] == '=') frames = a + 9;
       else if (i + 1 >= argc) return hsa_cli_error("--frames needs a number");

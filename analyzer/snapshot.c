@@ -44,6 +44,10 @@ void hsa_snapshot_free(struct hsa_snapshot *s) {
   free_string_index(s);
   for (uint32_t i = 0; i < s->nstrings; i++) free(s->strings[i]);
   for (uint32_t i = 0; i < s->nsites; i++) free(s->sites[i].frames);
+  for (uint32_t i = 0; i < s->nshapes; i++) free(s->shapes[i].fields);
+  free(s->types);
+  free(s->rows);
+  free(s->shapes);
   free(s->strings);
   free(s->string_lens);
   free(s->frames);
@@ -158,6 +162,105 @@ int hsa_snapshot_set_program(struct hsa_snapshot *s, const char *program, const 
                              struct hsa_error *err) {
   if (hsa_snapshot_add_string(s, program, &s->meta.program_sid, err) != 0) return -1;
   return hsa_snapshot_add_string(s, cmdline, &s->meta.cmdline_sid, err);
+}
+
+int hsa_snapshot_add_type(struct hsa_snapshot *s, const char *name, uint32_t flags,
+                          uint64_t tp_flags, int64_t basicsize, int64_t itemsize,
+                          uint32_t *type_id, struct hsa_error *err) {
+  struct hs_type_rec t;
+  memset(&t, 0, sizeof t);
+  if (basicsize < 0 || itemsize < 0)
+    return hsa_fail(err, "type sizes must not be negative (basicsize %lld, itemsize %lld)",
+                    (long long)basicsize, (long long)itemsize);
+  if (hsa_snapshot_add_string(s, name, &t.name_sid, err) != 0) return -1;
+  t.flags = flags;
+  t.tp_flags = tp_flags;
+  t.basicsize = basicsize;
+  t.itemsize = itemsize;
+  if (s->ntypes >= HS_NO_TYPE - 1) return hsa_fail(err, "too many types for a snapshot");
+  if (grow((void **)&s->types, &s->cap_types, s->ntypes + 1, sizeof *s->types) != 0)
+    return hsa_fail(err, "out of memory adding a type");
+  s->types[s->ntypes] = t;
+  *type_id = s->ntypes++;
+  return 0;
+}
+
+int hsa_snapshot_add_row(struct hsa_snapshot *s, const struct hs_anat_rec *row,
+                         struct hsa_error *err) {
+  if (row->site >= s->nsites)
+    return hsa_fail(err, "anatomy row site id %u out of range (the snapshot has %u sites)",
+                    row->site, s->nsites);
+  if (row->type != HS_NO_TYPE && row->type >= s->ntypes)
+    return hsa_fail(err, "anatomy row type id %u out of range (the snapshot has %u types)",
+                    row->type, s->ntypes);
+  if (s->nrows == UINT32_MAX) return hsa_fail(err, "too many anatomy rows for a snapshot");
+  if (grow((void **)&s->rows, &s->cap_rows, s->nrows + 1, sizeof *s->rows) != 0)
+    return hsa_fail(err, "out of memory adding an anatomy row");
+  s->rows[s->nrows] = *row;
+  s->rows[s->nrows].reserved = 0;
+  s->nrows++;
+  return 0;
+}
+
+int hsa_snapshot_add_shape(struct hsa_snapshot *s, const struct hsa_shape *shape,
+                           struct hsa_error *err) {
+  if (shape->row >= s->nrows)
+    return hsa_fail(err, "shape row %u out of range (the snapshot has %u anatomy rows)",
+                    shape->row, s->nrows);
+  if (shape->nfields > HS_SHAPE_MAX_FIELDS)
+    return hsa_fail(err, "a shape stores at most %d fields, not %u", HS_SHAPE_MAX_FIELDS,
+                    shape->nfields);
+  if (shape->length < shape->nfields || shape->count > shape->samples)
+    return hsa_fail(err, "inconsistent shape (length %llu < %u fields, or %u of %u samples)",
+                    (unsigned long long)shape->length, shape->nfields, shape->count,
+                    shape->samples);
+  for (uint16_t k = 0; k < shape->nfields; k++) {
+    const struct hsa_shape_field *f = &shape->fields[k];
+    if (f->name_sid >= s->nstrings || (f->type != HS_NO_TYPE && f->type >= s->ntypes))
+      return hsa_fail(err, "shape field %u has an id out of range", k);
+  }
+  if (s->nshapes == UINT32_MAX) return hsa_fail(err, "too many shapes for a snapshot");
+  if (grow((void **)&s->shapes, &s->cap_shapes, s->nshapes + 1, sizeof *s->shapes) != 0)
+    return hsa_fail(err, "out of memory adding a shape");
+  struct hsa_shape_field *fields = malloc(sizeof *fields * (shape->nfields ? shape->nfields : 1));
+  if (!fields) return hsa_fail(err, "out of memory adding a shape");
+  if (shape->nfields) memcpy(fields, shape->fields, sizeof *fields * shape->nfields);
+  s->shapes[s->nshapes] = *shape;
+  s->shapes[s->nshapes].fields = fields;
+  s->nshapes++;
+  return 0;
+}
+
+int hsa_snapshot_has_anatomy(const struct hsa_snapshot *s) {
+  return s->version >= 2 && (s->meta.flags2 & HS_META2_ANATOMY) != 0;
+}
+
+const char *hsa_snapshot_no_anatomy_reason(const struct hsa_snapshot *s) {
+  if (s->version < 2)
+    return "it is a format-version-1 snapshot, written by a heapshape that did not record "
+           "object anatomy; profile the program again with this heapshape "
+           "(heapshape run -- COMMAND)";
+  if (!s->meta.python_version)
+    return "no Python interpreter was running in the process, so there were no objects to "
+           "inspect; object anatomy is available for Python programs only";
+  return "the anatomy pass did not run for this snapshot (HEAPSHAPE_ANATOMY=0 was set, or "
+         "the snapshot was taken by a thread that did not hold the GIL); profile again "
+         "without HEAPSHAPE_ANATOMY=0, and take snapshots at exit or from Python code";
+}
+
+const char *hsa_snapshot_type_name(const struct hsa_snapshot *s, uint32_t t) {
+  if (t == HS_NO_TYPE) return "<no type>";
+  return t < s->ntypes ? hsa_snapshot_string(s, s->types[t].name_sid) : "?";
+}
+
+uint32_t hsa_snapshot_find_type(const struct hsa_snapshot *s, const char *name) {
+  uint32_t heap = HS_NO_TYPE;
+  for (uint32_t i = 0; i < s->ntypes; i++) {
+    if (strcmp(hsa_snapshot_string(s, s->types[i].name_sid), name) != 0) continue;
+    if (!(s->types[i].flags & HS_TYPE_HEAP)) return i;
+    if (heap == HS_NO_TYPE) heap = i;
+  }
+  return heap;
 }
 
 const char *hsa_domain_name(unsigned domain) {

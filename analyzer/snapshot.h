@@ -45,6 +45,22 @@ struct hsa_site {
   uint32_t *frames; /* nframes frame ids, innermost first; owned by the snapshot */
 };
 
+/* One sampled shape (format.h, struct hs_shape_rec) with its fields. */
+struct hsa_shape_field {
+  uint32_t name_sid; /* the empty string for positions (tuple, list) */
+  uint32_t type;     /* type id, or HS_NO_TYPE */
+};
+
+struct hsa_shape {
+  uint32_t row;     /* index into hsa_snapshot.rows */
+  uint32_t count;   /* sampled objects with this shape */
+  uint32_t samples; /* objects sampled in the row */
+  uint8_t kind;     /* enum hs_shape_kind; unknown values are kept as read */
+  uint16_t nfields; /* <= HS_SHAPE_MAX_FIELDS */
+  uint64_t length;  /* entries, attributes or items; >= nfields */
+  struct hsa_shape_field *fields; /* owned by the snapshot */
+};
+
 /* A whole snapshot. Strings are NUL-terminated copies (string_lens gives the stored length, in
  * case a string contains a NUL byte). All arrays are owned; release with hsa_snapshot_free. */
 struct hsa_snapshot {
@@ -58,8 +74,16 @@ struct hsa_snapshot {
   struct hs_frame_rec *frames;
   uint32_t nsites;
   struct hsa_site *sites;
+  /* object anatomy (format v2; all empty for a v1 file). Whether it holds data is
+   * hsa_snapshot_has_anatomy(): the sections can be present but empty. */
+  uint32_t ntypes;
+  struct hs_type_rec *types;
+  uint32_t nrows;
+  struct hs_anat_rec *rows;
+  uint32_t nshapes;
+  struct hsa_shape *shapes; /* grouped by row, in file order */
   /* builder bookkeeping (capacities, string index); zero in a freshly read snapshot is fine */
-  uint32_t cap_strings, cap_frames, cap_sites;
+  uint32_t cap_strings, cap_frames, cap_sites, cap_types, cap_rows, cap_shapes;
   void *string_index;
 };
 
@@ -86,6 +110,35 @@ int hsa_snapshot_add_site(struct hsa_snapshot *s, const struct hsa_site *site,
 /* Sets meta.program_sid and meta.cmdline_sid from strings. */
 int hsa_snapshot_set_program(struct hsa_snapshot *s, const char *program, const char *cmdline,
                              struct hsa_error *err);
+
+/* Anatomy builder (format v2). add_type interns name; add_row checks row->site < nsites and
+ * row->type < ntypes (or HS_NO_TYPE); add_shape checks the row, kind-independent limits
+ * (nfields <= HS_SHAPE_MAX_FIELDS, length >= nfields, count <= samples) and field ids, and
+ * copies shape->fields. None of them sets meta.flags2: set HS_META2_ANATOMY when done. */
+int hsa_snapshot_add_type(struct hsa_snapshot *s, const char *name, uint32_t flags,
+                          uint64_t tp_flags, int64_t basicsize, int64_t itemsize,
+                          uint32_t *type_id, struct hsa_error *err);
+int hsa_snapshot_add_row(struct hsa_snapshot *s, const struct hs_anat_rec *row,
+                         struct hsa_error *err);
+int hsa_snapshot_add_shape(struct hsa_snapshot *s, const struct hsa_shape *shape,
+                           struct hsa_error *err);
+
+/* 1 if the snapshot carries object anatomy: format version >= 2 and META flags2 bit 0 set
+ * (a v2 snapshot taken without an interpreter, without the GIL or with HEAPSHAPE_ANATOMY=0
+ * has empty anatomy sections and the bit clear). */
+int hsa_snapshot_has_anatomy(const struct hsa_snapshot *s);
+
+/* Why a snapshot has no anatomy and how to get one, for error messages (never NULL), e.g.
+ * "it is a format-version-1 snapshot, written before heapshape recorded object anatomy;
+ * profile the program again with this heapshape (heapshape run -- ...)". */
+const char *hsa_snapshot_no_anatomy_reason(const struct hsa_snapshot *s);
+
+/* Name of type id t ("<no type>" for HS_NO_TYPE, "?" when out of range). */
+const char *hsa_snapshot_type_name(const struct hsa_snapshot *s, uint32_t t);
+
+/* Type id of the type named name, or HS_NO_TYPE; a built-in (non-heap) type wins over a class
+ * of the same name defined in Python. */
+uint32_t hsa_snapshot_find_type(const struct hsa_snapshot *s, const char *name);
 
 /* Names of the on-disk enums, for messages and `heapshape info`: "malloc", "raw", "mem", "obj"
  * ("domain-N" is not returned: unknown values give "?"); reasons "exit", "signal", "api". */

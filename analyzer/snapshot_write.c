@@ -55,17 +55,30 @@ static void end_section(struct buf *b, size_t at) {
 
 int hsa_snapshot_encode(const struct hsa_snapshot *s, unsigned char **data, size_t *len,
                         struct hsa_error *err) {
+  return hsa_snapshot_encode_version(s, HS_FORMAT_VERSION, data, len, err);
+}
+
+int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
+                                unsigned char **data, size_t *len, struct hsa_error *err) {
+  if (version < 1 || version > HS_FORMAT_VERSION)
+    return hsa_fail(err, "cannot encode format version %u (this heapshape writes 1 to %u)",
+                    version, HS_FORMAT_VERSION);
   struct buf b = {NULL, 0, 0, 0};
   struct hs_file_header fh;
   memset(&fh, 0, sizeof fh);
   memcpy(fh.magic, HS_MAGIC, HS_MAGIC_LEN);
-  fh.version = HS_FORMAT_VERSION;
+  fh.version = version;
   fh.bom = HS_BOM;
   fh.header_size = sizeof fh;
   put(&b, &fh, sizeof fh);
 
   size_t at = begin_section(&b, HS_TAG_META);
-  put(&b, &s->meta, sizeof s->meta);
+  struct hs_meta meta = s->meta;
+  if (version < 2) { /* v1: bytes 104.. are reserved */
+    memset((unsigned char *)&meta + offsetof(struct hs_meta, str_ascii_size), 0,
+           sizeof meta - offsetof(struct hs_meta, str_ascii_size));
+  }
+  put(&b, &meta, sizeof meta);
   end_section(&b, at);
 
   at = begin_section(&b, HS_TAG_STRS);
@@ -103,6 +116,39 @@ int hsa_snapshot_encode(const struct hsa_snapshot *s, unsigned char **data, size
     pad8(&b);
   }
   end_section(&b, at);
+
+  if (version >= 2) {
+    at = begin_section(&b, HS_TAG_TYPE);
+    put32(&b, s->ntypes);
+    put32(&b, 0);
+    put(&b, s->types, sizeof *s->types * s->ntypes);
+    end_section(&b, at);
+
+    at = begin_section(&b, HS_TAG_ANAT);
+    put32(&b, s->nrows);
+    put32(&b, 0);
+    put(&b, s->rows, sizeof *s->rows * s->nrows);
+    end_section(&b, at);
+
+    at = begin_section(&b, HS_TAG_SHAP);
+    put32(&b, s->nshapes);
+    put32(&b, 0);
+    for (uint32_t i = 0; i < s->nshapes; i++) {
+      const struct hsa_shape *sh = &s->shapes[i];
+      struct hs_shape_rec r;
+      memset(&r, 0, sizeof r);
+      r.row = sh->row;
+      r.count = sh->count;
+      r.samples = sh->samples;
+      r.kind = sh->kind;
+      r.nfields = sh->nfields;
+      r.length = sh->length;
+      put(&b, &r, sizeof r);
+      put(&b, sh->fields, sizeof *sh->fields * sh->nfields);
+      pad8(&b);
+    }
+    end_section(&b, at);
+  }
 
   if (b.oom) {
     free(b.p);

@@ -14,9 +14,14 @@ extern "C" {
 #endif
 
 /* Encodes s into a new malloc'ed buffer (*data, *len bytes; caller frees), CRC included.
- * Only the format version this heapshape writes (HS_FORMAT_VERSION) is produced. */
+ * Writes the current format version (HS_FORMAT_VERSION), anatomy sections included. */
 int hsa_snapshot_encode(const struct hsa_snapshot *s, unsigned char **data, size_t *len,
                         struct hsa_error *err);
+
+/* Same, in format version (1 .. HS_FORMAT_VERSION). Version 1 drops the anatomy (TYPE, ANAT,
+ * SHAP) and META's v2 fields, as a version-1 writer would have written the file. */
+int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
+                                unsigned char **data, size_t *len, struct hsa_error *err);
 
 /* Encodes s and writes it to path atomically (a temporary file in the same directory, then
  * rename), as the shim does. */

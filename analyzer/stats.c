@@ -15,6 +15,7 @@ int hsa_key_parse(const char *text, enum hsa_key *key) {
   if (strcmp(text, "lineno") == 0) *key = HSA_KEY_LINENO;
   else if (strcmp(text, "filename") == 0) *key = HSA_KEY_FILENAME;
   else if (strcmp(text, "traceback") == 0) *key = HSA_KEY_TRACEBACK;
+  else if (strcmp(text, "type") == 0) *key = HSA_KEY_TYPE;
   else return -1;
   return 0;
 }
@@ -119,7 +120,7 @@ static int filter_match(const char *pattern, const char *filename) {
   return fnmatch(pat, name, FNM_NOESCAPE) == 0;
 }
 
-static int site_passes(const struct hsa_site *site, const struct hsa_frame_text *innermost,
+int hsa_site_passes(const struct hsa_site *site, const struct hsa_frame_text *innermost,
                        const struct hsa_options *opt) {
   if (opt->domain_mask && (site->domain >= 32 || !(opt->domain_mask & HSA_DOMAIN_BIT(site->domain))))
     return 0;
@@ -171,6 +172,43 @@ static int key_append(struct grouper *g, size_t *len, const struct hsa_frame_tex
   return 0;
 }
 
+/* The group for the key in g->keybuf (keylen bytes), created with frames tb[0..n) if new;
+ * NULL when out of memory. */
+static struct group *find_group(struct grouper *g, size_t keylen, const struct hsa_frame_text *tb,
+                                size_t n) {
+  struct group *grp = NULL;
+  HASH_FIND(hh, g->groups, g->keybuf, keylen, grp);
+  if (!grp) {
+    grp = calloc(1, sizeof *grp);
+    if (!grp) return NULL;
+    grp->key = malloc(keylen);
+    grp->stat.frames = calloc(n, sizeof *grp->stat.frames);
+    if (!grp->key || !grp->stat.frames) {
+      free(grp->key);
+      free(grp->stat.frames);
+      free(grp);
+      return NULL;
+    }
+    memcpy(grp->key, g->keybuf, keylen);
+    grp->keylen = keylen;
+    grp->stat.nframes = n;
+    for (size_t k = 0; k < n; k++) {
+      struct hsa_frame_text *d = &grp->stat.frames[k];
+      *d = tb[k];
+      d->filename = pool_strdup(g->pool, tb[k].filename);
+      d->name = pool_strdup(g->pool, tb[k].name);
+      if (!d->filename || !d->name) {
+        free(grp->key);
+        free(grp->stat.frames);
+        free(grp);
+        return NULL;
+      }
+    }
+    HASH_ADD_KEYPTR(hh, g->groups, grp->key, grp->keylen, grp);
+  }
+  return grp;
+}
+
 /* Adds the live memory of snapshot s to g (as "old" data when is_old). */
 static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
                           const struct hsa_options *opt, struct hsa_symbolizer *sym, int is_old,
@@ -188,10 +226,37 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
       if (!rf[i].filename) goto oom;
     }
   }
+  if (opt->key == HSA_KEY_TYPE) {
+    /* one pseudo-frame per group: the type name (see stats.h) */
+    for (uint32_t i = 0; i < s->nrows; i++) {
+      const struct hs_anat_rec *row = &s->rows[i];
+      const struct hsa_site *site = &s->sites[row->site];
+      if (!row->objects && !row->bytes && !row->owned_bytes) continue;
+      if (!hsa_site_passes(site, &rf[site->frames[0]], opt)) continue;
+      struct hsa_frame_text ft = {hsa_snapshot_type_name(s, row->type), 0, "", 0};
+      size_t keylen = 0;
+      if (key_append(g, &keylen, &ft) != 0) goto oom;
+      struct group *grp = find_group(g, keylen, &ft, 1);
+      if (!grp) goto oom;
+      int64_t size = (int64_t)(row->bytes + row->owned_bytes), count = (int64_t)row->objects;
+      if (is_old) {
+        grp->in_old = 1;
+        grp->old_size += size;
+        grp->old_count += count;
+      } else {
+        grp->in_new = 1;
+        grp->stat.size += size;
+        grp->stat.count += count;
+      }
+    }
+    free(rf);
+    free(tb);
+    return 0;
+  }
   for (uint32_t i = 0; i < s->nsites; i++) {
     const struct hsa_site *site = &s->sites[i];
     if (site->live_count == 0) continue;
-    if (!site_passes(site, &rf[site->frames[0]], opt)) continue;
+    if (!hsa_site_passes(site, &rf[site->frames[0]], opt)) continue;
     size_t n = opt->key == HSA_KEY_TRACEBACK ? site->nframes : 1;
     if (n > tbcap) {
       struct hsa_frame_text *p = realloc(tb, n * sizeof *tb);
@@ -203,36 +268,8 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
     size_t keylen = 0;
     for (size_t k = 0; k < n; k++)
       if (key_append(g, &keylen, &tb[k]) != 0) goto oom;
-    struct group *grp = NULL;
-    HASH_FIND(hh, g->groups, g->keybuf, keylen, grp);
-    if (!grp) {
-      grp = calloc(1, sizeof *grp);
-      if (!grp) goto oom;
-      grp->key = malloc(keylen);
-      grp->stat.frames = calloc(n, sizeof *grp->stat.frames);
-      if (!grp->key || !grp->stat.frames) {
-        free(grp->key);
-        free(grp->stat.frames);
-        free(grp);
-        goto oom;
-      }
-      memcpy(grp->key, g->keybuf, keylen);
-      grp->keylen = keylen;
-      grp->stat.nframes = n;
-      for (size_t k = 0; k < n; k++) {
-        struct hsa_frame_text *d = &grp->stat.frames[k];
-        *d = tb[k];
-        d->filename = pool_strdup(g->pool, tb[k].filename);
-        d->name = pool_strdup(g->pool, tb[k].name);
-        if (!d->filename || !d->name) {
-          free(grp->key);
-          free(grp->stat.frames);
-          free(grp);
-          goto oom;
-        }
-      }
-      HASH_ADD_KEYPTR(hh, g->groups, grp->key, grp->keylen, grp);
-    }
+    struct group *grp = find_group(g, keylen, tb, n);
+    if (!grp) goto oom;
     if (is_old) {
       grp->in_old = 1;
       grp->old_size += (int64_t)site->live_bytes;
@@ -336,9 +373,17 @@ static void stats_begin(struct hsa_stats *out, const struct hsa_options *opt, in
   out->is_diff = is_diff;
 }
 
+static int need_anatomy(const struct hsa_snapshot *s, const struct hsa_options *opt,
+                        struct hsa_error *err) {
+  if (opt->key != HSA_KEY_TYPE || hsa_snapshot_has_anatomy(s)) return 0;
+  return hsa_fail(err, "%s: --key type needs object anatomy, which this snapshot does not have: %s",
+                  s->path ? s->path : "snapshot", hsa_snapshot_no_anatomy_reason(s));
+}
+
 int hsa_stats_compute(const struct hsa_snapshot *s, const struct hsa_options *opt,
                       struct hsa_symbolizer *sym, struct hsa_stats *out, struct hsa_error *err) {
   stats_begin(out, opt, 0);
+  if (need_anatomy(s, opt, err) != 0) return -1;
   struct grouper g = {NULL, &out->pool, NULL, 0};
   int rc = group_snapshot(&g, s, opt, sym, 0, err);
   if (rc == 0) rc = finish(&g, out, 0, err);
@@ -351,6 +396,7 @@ int hsa_stats_diff(const struct hsa_snapshot *old_s, const struct hsa_snapshot *
                    const struct hsa_options *opt, struct hsa_symbolizer *sym,
                    struct hsa_stats *out, struct hsa_error *err) {
   stats_begin(out, opt, 1);
+  if (need_anatomy(old_s, opt, err) != 0 || need_anatomy(new_s, opt, err) != 0) return -1;
   struct grouper g = {NULL, &out->pool, NULL, 0};
   int rc = group_snapshot(&g, new_s, opt, sym, 0, err);
   if (rc == 0) rc = group_snapshot(&g, old_s, opt, sym, 1, err);

@@ -28,9 +28,12 @@ enum hsa_key {
   HSA_KEY_LINENO,    /* innermost frame: filename and line */
   HSA_KEY_FILENAME,  /* innermost frame's filename, line 0 */
   HSA_KEY_TRACEBACK, /* all frames */
+  HSA_KEY_TYPE,      /* Python type (object anatomy, format v2): the rows of ANAT grouped by
+                      * type name; size = bytes + owned bytes, count = objects; untyped
+                      * blocks under "<no type>". Filters apply to the row's site. */
 };
 
-/* Parses "lineno" / "filename" / "traceback"; 0 / -1. */
+/* Parses "lineno" / "filename" / "traceback" / "type"; 0 / -1. */
 int hsa_key_parse(const char *text, enum hsa_key *key);
 
 /* Bit for a domain in hsa_options.domain_mask. */
@@ -55,7 +58,9 @@ struct hsa_frame_text {
   int native; /* 1 for native frames */
 };
 
-/* One line of output: tracemalloc's Statistic (size_diff/count_diff 0) or StatisticDiff. */
+/* One line of output: tracemalloc's Statistic (size_diff/count_diff 0) or StatisticDiff.
+ * With HSA_KEY_TYPE, frames holds one pseudo-frame whose filename is the type name (lineno 0,
+ * name ""), so that grouping and sorting work unchanged. */
 struct hsa_stat {
   struct hsa_frame_text *frames; /* oldest first, like tracemalloc.Traceback; >= 1 frame */
   size_t nframes;
@@ -77,7 +82,8 @@ struct hsa_stats {
 
 /* Groups the live memory of s (sites with live_count 0 contribute nothing) by opt->key after
  * filtering, sorted like Snapshot.statistics (size, count, traceback; descending). sym may be
- * NULL (no symbolization). On success the caller frees *out with hsa_stats_free. */
+ * NULL (no symbolization). On success the caller frees *out with hsa_stats_free.
+ * HSA_KEY_TYPE fails (with the reason and how to get one) if a snapshot has no anatomy. */
 int hsa_stats_compute(const struct hsa_snapshot *s, const struct hsa_options *opt,
                       struct hsa_symbolizer *sym, struct hsa_stats *out, struct hsa_error *err);
 
@@ -91,6 +97,11 @@ void hsa_stats_free(struct hsa_stats *st);
 
 /* The frame tracemalloc prints for a statistic (str(Traceback) is its oldest frame). */
 const struct hsa_frame_text *hsa_stat_frame(const struct hsa_stat *st);
+
+/* 1 if a site passes opt's domain mask and include/exclude filters, given its innermost frame
+ * as resolved by hsa_frame_resolve. */
+int hsa_site_passes(const struct hsa_site *site, const struct hsa_frame_text *innermost,
+                    const struct hsa_options *opt);
 
 /* Resolves frame id fid of s for printing (see the file comment); key HSA_KEY_FILENAME gives
  * the filename-level form (lineno 0, native frames without line info by module path). The

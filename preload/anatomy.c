@@ -130,13 +130,10 @@ struct hs_shape {
 };
 
 struct hs_anatomy {
-  /* map snapshot */
-  const struct hs_slot *slots;
-  size_t cap;
+  size_t cap; /* hs_live_capacity() */
   /* per slot scratch */
-  uint32_t *cls;   /* type index + 1; 0 = not an object */
+  uint32_t *cls;   /* bits 0-29: type index + 1 (0 = not an object); bits 30-31: offset / 16 */
   uint32_t *owner; /* owner slot + 1; 0 = not owned */
-  uint8_t *off;    /* object start within the block */
   /* static ranges */
   struct hs_range *ranges;
   size_t nranges, ranges_bytes;
@@ -152,7 +149,6 @@ struct hs_anatomy {
   uint64_t *rkeys; /* key + 1 */
   uint32_t *rval;
   size_t rbits;
-  uint32_t *slot_row; /* per slot: row of the object in it (for sampling), + 1 */
   /* shapes */
   struct hs_shape *shapes;
   uint32_t nshapes;
@@ -164,11 +160,20 @@ struct hs_anatomy {
 
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
 
+#define CLS(a, i) ((a)->cls[i] & 0x3fffffffu)
+#define OFF(a, i) (((a)->cls[i] >> 30) * 16u)
+
 static inline uint32_t slot_site(const struct hs_anatomy *a, size_t i) {
-  return (uint32_t)(a->slots[i].val & HS_SITE_ID_MASK);
+  (void)a;
+  return (uint32_t)(hs_live_val(i) & HS_SITE_ID_MASK);
 }
 static inline uint64_t slot_size(const struct hs_anatomy *a, size_t i) {
-  return a->slots[i].val >> HS_SITE_ID_BITS;
+  (void)a;
+  return hs_live_val(i) >> HS_SITE_ID_BITS;
+}
+static inline uintptr_t slot_key(const struct hs_anatomy *a, size_t i) {
+  (void)a;
+  return hs_live_addr(i);
 }
 
 static int hs_static_readable(const struct hs_anatomy *a, uintptr_t p, size_t n) {
@@ -184,7 +189,7 @@ static int hs_static_readable(const struct hs_anatomy *a, uintptr_t p, size_t n)
 /* Slot of the live block that holds [p, p + n) when p is at offset off of it. */
 static long hs_block_at(const struct hs_anatomy *a, uintptr_t p, size_t off, size_t n) {
   if (p < off) return -1;
-  long i = hs_map_find(p - off);
+  long i = hs_live_find(p - off);
   if (i < 0 || slot_size(a, (size_t)i) < off + n) return -1;
   return i;
 }
@@ -303,7 +308,7 @@ static inline int hs_preheader(uint64_t tp_flags) {
 
 /* Classifies the OBJ block in slot i: the smallest offset where a known type's header fits. */
 static void hs_classify(struct hs_anatomy *a, size_t i) {
-  uintptr_t b = a->slots[i].key;
+  uintptr_t b = slot_key(a, i);
   uint64_t size = slot_size(a, i);
   for (unsigned off = 0; off <= 32 && off + 16 <= size; off += 16) {
     long ti = hs_type_of_addr(a, rd64(b + off + 8), 0);
@@ -315,8 +320,7 @@ static void hs_classify(struct hs_anatomy *a, size_t i) {
     if (want != off || minsize + off > size) continue;
     int64_t refcnt = (int64_t)rd64(b + off);
     if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) continue;
-    a->cls[i] = (uint32_t)ti + 1;
-    a->off[i] = (uint8_t)off;
+    a->cls[i] = ((uint32_t)ti + 1) | ((off / 16u) << 30);
     return;
   }
 }
@@ -325,8 +329,8 @@ static void hs_classify(struct hs_anatomy *a, size_t i) {
 static long hs_type_of_obj(struct hs_anatomy *a, uintptr_t p) {
   if (!p || (p & 7)) return -1;
   for (unsigned off = 0; off <= 32; off += 16) {
-    long i = hs_map_find(p - off);
-    if (i >= 0) return a->cls[i] && a->off[i] == off ? (long)a->cls[i] - 1 : -1;
+    long i = hs_live_find(p - off);
+    if (i >= 0) return CLS(a, i) && OFF(a, i) == off ? (long)CLS(a, i) - 1 : -1;
   }
   if (hs_static_readable(a, p, 16)) return hs_type_of_addr(a, rd64(p + 8), 0);
   return -1;
@@ -345,9 +349,9 @@ static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
 
 /* A boxed scalar referenced only by the owner. */
 static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
-  long j = hs_map_find(p);
-  if (j < 0 || !a->cls[j] || a->off[j] != 0) return;
-  if (!hs_is_scalar(&a->types[a->cls[j] - 1])) return;
+  long j = hs_live_find(p);
+  if (j < 0 || !CLS(a, j) || OFF(a, j) != 0) return;
+  if (!hs_is_scalar(&a->types[CLS(a, j) - 1])) return;
   if (rd64(p) != 1) return;
   hs_own_block(a, j, owner);
 }
@@ -362,7 +366,7 @@ static uintptr_t hs_values_array(struct hs_anatomy *a, uintptr_t values, long *b
   *bytes = 0;
   if (!values) return 0;
   if (hs_pyi.minor <= 10) {
-    long j = hs_map_find(values);
+    long j = hs_live_find(values);
     if (j < 0) return 0;
     *blk = j;
     *bytes = slot_size(a, (size_t)j);
@@ -370,7 +374,7 @@ static uintptr_t hs_values_array(struct hs_anatomy *a, uintptr_t values, long *b
   }
   if (hs_pyi.minor <= 12) {
     for (unsigned pre = 8; pre <= 64; pre += 8) {
-      long j = hs_map_find(values - pre);
+      long j = hs_live_find(values - pre);
       if (j >= 0) {
         uint64_t sz = slot_size(a, (size_t)j);
         if (sz <= pre) return 0;
@@ -381,7 +385,7 @@ static uintptr_t hs_values_array(struct hs_anatomy *a, uintptr_t values, long *b
     }
     return 0;
   }
-  long j = hs_map_find(values); /* 3.13: a separate PyDictValues block */
+  long j = hs_live_find(values); /* 3.13: a separate PyDictValues block */
   if (j < 0) return 0;
   uint64_t sz = slot_size(a, (size_t)j);
   if (sz < 8) return 0;
@@ -393,7 +397,7 @@ static uintptr_t hs_values_array(struct hs_anatomy *a, uintptr_t values, long *b
 static long hs_dict_entries(struct hs_anatomy *a, uintptr_t d, hs_entry_fn fn, void *arg,
                             long *keys_blk, long *values_blk) {
   uintptr_t keys = rd64(d + 32), values = rd64(d + 40);
-  long kj = hs_map_find(keys);
+  long kj = hs_live_find(keys);
   *keys_blk = kj;
   *values_blk = -1;
   if (kj < 0) return -1;
@@ -451,22 +455,22 @@ static void hs_own_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, v
 static void hs_own_dict_tables(struct hs_anatomy *a, uintptr_t d, size_t owner) {
   long kb, vb;
   hs_dict_entries(a, d, hs_own_entry, (void *)(uintptr_t)owner, &kb, &vb);
-  if (kb >= 0 && rd64(a->slots[kb].key) == 1) hs_own_block(a, kb, owner); /* unshared keys */
+  if (kb >= 0 && rd64(slot_key(a, kb)) == 1) hs_own_block(a, kb, owner); /* unshared keys */
   if (vb >= 0) hs_own_block(a, vb, owner);
 }
 
 /* The instance's __dict__ (object address), or 0; *values gets a split values pointer. */
 static uintptr_t hs_instance_dict(struct hs_anatomy *a, size_t i, const struct hs_type *t,
                                   uintptr_t *values) {
-  uintptr_t o = a->slots[i].key + a->off[i];
-  uint64_t avail = slot_size(a, i) - a->off[i];
+  uintptr_t o = slot_key(a, i) + OFF(a, i);
+  uint64_t avail = slot_size(a, i) - OFF(a, i);
   *values = 0;
   if (hs_pyi.minor <= 10) {
     int64_t dictoffset = (int64_t)rd64(t->addr + 288);
     if (dictoffset <= 0 || (uint64_t)dictoffset + 8 > avail) return 0;
     return rd64(o + (uint64_t)dictoffset);
   }
-  if (!(t->tp_flags & TPF_MANAGED_DICT) || a->off[i] < 32) return 0;
+  if (!(t->tp_flags & TPF_MANAGED_DICT) || OFF(a, i) < 32) return 0;
   uintptr_t dv = rd64(o - 24);
   if (hs_pyi.minor == 11) {
     *values = rd64(o - 32);
@@ -480,13 +484,13 @@ static uintptr_t hs_instance_dict(struct hs_anatomy *a, size_t i, const struct h
 }
 
 static void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type *t) {
-  uintptr_t o = a->slots[i].key + a->off[i];
-  uint64_t avail = slot_size(a, i) - a->off[i];
+  uintptr_t o = slot_key(a, i) + OFF(a, i);
+  uint64_t avail = slot_size(a, i) - OFF(a, i);
   uintptr_t values;
   uintptr_t d = hs_instance_dict(a, i, t, &values);
   if (d) {
     long j = hs_block_at(a, d, 16, 48);
-    if (j >= 0 && a->cls[j] && (a->types[a->cls[j] - 1].tp_flags & TPF_DICT_SUBCLASS) &&
+    if (j >= 0 && CLS(a, j) && (a->types[CLS(a, j) - 1].tp_flags & TPF_DICT_SUBCLASS) &&
         rd64(d) == 1) {
       hs_own_block(a, j, i);
       hs_own_dict_tables(a, d, i);
@@ -519,7 +523,7 @@ static void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type
   uintptr_t members = rd64(t->addr + 240);
   long tb = (t->flags & HS_TYPE_HEAP) ? hs_block_at(a, t->addr, 16, TYPE_HEADER_READ) : -1;
   if (members && tb >= 0) {
-    uintptr_t tend = a->slots[tb].key + slot_size(a, (size_t)tb);
+    uintptr_t tend = slot_key(a, tb) + slot_size(a, (size_t)tb);
     for (uintptr_t m = members; m >= t->addr && m + 40 <= tend && rd64(m); m += 40) {
       int type = *(const int32_t *)(m + 8);
       int64_t moff = (int64_t)rd64(m + 16);
@@ -532,15 +536,15 @@ static void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type
 }
 
 static void hs_own_pass(struct hs_anatomy *a, size_t i) {
-  const struct hs_type *t = &a->types[a->cls[i] - 1];
-  uintptr_t o = a->slots[i].key + a->off[i];
-  uint64_t avail = slot_size(a, i) - a->off[i];
+  const struct hs_type *t = &a->types[CLS(a, i) - 1];
+  uintptr_t o = slot_key(a, i) + OFF(a, i);
+  uint64_t avail = slot_size(a, i) - OFF(a, i);
   if (t->tp_flags & TPF_LIST_SUBCLASS) {
     if (avail < 40) return;
     uintptr_t items = rd64(o + 24);
     int64_t n = (int64_t)rd64(o + 16);
-    long j = hs_map_find(items);
-    if (j < 0 || a->cls[j]) return;
+    long j = hs_live_find(items);
+    if (j < 0 || CLS(a, j)) return;
     hs_own_block(a, j, i);
     uint64_t isz = slot_size(a, (size_t)j);
     for (int64_t k = 0; k < n && (uint64_t)(k + 1) * 8 <= isz; k++) {
@@ -555,6 +559,11 @@ static void hs_own_pass(struct hs_anatomy *a, size_t i) {
     }
   } else if (t->tp_flags & TPF_DICT_SUBCLASS) {
     if (avail >= 48) hs_own_dict_tables(a, o, i);
+  } else if (t->addr == hs_pyi.bytearray_type) {
+    if (avail >= 40) hs_own_block(a, hs_live_find(rd64(o + 32)), i); /* ob_bytes */
+  } else if (t->addr == hs_pyi.set_type || t->addr == hs_pyi.frozenset_type) {
+    if (avail >= 48 && rd64(o + 40) != o + 64) /* table, unless the inline smalltable */
+      hs_own_block(a, hs_live_find(rd64(o + 40)), i);
   } else if ((t->tp_flags & TPF_HEAPTYPE) && !(t->tp_flags & TPF_BUILTIN_CONTAINER)) {
     hs_own_instance(a, i, t);
   }
@@ -595,11 +604,11 @@ struct hs_split {
 static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i) {
   struct hs_split s = {0, 0, 0, 0};
   uint64_t size = slot_size(a, i);
-  if (!a->cls[i]) return s;
-  const struct hs_type *t = &a->types[a->cls[i] - 1];
-  uintptr_t o = a->slots[i].key + a->off[i];
-  s.gc = a->off[i] >= 16 ? 16 : 0;
-  s.pre = a->off[i] - s.gc;
+  if (!CLS(a, i)) return s;
+  const struct hs_type *t = &a->types[CLS(a, i) - 1];
+  uintptr_t o = slot_key(a, i) + OFF(a, i);
+  s.gc = OFF(a, i) >= 16 ? 16 : 0;
+  s.pre = OFF(a, i) - s.gc;
   s.hdr = t->itemsize ? 24 : 16;
   if (t->addr == hs_pyi.float_type) {
     s.data = 8;
@@ -633,7 +642,7 @@ static uint32_t hs_type_id(long ti) { return ti < 0 ? HS_NO_TYPE : (uint32_t)ti;
 /* Interns the text of the ASCII str object at p (heap or static); "?" otherwise. */
 static uint32_t hs_str_sid(struct hs_anatomy *a, uintptr_t p) {
   uint32_t unknown = hs_intern_string_unlocked("?", 1);
-  long j = hs_map_find(p);
+  long j = hs_live_find(p);
   int heap = j >= 0;
   if (heap ? slot_size(a, (size_t)j) < hs_pyi.ascii_size : !hs_static_readable(a, p, hs_pyi.ascii_size))
     return unknown;
@@ -661,9 +670,9 @@ static void hs_sig_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, v
 
 static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
   memset(s, 0, sizeof *s);
-  const struct hs_type *t = &a->types[a->cls[i] - 1];
-  uintptr_t o = a->slots[i].key + a->off[i];
-  uint64_t avail = slot_size(a, i) - a->off[i];
+  const struct hs_type *t = &a->types[CLS(a, i) - 1];
+  uintptr_t o = slot_key(a, i) + OFF(a, i);
+  uint64_t avail = slot_size(a, i) - OFF(a, i);
   long kb, vb;
   if (t->tp_flags & TPF_DICT_SUBCLASS) {
     s->kind = HS_SHAPE_DICT;
@@ -676,9 +685,9 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     uintptr_t items = o + 24;
     uint64_t lim = avail - 24;
     if (list) {
-      long j = hs_map_find(rd64(o + 24));
+      long j = hs_live_find(rd64(o + 24));
       if (j < 0) return n == 0;
-      items = a->slots[j].key;
+      items = slot_key(a, j);
       lim = slot_size(a, (size_t)j);
     }
     s->length = n < 0 ? 0 : (uint64_t)n;
@@ -713,7 +722,7 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     size_t ck_off = hs_pyi.minor >= 12 ? 880 : 872;
     long tb = hs_block_at(a, t->addr, 16, ck_off + 8);
     uintptr_t keys = tb >= 0 ? rd64(t->addr + ck_off) : 0;
-    long kj = keys ? hs_map_find(keys) : -1;
+    long kj = keys ? hs_live_find(keys) : -1;
     if (kj >= 0 && slot_size(a, (size_t)kj) >= 32) {
       uint64_t ks = slot_size(a, (size_t)kj);
       unsigned lib = *(const uint8_t *)(keys + 9);
@@ -730,7 +739,7 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
   uintptr_t members = rd64(t->addr + 240);
   long tb = (t->flags & HS_TYPE_HEAP) ? hs_block_at(a, t->addr, 16, TYPE_HEADER_READ) : -1;
   if (!members || tb < 0) return 0;
-  uintptr_t tend = a->slots[tb].key + slot_size(a, (size_t)tb);
+  uintptr_t tend = slot_key(a, tb) + slot_size(a, (size_t)tb);
   s->kind = HS_SHAPE_INSTANCE_SLOTS;
   for (uintptr_t m = members; m >= t->addr && m + 40 <= tend && rd64(m); m += 40) {
     int type = *(const int32_t *)(m + 8);
@@ -788,9 +797,9 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
   /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
    * order (which follows addresses, not creation order) */
   for (size_t i = 0; i < a->cap; i++) {
-    if (!a->slot_row[i]) continue;
-    uint32_t r = a->slot_row[i] - 1;
-    if (!sel[r]) continue;
+    if (!CLS(a, i) || a->owner[i] || !hs_shapeable(&a->types[CLS(a, i) - 1])) continue;
+    uint32_t r = hs_row_of(a, slot_site(a, i), CLS(a, i) - 1);
+    if (r == UINT32_MAX || !sel[r]) continue;
     uint32_t nth = seen[r]++;
     uint64_t objs = a->rows[r].r.objects;
     uint64_t stride = objs > SHAPE_SAMPLES ? objs / SHAPE_SAMPLES : 1;
@@ -835,8 +844,6 @@ void hs_anatomy_free(struct hs_anatomy *a) {
   if (!a) return;
   hs_unscratch(a->cls, a->cap * 4);
   hs_unscratch(a->owner, a->cap * 4);
-  hs_unscratch(a->off, a->cap);
-  hs_unscratch(a->slot_row, a->cap * 4);
   hs_unscratch(a->ranges, a->ranges_bytes);
   hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
   hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
@@ -854,15 +861,15 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   struct hs_anatomy *a = hs_scratch(sizeof *a);
   if (!a) return NULL;
   memset(a, 0, sizeof *a);
-  a->slots = hs_map_slots();
-  a->cap = hs_map_capacity();
-  a->tbits = 18; /* 256K slots for types and the negative cache */
-  a->rbits = 21; /* 2M slots for (site, type) rows, at most MAX_ROWS used */
+  a->cap = hs_live_capacity();
+  a->tbits = 15; /* 32K slots for types and the negative cache */
+  /* rows: at most one per live block; twice the need, between 1K and 2M slots */
+  size_t live = hs_tot.live_count;
+  a->rbits = 10;
+  while (a->rbits < 21 && ((size_t)1 << a->rbits) < 2 * live) a->rbits++;
   a->ranges_bytes = sizeof(struct hs_range) * 65536;
   a->cls = hs_scratch(a->cap * 4);
   a->owner = hs_scratch(a->cap * 4);
-  a->off = hs_scratch(a->cap);
-  a->slot_row = hs_scratch(a->cap * 4);
   a->ranges = hs_scratch(a->ranges_bytes);
   a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
   a->tidx = hs_scratch(sizeof(uint32_t) << a->tbits);
@@ -870,7 +877,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
-  if (!a->cls || !a->owner || !a->off || !a->slot_row || !a->ranges || !a->types || !a->tidx ||
+  if (!a->cls || !a->owner || !a->ranges || !a->types || !a->tidx ||
       !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
     hs_anatomy_free(a);
     return NULL;
@@ -879,21 +886,21 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
 
   /* 1. types of OBJ blocks */
   for (size_t i = 0; i < a->cap; i++) {
-    if (!a->slots[i].key) continue;
+    if (!slot_key(a, i)) continue;
     if (hs_site_domain(slot_site(a, i)) == HS_DOMAIN_OBJ) hs_classify(a, i);
   }
   /* 2. ownership */
   for (size_t i = 0; i < a->cap; i++)
-    if (a->cls[i]) hs_own_pass(a, i);
+    if (CLS(a, i)) hs_own_pass(a, i);
   /* 3. rows: objects in their own row, owned blocks in their top owner's row */
   for (size_t i = 0; i < a->cap; i++) {
-    if (!a->slots[i].key) continue;
-    uintptr_t b = a->slots[i].key;
+    if (!slot_key(a, i)) continue;
+    uintptr_t b = slot_key(a, i);
     uint64_t size = slot_size(a, i);
     uint8_t dom = hs_site_domain(slot_site(a, i));
     size_t top = i;
     for (int depth = 0; depth < 16 && a->owner[top]; depth++) top = a->owner[top] - 1;
-    uint32_t row = hs_row_of(a, slot_site(a, top), a->cls[top] ? a->cls[top] - 1 : HS_NO_TYPE);
+    uint32_t row = hs_row_of(a, slot_site(a, top), CLS(a, top) ? CLS(a, top) - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
     struct hs_split sp = hs_split_object(a, i);
@@ -906,12 +913,14 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
       r->header_bytes += sp.hdr;
       r->rounding_bytes += rounding;
       r->data_bytes += sp.data;
-      if (a->cls[i]) a->slot_row[i] = row + 1;
     } else {
       r->owned_blocks++;
       r->owned_bytes += size;
       r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
       r->owned_rounding_bytes += rounding;
+      /* a bytearray's buffer is all data */
+      if (!CLS(a, i) && CLS(a, top) && a->types[CLS(a, top) - 1].addr == hs_pyi.bytearray_type)
+        sp.data = size;
       r->owned_data_bytes += sp.data;
     }
   }

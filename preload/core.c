@@ -341,6 +341,7 @@ static struct hs_site_stats *hs_stats;
 static uint32_t hs_stats_cap;
 
 static struct hs_site_est *hs_est; /* sampled mode only; same capacity as hs_stats */
+static uint8_t *hs_site_dom;       /* domain per site id; same capacity as hs_stats */
 
 static void *hs_grow(void *old, size_t oldbytes, size_t newbytes) {
   void *m = old ? mremap(old, oldbytes, newbytes, MREMAP_MAYMOVE)
@@ -355,6 +356,9 @@ static int hs_stats_reserve(uint32_t n) {
   void *m = hs_grow(hs_stats, hs_stats_cap * sizeof *hs_stats, ncap * sizeof *hs_stats);
   if (!m) return -1;
   hs_stats = m;
+  m = hs_grow(hs_site_dom, hs_stats_cap, ncap);
+  if (!m) return -1;
+  hs_site_dom = m;
   if (hs_sample_rate) {
     m = hs_grow(hs_est, hs_stats_cap * sizeof *hs_est, ncap * sizeof *hs_est);
     if (!m) return -1;
@@ -377,6 +381,7 @@ static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, 
   it = __libc_malloc(sizeof *it + keylen);
   if (!it) return UINT32_MAX;
   memset(&hs_stats[hs_site_vec.count], 0, sizeof *hs_stats);
+  hs_site_dom[hs_site_vec.count] = domain;
   if (hs_est) memset(&hs_est[hs_site_vec.count], 0, sizeof *hs_est);
   memcpy(it->key, key, keylen);
   it->keylen = keylen;
@@ -567,23 +572,77 @@ void hs_history_get(struct hs_history *h) {
 
 /* ---------------------------------------------------------------- the live pointer map */
 
-/* Open addressing with linear probing and backward-shift deletion (no tombstones).
- * A slot (struct hs_slot, core.h) is 16 bytes: the block address (0 = empty) and
- * size << 24 | site. At most 60% full, so a live block costs 16 / 0.6 .. 16 / 0.3 = 27 to 53
- * bytes of map. */
-#define HS_SIZE_MAX ((1ull << 40) - 1)
-static struct hs_slot *hs_map;   /* hs_lock */
-static size_t hs_map_mask;       /* capacity - 1 */
-static size_t hs_map_count;
-static unsigned hs_map_shift;    /* 64 - log2(capacity) */
+/* Where each live block is recorded, in two structures (all under hs_lock):
+ *
+ * 1. A shadow table, for 16-byte-aligned addresses below 2^47 (every block pymalloc and glibc
+ *    hand out on x86-64): a first level of 2^26 pointers, one per 2 MiB region of the address
+ *    space (512 MiB reserved, MAP_NORESERVE, touched one page per GiB in use), each to a leaf
+ *    of 131,072 8-byte slots, one per 16-byte granule of the region (1 MiB reserved; only the
+ *    pages covering live blocks are touched). A slot holds HS_PRESENT | size << 24 | site.
+ *    No hashing, no probing, no rehashing; neighbouring blocks have neighbouring slots. A live
+ *    block costs 8 bytes per 16 bytes of its region that the heap uses: 16 bytes for a
+ *    32-byte object, and one slot for a large block.
+ * 2. A hash map (open addressing, linear probing, backward-shift deletion; a slot is the
+ *    address and the same value) for anything else, and for everything when the shadow
+ *    table cannot be reserved (RLIMIT_AS, strict overcommit).
+ *
+ * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
+ * 131,072 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
+#define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
+#define HS_SIZE_MAX ((1ull << 39) - 1)
 
-static inline size_t hs_map_hash(uintptr_t key) {
-  /* Blocks of one 4 KiB page (a pymalloc pool) land on neighbouring slots, so the map is
-   * walked with the heap's own locality; pages are scattered. Measured on
-   * examples/inventory.py (3.4M allocations): 0.61 s against 0.93 s with a multiplicative
-   * hash at the same load; 64 KiB regions or a 70-75% load made probe runs long (up to 3.3 s). */
-  uint64_t region = (uint64_t)key >> 12;
-  return (size_t)(((uint64_t)key >> 4) + ((region * 0x9E3779B97F4A7C15ull) >> 24)) & hs_map_mask;
+uint64_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
+uint64_t **hs_leaves;      /* leaf number -> leaf */
+uintptr_t *hs_leaf_base;   /* leaf number -> region address */
+uint32_t *hs_leaf_no_of;   /* first-level index -> leaf number (NORESERVE, like hs_l1) */
+uint32_t hs_nleaves;
+static uint32_t hs_leaves_cap;
+
+struct hs_slot *hs_map;    /* hs_lock */
+size_t hs_map_mask;        /* capacity - 1 */
+static size_t hs_map_count;
+unsigned hs_map_shift;     /* 64 - log2(capacity) */
+
+static void hs_shadow_init(void) {
+  void *m = mmap(NULL, HS_L1_ENTRIES * sizeof(uint64_t *), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *n = mmap(NULL, HS_L1_ENTRIES * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED || n == MAP_FAILED) {
+    if (m != MAP_FAILED) munmap(m, HS_L1_ENTRIES * sizeof(uint64_t *));
+    if (n != MAP_FAILED) munmap(n, HS_L1_ENTRIES * sizeof(uint32_t));
+    return; /* everything goes to the hash map */
+  }
+  hs_l1 = m;
+  hs_leaf_no_of = n;
+}
+
+/* The slot of address a, creating its leaf when create is set; NULL when a is not for the
+ * shadow table (or, without create, when its region has no leaf). */
+static inline uint64_t *hs_shadow_slot(uintptr_t a, int create) {
+  if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
+  uint64_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
+  if (HS_UNLIKELY(!leaf)) {
+    if (!create) return NULL;
+    if (hs_nleaves == hs_leaves_cap) {
+      uint32_t ncap = hs_leaves_cap ? hs_leaves_cap * 2 : 256;
+      void *l = hs_grow(hs_leaves, hs_leaves_cap * sizeof *hs_leaves, ncap * sizeof *hs_leaves);
+      if (!l) return NULL;
+      hs_leaves = l;
+      void *b = hs_grow(hs_leaf_base, hs_leaves_cap * sizeof *hs_leaf_base, ncap * sizeof *hs_leaf_base);
+      if (!b) return NULL;
+      hs_leaf_base = b;
+      hs_leaves_cap = ncap;
+    }
+    leaf = mmap(NULL, HS_LEAF_SLOTS * 8, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (leaf == MAP_FAILED) return NULL;
+    hs_leaves[hs_nleaves] = leaf;
+    hs_leaf_base[hs_nleaves] = a & ~(((uintptr_t)1 << HS_REGION_SHIFT) - 1);
+    hs_leaf_no_of[a >> HS_REGION_SHIFT] = hs_nleaves++;
+    hs_l1[a >> HS_REGION_SHIFT] = leaf;
+  }
+  return &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> 4];
 }
 
 static int hs_map_alloc(unsigned bits) {
@@ -606,9 +665,43 @@ static int hs_map_alloc(unsigned bits) {
   return 0;
 }
 
+/* Hash map slot for key, inserting it when create is set; NULL when absent or full. */
+static uint64_t *hs_map_slot(uintptr_t key, int create) {
+  if (create && HS_UNLIKELY((hs_map_count + 1) * 5 > (hs_map_mask + 1) * 3) &&
+      hs_map_alloc(64 - hs_map_shift + 1) < 0)
+    return NULL;
+  size_t i = hs_map_hash(key);
+  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
+  if (!hs_map[i].key) {
+    if (!create) return NULL;
+    hs_map[i].key = key;
+    hs_map[i].val = 0;
+    hs_map_count++;
+  }
+  return &hs_map[i].val;
+}
+
+static void hs_map_delete(uint64_t *valp) {
+  size_t i = (size_t)((struct hs_slot *)((char *)valp - offsetof(struct hs_slot, val)) - hs_map);
+  size_t j = i;
+  for (;;) { /* backward-shift deletion */
+    j = (j + 1) & hs_map_mask;
+    if (!hs_map[j].key) break;
+    size_t home = hs_map_hash(hs_map[j].key);
+    /* move j into the hole at i when its home is not cyclically in (i, j] */
+    if (((j - home) & hs_map_mask) >= ((j - i) & hs_map_mask)) {
+      hs_map[i] = hs_map[j];
+      i = j;
+    }
+  }
+  hs_map[i].key = 0;
+  hs_map[i].val = 0;
+  hs_map_count--;
+}
+
 static void hs_site_account_free(uint64_t val) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
-  uint64_t size = val >> HS_SITE_ID_BITS;
+  uint64_t size = (val & HS_VAL_MASK) >> HS_SITE_ID_BITS;
   struct hs_site_stats *st = &hs_stats[site];
   st->frees++;
   st->live_count--;
@@ -627,22 +720,15 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
     hs_lock_release();
     return;
   }
-  if (HS_UNLIKELY((hs_map_count + 1) * 5 > (hs_map_mask + 1) * 3)) {
-    if (hs_map_alloc(64 - hs_map_shift + 1) < 0) {
-      hs_lock_release();
-      hs_disable("cannot grow the pointer map", ENOMEM);
-      return;
-    }
+  uint64_t *slot = hs_shadow_slot(key, 1);
+  if (HS_UNLIKELY(!slot)) slot = hs_map_slot(key, 1);
+  if (HS_UNLIKELY(!slot)) {
+    hs_lock_release();
+    hs_disable("cannot grow the pointer map", ENOMEM);
+    return;
   }
-  size_t i = hs_map_hash(key);
-  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
-  if (hs_map[i].key == key) {
-    hs_site_account_free(hs_map[i].val); /* a free we never saw: the address is reused */
-  } else {
-    hs_map_count++;
-  }
-  hs_map[i].key = key;
-  hs_map[i].val = (sz << HS_SITE_ID_BITS) | site;
+  if (HS_UNLIKELY(*slot)) hs_site_account_free(*slot); /* a free we never saw: address reused */
+  *slot = HS_PRESENT | (sz << HS_SITE_ID_BITS) | site;
   struct hs_site_stats *st = &hs_stats[site];
   st->allocs++;
   st->alloc_bytes += sz;
@@ -662,51 +748,31 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
   hs_lock_release();
 }
 
-size_t hs_map_capacity(void) { return hs_map_mask + 1; }
-const struct hs_slot *hs_map_slots(void) { return hs_map; }
-long hs_map_find(uintptr_t key) {
-  if (!key) return -1;
-  size_t i = hs_map_hash(key);
-  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
-  return hs_map[i].key ? (long)i : -1;
-}
-uint8_t hs_site_domain(uint32_t site) {
-  if (site >= hs_site_vec.count) return 0;
-  return (uint8_t)(((struct hs_site_item *)hs_site_vec.items[site])->key[0] & 0xff);
-}
-
 int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   hs_lock_acquire();
-  size_t i = hs_map_hash(key);
-  while (hs_map[i].key && hs_map[i].key != key) i = (i + 1) & hs_map_mask;
-  if (!hs_map[i].key) {
+  uint64_t *slot = hs_shadow_slot(key, 0);
+  int in_map = 0;
+  if (!slot && (!hs_l1 || (key & 15) || (key >> 47))) {
+    slot = hs_map_slot(key, 0);
+    in_map = 1;
+  }
+  if (!slot || !*slot) {
     hs_lock_release();
     return 0;
   }
-  uint64_t val = hs_map[i].val;
+  uint64_t val = *slot;
   hs_site_account_free(val);
+  if (in_map) hs_map_delete(slot);
+  else *slot = 0;
   if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
-  /* backward-shift deletion */
-  size_t j = i;
-  for (;;) {
-    j = (j + 1) & hs_map_mask;
-    if (!hs_map[j].key) break;
-    size_t home = hs_map_hash(hs_map[j].key);
-    /* move j into the hole at i when its home is not cyclically in (i, j] */
-    if (((j - home) & hs_map_mask) >= ((j - i) & hs_map_mask)) {
-      hs_map[i] = hs_map[j];
-      i = j;
-    }
-  }
-  hs_map[i].key = 0;
-  hs_map[i].val = 0;
-  hs_map_count--;
   hs_lock_release();
   if (site) *site = (uint32_t)(val & HS_SITE_ID_MAX);
-  if (size) *size = (size_t)(val >> HS_SITE_ID_BITS);
+  if (size) *size = (size_t)((val & HS_VAL_MASK) >> HS_SITE_ID_BITS);
   return 1;
 }
+
+uint8_t hs_site_domain(uint32_t site) { return site < hs_site_vec.count ? hs_site_dom[site] : 0; }
 
 /* ---------------------------------------------------------------- lifecycle */
 
@@ -802,7 +868,8 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");
 
-  if (hs_map_alloc(16) < 0) {
+  hs_shadow_init();
+  if (hs_map_alloc(12) < 0) {
     hs_warn3("cannot map the pointer table; tracking disabled", "", "");
     hs_busy = 0;
     return;
@@ -846,6 +913,7 @@ static void hs_final_snapshot(void) {
   hs_busy = 1;
   hs_proc.final_written = 1;
   hs_snapshot_write(NULL, HS_REASON_EXIT);
+  hs_active = 0; /* nothing more will be written: let the exit's frees run untracked */
   hs_busy = saved;
 }
 

@@ -178,24 +178,68 @@ const struct hs_site_stats *hs_site_stats_get(uint32_t id, uint8_t *domain,
                                               const uint32_t **frames,
                                               uint32_t *nframes) HS_HIDDEN;
 
-/* The live pointer map, for the anatomy pass (caller holds hs_lock). A slot's val is
+/* The live blocks, for the anatomy pass (caller holds hs_lock). Each live block has an index
+ * below hs_live_capacity(); hs_live_addr is 0 for an index without a block. A value is
  * size << HS_SITE_ID_BITS | site. */
-struct hs_slot {
+struct hs_slot { /* a hash map slot (core.c) */
   uintptr_t key; /* block address, 0 = empty */
   uint64_t val;
 };
 #define HS_SITE_ID_BITS 24
 #define HS_SITE_ID_MASK ((1ull << HS_SITE_ID_BITS) - 1)
-size_t hs_map_capacity(void) HS_HIDDEN;
-const struct hs_slot *hs_map_slots(void) HS_HIDDEN;
-/* Slot index of the block starting at key, or -1. */
-long hs_map_find(uintptr_t key) HS_HIDDEN;
+#define HS_REGION_SHIFT 21
+#define HS_LEAF_SLOTS ((size_t)1 << (HS_REGION_SHIFT - 4))
+#define HS_PRESENT (1ull << 63)
+#define HS_VAL_MASK (~HS_PRESENT)
+extern uint64_t **hs_l1 HS_HIDDEN;
+extern uint64_t **hs_leaves HS_HIDDEN;
+extern uintptr_t *hs_leaf_base HS_HIDDEN;
+extern uint32_t *hs_leaf_no_of HS_HIDDEN;
+extern uint32_t hs_nleaves HS_HIDDEN;
+extern struct hs_slot *hs_map HS_HIDDEN;
+extern size_t hs_map_mask HS_HIDDEN;
+extern unsigned hs_map_shift HS_HIDDEN;
+
+static inline size_t hs_map_hash(uintptr_t key) {
+  return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> hs_map_shift);
+}
+static inline size_t hs_live_capacity(void) {
+  return (size_t)hs_nleaves * HS_LEAF_SLOTS + hs_map_mask + 1;
+}
+static inline uint64_t hs_live_val(size_t idx) {
+  size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS;
+  if (idx < nl) return hs_leaves[idx / HS_LEAF_SLOTS][idx % HS_LEAF_SLOTS] & HS_VAL_MASK;
+  return hs_map[idx - nl].val & HS_VAL_MASK;
+}
+static inline uintptr_t hs_live_addr(size_t idx) {
+  size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS;
+  if (idx < nl) {
+    size_t leaf = idx / HS_LEAF_SLOTS, slot = idx % HS_LEAF_SLOTS;
+    return hs_leaves[leaf][slot] ? hs_leaf_base[leaf] + (slot << 4) : 0;
+  }
+  return hs_map[idx - nl].key;
+}
+/* Index of the live block starting at addr, or -1. */
+static inline long hs_live_find(uintptr_t a) {
+  if (!a) return -1;
+  if (hs_l1 && !(a & 15) && !(a >> 47)) {
+    uint64_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
+    if (!leaf) return -1;
+    size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> 4;
+    if (!leaf[slot]) return -1;
+    return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
+  }
+  size_t i = hs_map_hash(a);
+  while (hs_map[i].key && hs_map[i].key != a) i = (i + 1) & hs_map_mask;
+  return hs_map[i].key ? (long)((size_t)hs_nleaves * HS_LEAF_SLOTS + i) : -1;
+}
 uint8_t hs_site_domain(uint32_t site) HS_HIDDEN;
 
 /* What the anatomy pass needs to know about the interpreter (pyhooks.c fills it). */
 struct hs_pyinfo {
   int minor;                  /* 3.minor; 0 without Python */
   uintptr_t type_type, float_type, long_type, unicode_type, bytes_type;
+  uintptr_t bytearray_type, set_type, frozenset_type;
   uint16_t ascii_size, compact_size;
 };
 extern struct hs_pyinfo hs_pyi HS_HIDDEN;

@@ -179,6 +179,61 @@ TEST_F(CliTest, InfoHelpVersion) {
   EXPECT_EQ(out_.rfind("heapshape ", 0), 0u);
 }
 
+TEST_F(CliTest, AnatomySizesAndKeyType) {
+  std::string anat = dir_ + "/anat.hsnap";
+  {
+    hsa_snapshot s;
+    hsa_error err;
+    ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_fixture_add_anatomy(&s, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_snapshot_write_file(&s, anat.c_str(), &err), 0) << err.msg;
+    hsa_snapshot_free(&s);
+  }
+  EXPECT_EQ(Run("anatomy anat.hsnap --limit 1"), 0) << err_;
+  EXPECT_EQ(out_.rfind("/app/new.py:3 (<module>): tuple: objects=2, total=2048 B", 0), 0u) << out_;
+  EXPECT_NE(out_.find("    shape: tuple(float, int, str) (2/2)\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("\ntotal: live="), std::string::npos) << out_;
+  EXPECT_EQ(Run("anatomy anat.hsnap --format json --include '/app/a.py'"), 0) << err_;
+  EXPECT_EQ(out_.rfind("{\"rows\":[{\"filename\":\"/app/a.py\"", 0), 0u) << out_;
+  EXPECT_NE(out_.find("\"total_rows\":2}"), std::string::npos) << out_;
+  EXPECT_EQ(Run("stats anat.hsnap --key type --limit 2"), 0) << err_;
+  EXPECT_EQ(out_, "tuple: size=2048 B, count=2, average=1024 B\nP: size=1040 B, count=10, average=104 B\n");
+  EXPECT_EQ(Run("sizes anat.hsnap"), 0) << err_;
+  EXPECT_NE(out_.find("0: 28 bytes\n2**30: 32 bytes\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("{}: 64 bytes\n"), std::string::npos) << out_;
+  EXPECT_EQ(Run("sizes anat.hsnap --format json"), 0) << err_;
+  EXPECT_EQ(out_.rfind("{\"python_version\":\"3.11.2\",\"sizes\":[", 0), 0u) << out_;
+  EXPECT_EQ(Run("info anat.hsnap"), 0);
+  EXPECT_NE(out_.find("anatomy: 7 types, 5 rows, 4 shapes"), std::string::npos) << out_;
+  // usage errors
+  EXPECT_EQ(Run("anatomy anat.hsnap --key type"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("sizes"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("sizes anat.hsnap --bogus"), 2);
+  ExpectOneErrorLine();
+}
+
+TEST_F(CliTest, NoAnatomyIsExit2WithReason) {
+  // The fixtures are v2 snapshots without anatomy (flags2 clear, python 3.11.2).
+  for (const char *cmd : {"anatomy new.hsnap", "sizes new.hsnap", "stats new.hsnap --key type",
+                          "diff old.hsnap new.hsnap --key type"}) {
+    EXPECT_EQ(Run(cmd), 2) << cmd;
+    ExpectOneErrorLine();
+    EXPECT_NE(err_.find("needs object anatomy, which this snapshot does not have"),
+              std::string::npos)
+        << err_;
+    EXPECT_NE(err_.find("HEAPSHAPE_ANATOMY=0"), std::string::npos) << err_;
+  }
+  EXPECT_EQ(Run("info new.hsnap"), 0);
+  EXPECT_NE(out_.find("anatomy: none (the anatomy pass did not run)"), std::string::npos) << out_;
+  EXPECT_EQ(Run("--version"), 0);
+  EXPECT_NE(out_.find("reads snapshot format versions 1 to 2"), std::string::npos) << out_;
+  EXPECT_EQ(Run("--help"), 0);
+  EXPECT_NE(out_.find("anatomy FILE"), std::string::npos);
+  EXPECT_NE(out_.find("sizes FILE"), std::string::npos);
+}
+
 // A harmless library stands in for the shim: these tests check the CLI, not the shim.
 const char kFakeShim[] = "HEAPSHAPE_PRELOAD=/lib/x86_64-linux-gnu/libm.so.6";
 

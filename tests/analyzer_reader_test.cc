@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,13 @@ std::vector<unsigned char> Encode(const hsa_snapshot &s) {
   return out;
 }
 
-std::vector<unsigned char> FixtureBytes(int which = 0) {
+std::vector<unsigned char> FixtureBytes(int which = 0, bool anatomy = false) {
   hsa_snapshot s;
   hsa_error err;
   EXPECT_EQ(hsa_fixture_build(which, &s, &err), 0) << err.msg;
+  if (anatomy) {
+    EXPECT_EQ(hsa_fixture_add_anatomy(&s, &err), 0) << err.msg;
+  }
   std::vector<unsigned char> out = Encode(s);
   hsa_snapshot_free(&s);
   return out;
@@ -74,6 +78,39 @@ void ExpectSameSnapshot(const hsa_snapshot &a, const hsa_snapshot &b) {
     EXPECT_EQ(x.peak_live_bytes, y.peak_live_bytes);
     EXPECT_EQ(memcmp(x.frames, y.frames, 4u * x.nframes), 0);
   }
+  ASSERT_EQ(a.ntypes, b.ntypes);
+  if (a.ntypes) {
+    EXPECT_EQ(memcmp(a.types, b.types, sizeof *a.types * a.ntypes), 0);
+  }
+  ASSERT_EQ(a.nrows, b.nrows);
+  if (a.nrows) {
+    EXPECT_EQ(memcmp(a.rows, b.rows, sizeof *a.rows * a.nrows), 0);
+  }
+  ASSERT_EQ(a.nshapes, b.nshapes);
+  for (uint32_t i = 0; i < a.nshapes; i++) {
+    const hsa_shape &x = a.shapes[i], &y = b.shapes[i];
+    EXPECT_EQ(x.row, y.row);
+    EXPECT_EQ(x.count, y.count);
+    EXPECT_EQ(x.samples, y.samples);
+    EXPECT_EQ(x.kind, y.kind);
+    EXPECT_EQ(x.length, y.length);
+    ASSERT_EQ(x.nfields, y.nfields);
+    if (x.nfields) {
+      EXPECT_EQ(memcmp(x.fields, y.fields, sizeof *x.fields * x.nfields), 0);
+    }
+  }
+}
+
+// Finds the offset of the section with tag t (4 chars) in an encoded snapshot; 0 if none.
+size_t SectionAt(const std::vector<unsigned char> &b, const char *t) {
+  size_t off = 32;
+  while (off + 16 <= b.size()) {
+    if (memcmp(b.data() + off, t, 4) == 0) return off;
+    uint64_t len;
+    memcpy(&len, b.data() + off + 8, 8);
+    off += 16 + hs_pad8(len);
+  }
+  return 0;
 }
 
 TEST(ReaderTest, RoundTripFixture) {
@@ -85,7 +122,8 @@ TEST(ReaderTest, RoundTripFixture) {
     ASSERT_EQ(bytes.size() % 8, 0u);
     ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "x.hsnap", &read, &err), 0)
         << err.msg;
-    EXPECT_EQ(read.version, 1u);
+    EXPECT_EQ(read.version, 2u);
+    EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));  // sections present, but empty
     EXPECT_STREQ(read.path, "x.hsnap");
     EXPECT_STREQ(hsa_snapshot_string(&read, read.meta.program_sid), "main");
     ExpectSameSnapshot(built, read);
@@ -131,8 +169,8 @@ TEST(ReaderTest, DocumentExampleLayout) {
   s.meta.reason = HS_REASON_EXIT;
   std::vector<unsigned char> b = Encode(s);
   // header 32 + META 16+128 + STRS 16+pad8(4+4+8+13=29 -> 32) + FRMS 16+8+24
-  // + SITE 16+8+64 + END 16+8
-  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 24);
+  // + SITE 16+8+64 + TYPE, ANAT, SHAP 3 x (16+8) (v2, empty) + END 16+8
+  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 24);
   EXPECT_EQ(memcmp(b.data(), "HSNAP\0\r\n", 8), 0);
   EXPECT_EQ(memcmp(b.data() + 32, "META", 4), 0);
   EXPECT_EQ(memcmp(b.data() + 176, "STRS", 4), 0);
@@ -165,17 +203,200 @@ TEST(ReaderTest, RejectsForeignFile) {
   EXPECT_EQ(ReadError({}).rfind("snap.hsnap: not a heapshape snapshot (the file is empty)", 0), 0u);
 }
 
-TEST(ReaderTest, RejectsVersion2) {
+TEST(ReaderTest, RejectsVersion3) {
   std::vector<unsigned char> b = FixtureBytes();
-  b[8] = 2;
+  b[8] = 3;
   FixCrc(b);
   std::string e = ReadError(b);
-  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 2; this heapshape reads versions 1 to 1",
+  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 3; this heapshape reads versions 1 to 2",
                     0),
             0u)
       << e;
   b[8] = 0;  // version 0 is refused the same way
   EXPECT_NE(ReadError(b).find("snapshot format version 0;"), std::string::npos);
+}
+
+TEST(ReaderTest, RoundTripAnatomy) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  ASSERT_EQ(hsa_fixture_add_anatomy(&built, &err), 0) << err.msg;
+  std::vector<unsigned char> bytes = Encode(built);
+  ASSERT_EQ(bytes.size() % 8, 0u);
+  ASSERT_NE(SectionAt(bytes, "TYPE"), 0u);
+  ASSERT_LT(SectionAt(bytes, "SITE"), SectionAt(bytes, "TYPE"));
+  ASSERT_LT(SectionAt(bytes, "TYPE"), SectionAt(bytes, "ANAT"));
+  ASSERT_LT(SectionAt(bytes, "ANAT"), SectionAt(bytes, "SHAP"));
+  ASSERT_LT(SectionAt(bytes, "SHAP"), SectionAt(bytes, "END "));
+  ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "a.hsnap", &read, &err), 0)
+      << err.msg;
+  EXPECT_EQ(read.version, 2u);
+  EXPECT_TRUE(hsa_snapshot_has_anatomy(&read));
+  EXPECT_EQ(read.ntypes, 7u);
+  EXPECT_EQ(read.nrows, 5u);
+  EXPECT_EQ(read.nshapes, 4u);
+  EXPECT_STREQ(hsa_snapshot_type_name(&read, read.rows[0].type), "dict");
+  EXPECT_STREQ(hsa_snapshot_type_name(&read, read.rows[2].type), "<no type>");
+  EXPECT_EQ(read.meta.gc_head_size, 16u);
+  EXPECT_EQ(read.meta.str_ascii_size, 48u);
+  ExpectSameSnapshot(built, read);
+  EXPECT_EQ(Encode(read), bytes);
+  hsa_snapshot_free(&built);
+  hsa_snapshot_free(&read);
+}
+
+// A version-1 file (no TYPE/ANAT/SHAP, META bytes 104.. reserved) reads as v2 without anatomy.
+TEST(ReaderTest, ReadsVersion1WithoutAnatomy) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  ASSERT_EQ(hsa_fixture_add_anatomy(&built, &err), 0) << err.msg;
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(hsa_snapshot_encode_version(&built, 1, &data, &len, &err), 0) << err.msg;
+  std::vector<unsigned char> v1(data, data + len);
+  free(data);
+  EXPECT_EQ(v1[8], 1);
+  EXPECT_EQ(SectionAt(v1, "TYPE"), 0u);
+  ASSERT_EQ(hsa_snapshot_read_buffer(v1.data(), v1.size(), "v1.hsnap", &read, &err), 0) << err.msg;
+  EXPECT_EQ(read.version, 1u);
+  EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));
+  EXPECT_EQ(read.ntypes + read.nrows + read.nshapes, 0u);
+  EXPECT_EQ(read.meta.flags2, 0u);
+  EXPECT_EQ(read.meta.gc_head_size, 0u);
+  EXPECT_EQ(read.nsites, built.nsites);
+  EXPECT_NE(std::string(hsa_snapshot_no_anatomy_reason(&read)).find("format-version-1"),
+            std::string::npos);
+  hsa_snapshot_free(&read);
+  // v1 with nonzero bytes in META's (then reserved) tail: ignored, still no anatomy
+  size_t meta = SectionAt(v1, "META");
+  v1[meta + 16 + 112] = 1;  // where v2 keeps flags2
+  FixCrc(v1);
+  ASSERT_EQ(hsa_snapshot_read_buffer(v1.data(), v1.size(), "v1.hsnap", &read, &err), 0) << err.msg;
+  EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));
+  hsa_snapshot_free(&read);
+  // Versions this writer cannot produce are refused.
+  EXPECT_EQ(hsa_snapshot_encode_version(&built, 3, &data, &len, &err), -1);
+  hsa_snapshot_free(&built);
+}
+
+// A v2 file must have the anatomy sections, in order.
+TEST(ReaderTest, RejectsV2WithoutAnatomySections) {
+  hsa_snapshot built;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(hsa_snapshot_encode_version(&built, 1, &data, &len, &err), 0) << err.msg;
+  std::vector<unsigned char> b(data, data + len);
+  free(data);
+  b[8] = 2;
+  FixCrc(b);
+  std::string e = ReadError(b);
+  EXPECT_NE(e.find("corrupt: expected section TYPE at byte"), std::string::npos) << e;
+  hsa_snapshot_free(&built);
+}
+
+TEST(ReaderTest, RejectsAnatomyIdsOutOfRange) {
+  hsa_snapshot s;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0);
+  ASSERT_EQ(hsa_fixture_add_anatomy(&s, &err), 0) << err.msg;
+  EXPECT_EQ(ReadError(Encode(s)), "");
+  struct Case {
+    std::function<void(hsa_snapshot &)> damage, repair;
+    const char *want;
+  };
+  uint32_t nsites = s.nsites, ntypes = s.ntypes, nstrings = s.nstrings, nrows = s.nrows;
+  std::vector<Case> cases = {
+      {[&](hsa_snapshot &x) { x.rows[1].site = nsites; },
+       [&](hsa_snapshot &x) { x.rows[1].site = 4; },
+       "corrupt: anatomy row 1 refers to site"},
+      {[&](hsa_snapshot &x) { x.rows[2].type = ntypes; },
+       [&](hsa_snapshot &x) { x.rows[2].type = HS_NO_TYPE; },
+       "corrupt: anatomy row 2 refers to type"},
+      {[&](hsa_snapshot &x) { x.types[3].name_sid = nstrings + 1; },
+       [&](hsa_snapshot &x) { x.types[3].name_sid = 0; },
+       "corrupt: type 3 refers to string"},
+      {[&](hsa_snapshot &x) { x.types[0].itemsize = -4; },
+       [&](hsa_snapshot &x) { x.types[0].itemsize = 4; },
+       "corrupt: type 0 has a negative size"},
+      {[&](hsa_snapshot &x) { x.shapes[2].row = nrows; },
+       [&](hsa_snapshot &x) { x.shapes[2].row = 1; },
+       "corrupt: shape 2 refers to anatomy row"},
+      {[&](hsa_snapshot &x) { x.shapes[1].fields[2].type = ntypes + 7; },
+       [&](hsa_snapshot &x) { x.shapes[1].fields[2].type = 1; },
+       "corrupt: shape 1 field 2 refers to type"},
+      {[&](hsa_snapshot &x) { x.shapes[3].fields[0].name_sid = nstrings; },
+       [&](hsa_snapshot &x) { x.shapes[3].fields[0].name_sid = 0; },
+       "corrupt: shape 3 field 0 refers to string"},
+      {[&](hsa_snapshot &x) { x.shapes[0].count = 4; },
+       [&](hsa_snapshot &x) { x.shapes[0].count = 1; },
+       "corrupt: shape 0 is inconsistent"},
+      {[&](hsa_snapshot &x) { x.shapes[1].length = 2; },
+       [&](hsa_snapshot &x) { x.shapes[1].length = 3; },
+       "corrupt: shape 1 is inconsistent"},
+  };
+  for (const Case &c : cases) {
+    c.damage(s);
+    std::string e = ReadError(Encode(s));
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.want << " / " << e;
+    EXPECT_EQ(e.rfind("snap.hsnap: ", 0), 0u) << e;
+    c.repair(s);
+    EXPECT_EQ(ReadError(Encode(s)), "") << "after repairing: " << c.want;
+  }
+  hsa_snapshot_free(&s);
+}
+
+TEST(ReaderTest, RejectsBadAnatomyLengths) {
+  std::vector<unsigned char> b = FixtureBytes(1, true);
+  // TYPE claims one type more than it holds
+  std::vector<unsigned char> c = b;
+  size_t at = SectionAt(c, "TYPE");
+  c[at + 16] += 1;
+  FixCrc(c);
+  std::string e = ReadError(c);
+  EXPECT_NE(e.find("corrupt: section TYPE claims 8 types"), std::string::npos) << e;
+  // ANAT count off by one
+  c = b;
+  at = SectionAt(c, "ANAT");
+  c[at + 16] -= 1;
+  FixCrc(c);
+  e = ReadError(c);
+  EXPECT_NE(e.find("corrupt: section ANAT claims 4 rows"), std::string::npos) << e;
+  // SHAP: a shape with 33 fields (more than the format stores)
+  c = b;
+  at = SectionAt(c, "SHAP");
+  c[at + 16 + 8 + 14] = 33;
+  FixCrc(c);
+  e = ReadError(c);
+  EXPECT_NE(e.find("corrupt: shape 0 has 33 fields"), std::string::npos) << e;
+  // SHAP: one shape fewer than the bytes hold
+  c = b;
+  c[at + 16] -= 1;
+  FixCrc(c);
+  e = ReadError(c);
+  EXPECT_NE(e.find("unexpected bytes after the last shape in SHAP"), std::string::npos) << e;
+  // SHAP: more shapes than bytes
+  c = b;
+  c[at + 16] += 1;
+  FixCrc(c);
+  e = ReadError(c);
+  EXPECT_NE(e.find("corrupt: a shape at byte"), std::string::npos) << e;
+}
+
+TEST(ReaderTest, RejectsTruncatedAnatomyAtManyLengths) {
+  std::vector<unsigned char> b = FixtureBytes(1, true);
+  for (size_t len = b.size() - 1; len > 0; len--) {
+    std::vector<unsigned char> t(b.begin(), b.begin() + len);
+    std::string e = ReadError(t);
+    ASSERT_NE(e, "") << "accepted a file truncated to " << len << " bytes";
+    ASSERT_EQ(e.rfind("snap.hsnap: ", 0), 0u) << e;
+  }
+  size_t anat = SectionAt(b, "ANAT");
+  std::vector<unsigned char> t(b.begin(), b.begin() + anat + 40);
+  EXPECT_NE(ReadError(t).find("truncated: section ANAT ends at byte"), std::string::npos)
+      << ReadError(t);
 }
 
 TEST(ReaderTest, RejectsBigEndian) {

@@ -11,7 +11,7 @@ exec 1>&2
 HS_DEB_PACKAGES=(
   bazel-bootstrap bazel-platforms
   libunwind-dev uthash-dev libgtest-dev libdw-dev libelf-dev
-  python3.11 python3-numpy
+  python3.11 python3-numpy python3-pytest
   gcc g++
 )
 HS_PYENV_VERSIONS=(3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0)

@@ -101,3 +101,82 @@ fail:
   hsa_snapshot_free(s);
   return -1;
 }
+
+/* One row: site, type name ("" = no type), objects, bytes, gc, pre, hdr, rounding, data,
+ * owned blocks, owned bytes, owned header, owned rounding, owned data. */
+struct fx_row {
+  uint32_t site;
+  const char *type;
+  uint64_t v[12];
+};
+
+static const struct fx_row fx_rows[] = {
+    {0, "dict", {3, 192, 48, 0, 48, 0, 0, 6, 600, 72, 24, 72}},
+    {4, "P", {10, 560, 160, 160, 160, 40, 0, 20, 480, 320, 0, 160}},
+    {3, "", {1, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+    {7, "tuple", {2, 2048, 32, 0, 48, 0, 0, 0, 0, 0, 0, 0}},
+    {0, "float", {2, 48, 0, 0, 32, 0, 16, 0, 0, 0, 0, 0}},
+};
+
+int hsa_fixture_add_anatomy(struct hsa_snapshot *s, struct hsa_error *err) {
+  static const struct {
+    const char *name;
+    uint32_t flags;
+    uint64_t tp_flags;
+    int64_t basicsize, itemsize;
+  } types[] = {
+      {"int", HS_TYPE_STATIC, 1ull << 24, 24, 4},   {"float", HS_TYPE_STATIC, 0, 24, 0},
+      {"str", HS_TYPE_STATIC, 1ull << 28, 80, 0},   {"tuple", HS_TYPE_STATIC, 1ull << 26, 24, 8},
+      {"list", HS_TYPE_STATIC, 1ull << 25, 40, 0},  {"dict", HS_TYPE_STATIC, 1ull << 29, 48, 0},
+      {"P", HS_TYPE_HEAP, (1ull << 9) | (1ull << 14) | (1ull << 4), 16, 0},
+  };
+  uint32_t ids[7];
+  for (int i = 0; i < 7; i++)
+    if (hsa_snapshot_add_type(s, types[i].name, types[i].flags, types[i].tp_flags,
+                              types[i].basicsize, types[i].itemsize, &ids[i], err) != 0)
+      return -1;
+  for (size_t i = 0; i < sizeof fx_rows / sizeof *fx_rows; i++) {
+    const struct fx_row *x = &fx_rows[i];
+    struct hs_anat_rec r;
+    memset(&r, 0, sizeof r);
+    r.site = x->site;
+    r.type = x->type[0] ? hsa_snapshot_find_type(s, x->type) : HS_NO_TYPE;
+    r.objects = x->v[0];
+    r.bytes = x->v[1];
+    r.gc_bytes = x->v[2];
+    r.preheader_bytes = x->v[3];
+    r.header_bytes = x->v[4];
+    r.rounding_bytes = x->v[5];
+    r.data_bytes = x->v[6];
+    r.owned_blocks = x->v[7];
+    r.owned_bytes = x->v[8];
+    r.owned_header_bytes = x->v[9];
+    r.owned_rounding_bytes = x->v[10];
+    r.owned_data_bytes = x->v[11];
+    if (hsa_snapshot_add_row(s, &r, err) != 0) return -1;
+  }
+  uint32_t x, y, mass, empty, tflt = ids[1], tint = ids[0], tstr = ids[2];
+  if (hsa_snapshot_add_string(s, "x", &x, err) != 0 || hsa_snapshot_add_string(s, "y", &y, err) != 0 ||
+      hsa_snapshot_add_string(s, "mass", &mass, err) != 0 ||
+      hsa_snapshot_add_string(s, "", &empty, err) != 0)
+    return -1;
+  struct hsa_shape_field f_dict[] = {{x, tflt}, {y, tflt}, {mass, tflt}};
+  struct hsa_shape_field f_dict2[] = {{x, tflt}};
+  struct hsa_shape_field f_p[] = {{x, tflt}, {y, tint}};
+  struct hsa_shape_field f_tuple[] = {{empty, tflt}, {empty, tint}, {empty, tstr}};
+  struct hsa_shape shapes[] = {
+      {0, 1, 3, HS_SHAPE_DICT, 1, 40, f_dict2},
+      {0, 2, 3, HS_SHAPE_DICT, 3, 3, f_dict},
+      {1, 10, 10, HS_SHAPE_INSTANCE_DICT, 2, 2, f_p},
+      {3, 2, 2, HS_SHAPE_TUPLE, 3, 3, f_tuple},
+  };
+  for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    if (hsa_snapshot_add_shape(s, &shapes[i], err) != 0) return -1;
+  s->meta.str_ascii_size = 48;
+  s->meta.str_compact_size = 72;
+  s->meta.gc_head_size = 16;
+  s->meta.small_request_threshold = 512;
+  s->meta.flags2 = HS_META2_ANATOMY;
+  s->meta.anatomy_us = 1234;
+  return 0;
+}

@@ -59,11 +59,18 @@ def cli(*args, check=True, cwd=None, extra_env=None, timeout=600):
     return p
 
 
-def profile(cmd, out, frames=None, cwd=None, extra_env=None, check=True):
-    """heapshape run -o OUT -- CMD; returns the CompletedProcess."""
+def profile(cmd, out, frames=None, cwd=None, extra_env=None, check=True, native=False,
+            sample_rate=None, interval=None):
+    """heapshape run -o OUT [options] -- CMD; returns the CompletedProcess."""
     args = ["run", "-o", out]
     if frames:
         args += ["--frames", frames]
+    if native:
+        args += ["--native"]
+    if sample_rate:
+        args += ["--sample-rate", str(sample_rate)]
+    if interval:
+        args += ["--interval", str(interval)]
     return cli(*(args + ["--"] + list(cmd)), cwd=cwd, extra_env=extra_env, check=check)
 
 

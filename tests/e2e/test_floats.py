@@ -19,7 +19,8 @@ class FloatsMatchTracemalloc(hstest.TestCase):
                 theirs = hstest.line_of(hstest.tracemalloc_top(py, SCRIPT, 5), SCRIPT, LINE)
                 self.assertIsNotNone(ours, "heapshape has no entry for floats.py:%d" % LINE)
                 self.assertIsNotNone(theirs, "tracemalloc has no entry for floats.py:%d" % LINE)
-                # 1,000,000 float objects plus the list's item array
-                self.assertGreaterEqual(ours["count"], 1000000)
+                # 1,000,000 float objects plus the list's item array, less the few floats that
+                # come from the float free list (allocated earlier, at other lines)
+                self.assertGreaterEqual(ours["count"], 999_900)
                 self.assertClose(ours["count"], theirs["count"], 0.005, label + " count")
                 self.assertClose(ours["size"], theirs["size"], 0.01, label + " size")

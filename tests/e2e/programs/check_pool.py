@@ -1,0 +1,17 @@
+# multiprocessing.Pool with 3 workers; every task keeps 500 kB alive in its worker until the
+# worker exits (close + join, so workers leave normally and write their snapshots).
+import multiprocessing
+
+KEEP = []
+
+
+def work(i):
+    KEEP.append(bytes(500_000))  # WORKER_LINE
+    return i
+
+
+if __name__ == "__main__":
+    pool = multiprocessing.Pool(3)
+    print(sum(pool.map(work, range(6), chunksize=1)))
+    pool.close()
+    pool.join()
