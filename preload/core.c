@@ -574,25 +574,26 @@ void hs_history_get(struct hs_history *h) {
 
 /* Where each live block is recorded, in two structures (all under hs_lock):
  *
- * 1. A shadow table, for 16-byte-aligned addresses below 2^47 (every block pymalloc and glibc
- *    hand out on x86-64): a first level of 2^26 pointers, one per 2 MiB region of the address
- *    space (512 MiB reserved, MAP_NORESERVE, touched one page per GiB in use), each to a leaf
- *    of 131,072 8-byte slots, one per 16-byte granule of the region (1 MiB reserved; only the
- *    pages covering live blocks are touched). A slot holds HS_PRESENT | size << 24 | site.
- *    No hashing, no probing, no rehashing; neighbouring blocks have neighbouring slots. A live
- *    block costs 8 bytes per 16 bytes of its region that the heap uses: 16 bytes for a
- *    32-byte object, and one slot for a large block.
+ * 1. A shadow table, for blocks of at most HS_SHADOW_MAX_SIZE bytes at 16-byte-aligned
+ *    addresses below 2^47 (what pymalloc and glibc hand out for small requests on x86-64):
+ *    a first level of 2^26 pointers, one per 2 MiB region of the address space (512 MiB
+ *    reserved, MAP_NORESERVE, touched one page per GiB in use), each to a leaf of 131,072
+ *    4-byte slots, one per 16-byte granule of the region (512 KiB reserved; only the pages
+ *    covering live blocks are touched). A slot holds (size + 1) << 22 | site, 0 when empty.
+ *    No hashing, no probing, no rehashing; neighbouring blocks have neighbouring slots. The
+ *    table costs 4 bytes per 16 bytes of heap in use: 8 bytes for a 32-byte object.
  * 2. A hash map (open addressing, linear probing, backward-shift deletion; a slot is the
- *    address and the same value) for anything else, and for everything when the shadow
- *    table cannot be reserved (RLIMIT_AS, strict overcommit).
+ *    address and size << 24 | site) for larger blocks (few, and large), sites past 2^22,
+ *    anything else, and everything when the shadow table cannot be reserved (RLIMIT_AS,
+ *    strict overcommit).
  *
  * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
  * 131,072 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
 #define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
 #define HS_SIZE_MAX ((1ull << 39) - 1)
 
-uint64_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
-uint64_t **hs_leaves;      /* leaf number -> leaf */
+uint32_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
+uint32_t **hs_leaves;      /* leaf number -> leaf */
 uintptr_t *hs_leaf_base;   /* leaf number -> region address */
 uint32_t *hs_leaf_no_of;   /* first-level index -> leaf number (NORESERVE, like hs_l1) */
 uint32_t hs_nleaves;
@@ -604,12 +605,12 @@ static size_t hs_map_count;
 unsigned hs_map_shift;     /* 64 - log2(capacity) */
 
 static void hs_shadow_init(void) {
-  void *m = mmap(NULL, HS_L1_ENTRIES * sizeof(uint64_t *), PROT_READ | PROT_WRITE,
+  void *m = mmap(NULL, HS_L1_ENTRIES * sizeof(uint32_t *), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   void *n = mmap(NULL, HS_L1_ENTRIES * sizeof(uint32_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED || n == MAP_FAILED) {
-    if (m != MAP_FAILED) munmap(m, HS_L1_ENTRIES * sizeof(uint64_t *));
+    if (m != MAP_FAILED) munmap(m, HS_L1_ENTRIES * sizeof(uint32_t *));
     if (n != MAP_FAILED) munmap(n, HS_L1_ENTRIES * sizeof(uint32_t));
     return; /* everything goes to the hash map */
   }
@@ -619,9 +620,9 @@ static void hs_shadow_init(void) {
 
 /* The slot of address a, creating its leaf when create is set; NULL when a is not for the
  * shadow table (or, without create, when its region has no leaf). */
-static inline uint64_t *hs_shadow_slot(uintptr_t a, int create) {
+static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
   if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
-  uint64_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
+  uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
   if (HS_UNLIKELY(!leaf)) {
     if (!create) return NULL;
     if (hs_nleaves == hs_leaves_cap) {
@@ -634,7 +635,7 @@ static inline uint64_t *hs_shadow_slot(uintptr_t a, int create) {
       hs_leaf_base = b;
       hs_leaves_cap = ncap;
     }
-    leaf = mmap(NULL, HS_LEAF_SLOTS * 8, PROT_READ | PROT_WRITE,
+    leaf = mmap(NULL, HS_LEAF_SLOTS * 4, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (leaf == MAP_FAILED) return NULL;
     hs_leaves[hs_nleaves] = leaf;
@@ -701,7 +702,7 @@ static void hs_map_delete(uint64_t *valp) {
 
 static void hs_site_account_free(uint64_t val) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
-  uint64_t size = (val & HS_VAL_MASK) >> HS_SITE_ID_BITS;
+  uint64_t size = val >> HS_SITE_ID_BITS;
   struct hs_site_stats *st = &hs_stats[site];
   st->frees++;
   st->live_count--;
@@ -712,23 +713,7 @@ static void hs_site_account_free(uint64_t val) {
   hs_tot.live_bytes -= size;
 }
 
-void hs_core_alloc(void *p, size_t size, uint32_t site) {
-  uintptr_t key = (uintptr_t)p;
-  uint64_t sz = size > HS_SIZE_MAX ? HS_SIZE_MAX : size;
-  hs_lock_acquire();
-  if (HS_UNLIKELY(!hs_active) || HS_UNLIKELY(site >= hs_site_vec.count)) {
-    hs_lock_release();
-    return;
-  }
-  uint64_t *slot = hs_shadow_slot(key, 1);
-  if (HS_UNLIKELY(!slot)) slot = hs_map_slot(key, 1);
-  if (HS_UNLIKELY(!slot)) {
-    hs_lock_release();
-    hs_disable("cannot grow the pointer map", ENOMEM);
-    return;
-  }
-  if (HS_UNLIKELY(*slot)) hs_site_account_free(*slot); /* a free we never saw: address reused */
-  *slot = HS_PRESENT | (sz << HS_SITE_ID_BITS) | site;
+static inline void hs_account_alloc(uint32_t site, uint64_t sz) {
   struct hs_site_stats *st = &hs_stats[site];
   st->allocs++;
   st->alloc_bytes += sz;
@@ -745,30 +730,56 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
     if (HS_UNLIKELY(hs_tot.live_bytes >= hs_peak_next)) hs_peak_copy();
   }
   if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
+}
+
+void hs_core_alloc(void *p, size_t size, uint32_t site) {
+  uintptr_t key = (uintptr_t)p;
+  uint64_t sz = size > HS_SIZE_MAX ? HS_SIZE_MAX : size;
+  hs_lock_acquire();
+  if (HS_UNLIKELY(!hs_active) || HS_UNLIKELY(site >= hs_site_vec.count)) {
+    hs_lock_release();
+    return;
+  }
+  uint32_t *ss = sz <= HS_SHADOW_MAX_SIZE && site <= HS_SHADOW_SITE_MASK ? hs_shadow_slot(key, 1) : NULL;
+  if (HS_LIKELY(ss)) {
+    if (HS_UNLIKELY(*ss)) hs_site_account_free(hs_shadow_decode(*ss)); /* a free we never saw */
+    *ss = hs_shadow_encode(sz, site);
+  } else {
+    uint64_t *slot = hs_map_slot(key, 1);
+    if (HS_UNLIKELY(!slot)) {
+      hs_lock_release();
+      hs_disable("cannot grow the pointer map", ENOMEM);
+      return;
+    }
+    if (HS_UNLIKELY(*slot)) hs_site_account_free(*slot & HS_VAL_MASK);
+    *slot = HS_PRESENT | (sz << HS_SITE_ID_BITS) | site;
+  }
+  hs_account_alloc(site, sz);
   hs_lock_release();
 }
 
 int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
+  uint64_t val;
   hs_lock_acquire();
-  uint64_t *slot = hs_shadow_slot(key, 0);
-  int in_map = 0;
-  if (!slot && (!hs_l1 || (key & 15) || (key >> 47))) {
-    slot = hs_map_slot(key, 0);
-    in_map = 1;
+  uint32_t *ss = hs_shadow_slot(key, 0);
+  if (HS_LIKELY(ss && *ss)) {
+    val = hs_shadow_decode(*ss);
+    *ss = 0;
+  } else {
+    uint64_t *slot = hs_map_count ? hs_map_slot(key, 0) : NULL;
+    if (!slot) {
+      hs_lock_release();
+      return 0;
+    }
+    val = *slot & HS_VAL_MASK;
+    hs_map_delete(slot);
   }
-  if (!slot || !*slot) {
-    hs_lock_release();
-    return 0;
-  }
-  uint64_t val = *slot;
   hs_site_account_free(val);
-  if (in_map) hs_map_delete(slot);
-  else *slot = 0;
   if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
   hs_lock_release();
   if (site) *site = (uint32_t)(val & HS_SITE_ID_MAX);
-  if (size) *size = (size_t)((val & HS_VAL_MASK) >> HS_SITE_ID_BITS);
+  if (size) *size = (size_t)(val >> HS_SITE_ID_BITS);
   return 1;
 }
 

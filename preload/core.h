@@ -191,8 +191,19 @@ struct hs_slot { /* a hash map slot (core.c) */
 #define HS_LEAF_SLOTS ((size_t)1 << (HS_REGION_SHIFT - 4))
 #define HS_PRESENT (1ull << 63)
 #define HS_VAL_MASK (~HS_PRESENT)
-extern uint64_t **hs_l1 HS_HIDDEN;
-extern uint64_t **hs_leaves HS_HIDDEN;
+#define HS_SHADOW_SITE_BITS 22
+#define HS_SHADOW_SITE_MASK ((1u << HS_SHADOW_SITE_BITS) - 1)
+#define HS_SHADOW_MAX_SIZE 1022u
+extern uint32_t **hs_l1 HS_HIDDEN;
+extern uint32_t **hs_leaves HS_HIDDEN;
+
+static inline uint32_t hs_shadow_encode(uint64_t size, uint32_t site) {
+  return (uint32_t)(size + 1) << HS_SHADOW_SITE_BITS | site;
+}
+/* shadow slot -> size << HS_SITE_ID_BITS | site */
+static inline uint64_t hs_shadow_decode(uint32_t s) {
+  return (uint64_t)((s >> HS_SHADOW_SITE_BITS) - 1) << HS_SITE_ID_BITS | (s & HS_SHADOW_SITE_MASK);
+}
 extern uintptr_t *hs_leaf_base HS_HIDDEN;
 extern uint32_t *hs_leaf_no_of HS_HIDDEN;
 extern uint32_t hs_nleaves HS_HIDDEN;
@@ -208,7 +219,10 @@ static inline size_t hs_live_capacity(void) {
 }
 static inline uint64_t hs_live_val(size_t idx) {
   size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS;
-  if (idx < nl) return hs_leaves[idx / HS_LEAF_SLOTS][idx % HS_LEAF_SLOTS] & HS_VAL_MASK;
+  if (idx < nl) {
+    uint32_t s = hs_leaves[idx / HS_LEAF_SLOTS][idx % HS_LEAF_SLOTS];
+    return s ? hs_shadow_decode(s) : 0;
+  }
   return hs_map[idx - nl].val & HS_VAL_MASK;
 }
 static inline uintptr_t hs_live_addr(size_t idx) {
@@ -223,11 +237,9 @@ static inline uintptr_t hs_live_addr(size_t idx) {
 static inline long hs_live_find(uintptr_t a) {
   if (!a) return -1;
   if (hs_l1 && !(a & 15) && !(a >> 47)) {
-    uint64_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
-    if (!leaf) return -1;
+    uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
     size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> 4;
-    if (!leaf[slot]) return -1;
-    return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
+    if (leaf && leaf[slot]) return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
   }
   size_t i = hs_map_hash(a);
   while (hs_map[i].key && hs_map[i].key != a) i = (i + 1) & hs_map_mask;
