@@ -52,7 +52,15 @@ WORKLOADS = {
     "instances": (1_000_000, 200_000),
     "churn4": (400_000, 50_000),
 }
-CONFIGS = ["base", "heapshape1", "heapshape16", "tracemalloc1", "memray"]
+CONFIGS = ["base", "heapshape1", "heapshape16", "heapshape-native", "heapshape-sampled",
+           "tracemalloc1", "memray"]
+# heapshape configurations: the environment `heapshape run` sets for the matching options
+HEAPSHAPE_ENV = {
+    "heapshape1": {"HEAPSHAPE_FRAMES": "1"},
+    "heapshape16": {"HEAPSHAPE_FRAMES": "16"},
+    "heapshape-native": {"HEAPSHAPE_NATIVE": "1"},           # --native (16 frames)
+    "heapshape-sampled": {"HEAPSHAPE_SAMPLE_RATE": "65536"},  # --sample-rate 64K
+}
 PINNED = {"pyperformance": "1.14.0", "memray": "1.20.0"}
 # Variables that would make one configuration profile or allocate differently from another.
 SCRUB = ("LD_PRELOAD", "PYTHONTRACEMALLOC", "PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONDEVMODE",
@@ -229,8 +237,8 @@ class Runner:
             return [self.vpy] + args, {}, None
         if config.startswith("heapshape"):
             out = os.path.join(rundir, "out.hsnap")
-            env = {"LD_PRELOAD": self.shim, "HEAPSHAPE_OUTPUT": out, "HEAPSHAPE_DIR": rundir,
-                   "HEAPSHAPE_FRAMES": config[len("heapshape"):]}
+            env = {"LD_PRELOAD": self.shim, "HEAPSHAPE_OUTPUT": out, "HEAPSHAPE_DIR": rundir}
+            env.update(HEAPSHAPE_ENV[config])
             return [self.vpy] + args, env, out
         if config.startswith("tracemalloc"):
             return [self.vpy, "-X", "tracemalloc=" + config[len("tracemalloc"):]] + args, {}, None
@@ -242,7 +250,8 @@ class Runner:
     def repro(self, workload, config, iters):
         """A shell command that reruns one configuration by hand (snapshots land in the cwd)."""
         argv, extra, outfile = self.command(workload, config, iters, "/tmp")
-        env = {k: v for k, v in extra.items() if k in ("LD_PRELOAD", "HEAPSHAPE_FRAMES")}
+        env = {k: v for k, v in extra.items()
+               if k == "LD_PRELOAD" or k in HEAPSHAPE_ENV.get(config, {})}
         if "LD_PRELOAD" in env:
             env["LD_PRELOAD"] = self.shim_src
         return "cd %s && %s" % (shlex.quote(WORKLOAD_DIR), " ".join(

@@ -600,6 +600,13 @@ uint32_t hs_nleaves;
 static uint32_t hs_leaves_cap;
 
 struct hs_slot *hs_map;    /* hs_lock */
+/* Counting filter over the hash map's keys (hs_lock to write, read without it): a free whose
+ * counter is 0 has no entry in the map. */
+#define HS_MAP_FILTER 65536
+static uint16_t hs_map_filter[HS_MAP_FILTER];
+static inline size_t hs_filter_index(uintptr_t key) {
+  return (size_t)((key * 0xD6E8FEB86659FD93ull) >> 48);
+}
 size_t hs_map_mask;        /* capacity - 1 */
 static size_t hs_map_count;
 unsigned hs_map_shift;     /* 64 - log2(capacity) */
@@ -641,7 +648,7 @@ static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
     hs_leaves[hs_nleaves] = leaf;
     hs_leaf_base[hs_nleaves] = a & ~(((uintptr_t)1 << HS_REGION_SHIFT) - 1);
     hs_leaf_no_of[a >> HS_REGION_SHIFT] = hs_nleaves++;
-    hs_l1[a >> HS_REGION_SHIFT] = leaf;
+    __atomic_store_n(&hs_l1[a >> HS_REGION_SHIFT], leaf, __ATOMIC_RELEASE); /* read lock-free */
   }
   return &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> 4];
 }
@@ -678,12 +685,16 @@ static uint64_t *hs_map_slot(uintptr_t key, int create) {
     hs_map[i].key = key;
     hs_map[i].val = 0;
     hs_map_count++;
+    uint16_t *c = &hs_map_filter[hs_filter_index(key)];
+    if (*c < UINT16_MAX) __atomic_store_n(c, (uint16_t)(*c + 1), __ATOMIC_RELAXED);
   }
   return &hs_map[i].val;
 }
 
 static void hs_map_delete(uint64_t *valp) {
   size_t i = (size_t)((struct hs_slot *)((char *)valp - offsetof(struct hs_slot, val)) - hs_map);
+  uint16_t *c = &hs_map_filter[hs_filter_index(hs_map[i].key)];
+  if (*c && *c < UINT16_MAX) __atomic_store_n(c, (uint16_t)(*c - 1), __ATOMIC_RELAXED); /* saturated stays */
   size_t j = i;
   for (;;) { /* backward-shift deletion */
     j = (j + 1) & hs_map_mask;
@@ -761,6 +772,13 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
 int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   uint64_t val;
+  /* Blocks we never recorded (sampled out, or older than the hooks) leave without the lock:
+   * leaves are never unmapped, and nobody else can record this address while it is being
+   * freed, so an empty slot and an empty hash map are a stable answer. */
+  uint32_t *pre = hs_shadow_slot(key, 0);
+  if ((!pre || !__atomic_load_n(pre, __ATOMIC_RELAXED)) &&
+      !__atomic_load_n(&hs_map_filter[hs_filter_index(key)], __ATOMIC_RELAXED))
+    return 0;
   hs_lock_acquire();
   uint32_t *ss = hs_shadow_slot(key, 0);
   if (HS_LIKELY(ss && *ss)) {
@@ -871,6 +889,8 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_proc.max_frames = hs_env_u32("HEAPSHAPE_FRAMES", 1, 1, HS_MAX_FRAMES);
   hs_proc.anatomy = (int)hs_env_u32("HEAPSHAPE_ANATOMY", 1, 0, 1);
   hs_sample_rate = hs_env_u32("HEAPSHAPE_SAMPLE_RATE", 0, 0, 0x7fffffff);
+  /* a census of sampled blocks says nothing about the heap's objects */
+  if (hs_sample_rate && !getenv("HEAPSHAPE_ANATOMY")) hs_proc.anatomy = 0;
   hs_proc.interval_ns = hs_env_seconds_ns("HEAPSHAPE_INTERVAL");
   hs_mono_start = hs_mono_ns();
   hs_next_dump_ns = hs_mono_start + hs_proc.interval_ns;
@@ -879,7 +899,9 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");
 
-  hs_shadow_init();
+  /* sampled mode keeps few blocks: the hash map alone, whose filter answers most frees with
+   * one load, beats the shadow table's page walks */
+  if (!hs_env_u32("HEAPSHAPE_SAMPLE_RATE", 0, 0, 0x7fffffff)) hs_shadow_init();
   if (hs_map_alloc(12) < 0) {
     hs_warn3("cannot map the pointer table; tracking disabled", "", "");
     hs_busy = 0;
