@@ -940,7 +940,9 @@ __attribute__((constructor)) static void hs_init(void) {
 
 /* The exit snapshot of a process that Python's atexit did not cover. */
 static void hs_final_snapshot(void) {
-  if (!hs_active || hs_proc.final_written) return;
+  /* hs_busy: _exit from a signal handler that interrupted heapshape itself (which may hold
+   * hs_lock): no snapshot rather than a deadlock. */
+  if (!hs_active || hs_proc.final_written || hs_busy) return;
   if ((int)syscall(SYS_getpid) != hs_proc.pid) return; /* a vfork child: memory is shared */
   int saved = hs_busy;
   hs_busy = 1;
