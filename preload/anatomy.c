@@ -24,7 +24,6 @@
  *                 3.11 values pointer at object - 32
  */
 #define _GNU_SOURCE
-#include <malloc.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -310,8 +309,12 @@ static inline int hs_preheader(uint64_t tp_flags) {
 static void hs_classify(struct hs_anatomy *a, size_t i) {
   uintptr_t b = slot_key(a, i);
   uint64_t size = slot_size(a, i);
+  /* Two rounds: types already known first (almost every object after the first few; a GC
+   * object's first words are GC links, never a type's address), discovery only if none fits. */
+  for (int discover = 0; discover <= 1; discover++)
   for (unsigned off = 0; off <= 32 && off + 16 <= size; off += 16) {
-    long ti = hs_type_of_addr(a, rd64(b + off + 8), 0);
+    uintptr_t cand = rd64(b + off + 8);
+    long ti = discover ? hs_type_of_addr(a, cand, 0) : hs_type_find(a, cand);
     if (ti < 0) continue;
     const struct hs_type *t = &a->types[ti];
     unsigned want = (t->tp_flags & TPF_HAVE_GC) ? (hs_preheader(t->tp_flags) ? 32u : 16u) : 0u;
@@ -588,13 +591,21 @@ static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type) {
   return a->nrows++;
 }
 
+/* Bytes the allocator hands out beyond the request. Computed from the allocators' size
+ * classes rather than asked (malloc_usable_size would read a chunk header that a thread
+ * running without the GIL may be freeing at this moment): pymalloc rounds requests up to 512
+ * bytes to 16; glibc gives a chunk of max(32, n + 8 rounded up to 16) bytes with 8 bytes of
+ * header, and mmaps requests from 128 KiB (its default threshold) with a 16-byte header. */
 static uint64_t hs_rounding(uintptr_t b, uint64_t size, uint8_t domain) {
+  (void)b;
   if ((domain == HS_DOMAIN_OBJ || domain == HS_DOMAIN_MEM) && size <= 512) {
     uint64_t s = size ? size : 1;
     return ((s + 15) & ~(uint64_t)15) - size;
   }
-  size_t usable = malloc_usable_size((void *)b);
-  return usable > size ? usable - size : 0;
+  if (size + 8 >= 128 * 1024) return ((size + 16 + 4095) & ~(uint64_t)4095) - 16 - size;
+  uint64_t chunk = (size + 8 + 15) & ~(uint64_t)15;
+  if (chunk < 32) chunk = 32;
+  return chunk - 8 - size;
 }
 
 struct hs_split {

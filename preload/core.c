@@ -368,6 +368,161 @@ static int hs_stats_reserve(uint32_t n) {
   return 0;
 }
 
+/* ---------------------------------------------------------------- per-thread statistics */
+
+/* Every thread counts into its own per-site array (deltas: a thread that frees what another
+ * allocated goes negative), so the hot path shares nothing between threads and takes no lock.
+ * hs_stats_merge_unlocked() sums them into hs_stats / hs_est / hs_tot for snapshots, the
+ * timeline and the peak copy. A thread's struct is created (or reused) on its first event,
+ * linked for good into hs_threads, grown under hs_lock by its owner when sites appear, and at
+ * thread exit its deltas are folded into hs_retired and the struct is freed for reuse. */
+struct hs_thread {
+  struct hs_site_stats *st;
+  struct hs_site_est *est;
+  uint32_t cap;
+  int in_use;
+  struct hs_totals tot; /* deltas; peak_live_bytes unused */
+  uint64_t events;
+  struct hs_thread *next;
+};
+static struct hs_thread *hs_threads;  /* list head: hs_lock to link, read without */
+static struct hs_thread hs_retired;   /* folded deltas of exited threads (hs_lock) */
+static HS_TLS struct hs_thread *hs_me;
+static pthread_key_t hs_thread_key;
+static int hs_thread_key_ok;
+
+static int hs_thread_reserve_unlocked(struct hs_thread *t, uint32_t n) {
+  if (n <= t->cap) return 0;
+  uint32_t ncap = hs_stats_cap > n ? hs_stats_cap : n;
+  void *m = hs_grow(t->st, t->cap * sizeof *t->st, ncap * sizeof *t->st);
+  if (!m) return -1;
+  t->st = m;
+  if (hs_sample_rate) {
+    m = hs_grow(t->est, t->cap * sizeof *t->est, ncap * sizeof *t->est);
+    if (!m) return -1;
+    t->est = m;
+  }
+  t->cap = ncap;
+  return 0;
+}
+
+static void hs_thread_fold_unlocked(struct hs_thread *from, struct hs_thread *into) {
+  if (hs_thread_reserve_unlocked(into, from->cap) < 0) return;
+  for (uint32_t i = 0; i < from->cap; i++) {
+    struct hs_site_stats *a = &into->st[i], *b = &from->st[i];
+    a->allocs += b->allocs;
+    a->frees += b->frees;
+    a->alloc_bytes += b->alloc_bytes;
+    a->live_count += b->live_count;
+    a->live_bytes += b->live_bytes;
+    if (from->est) {
+      into->est[i].live_bytes += from->est[i].live_bytes;
+      into->est[i].live_count += from->est[i].live_count;
+      into->est[i].live_bytes_var += from->est[i].live_bytes_var;
+      into->est[i].alloc_bytes += from->est[i].alloc_bytes;
+    }
+  }
+  memset(from->st, 0, from->cap * sizeof *from->st);
+  if (from->est) memset(from->est, 0, from->cap * sizeof *from->est);
+  into->tot.allocs += from->tot.allocs;
+  into->tot.frees += from->tot.frees;
+  into->tot.alloc_bytes += from->tot.alloc_bytes;
+  into->tot.live_count += from->tot.live_count;
+  into->tot.live_bytes += from->tot.live_bytes;
+  memset(&from->tot, 0, sizeof from->tot);
+}
+
+static void hs_thread_exit(void *arg) {
+  struct hs_thread *t = arg;
+  int saved = hs_busy;
+  hs_busy = 1;
+  hs_lock_acquire();
+  hs_thread_fold_unlocked(t, &hs_retired);
+  t->in_use = 0;
+  hs_lock_release();
+  hs_me = NULL;
+  hs_busy = saved;
+}
+
+/* This thread's struct with room for site; NULL when memory ran out. */
+static struct hs_thread *hs_me_slow(uint32_t site) {
+  struct hs_thread *t = hs_me;
+  int fresh = 0;
+  hs_lock_acquire();
+  if (!t) {
+    for (t = hs_threads; t && t->in_use; t = t->next) {
+    }
+    if (!t) {
+      t = hs_grow(NULL, 0, sizeof *t);
+      if (t) {
+        memset(t, 0, sizeof *t);
+        t->next = hs_threads;
+        __atomic_store_n(&hs_threads, t, __ATOMIC_RELEASE);
+      }
+    }
+    if (t) {
+      t->in_use = 1;
+      fresh = 1;
+    }
+  }
+  if (t && hs_thread_reserve_unlocked(t, site + 1) < 0) t = NULL;
+  hs_lock_release();
+  if (fresh && t) {
+    hs_me = t;
+    if (hs_thread_key_ok) pthread_setspecific(hs_thread_key, t); /* folded at thread exit */
+  }
+  return t;
+}
+
+static inline struct hs_thread *hs_me_get(uint32_t site) {
+  struct hs_thread *t = hs_me;
+  if (HS_LIKELY(t && site < t->cap)) return t;
+  return hs_me_slow(site);
+}
+
+/* Sums every thread's deltas into hs_stats, hs_est and hs_tot. The per-site peak becomes the
+ * largest merged live bytes seen at a merge (timeline ticks, peak copies, snapshots). */
+static void hs_stats_merge_unlocked(void) {
+  uint32_t n = hs_site_vec.count;
+  struct hs_totals t0 = {0, 0, hs_tot.peak_live_bytes, 0, 0, 0};
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t peak = hs_stats[i].peak_live_bytes;
+    memset(&hs_stats[i], 0, sizeof hs_stats[i]);
+    hs_stats[i].peak_live_bytes = peak;
+    if (hs_est) memset(&hs_est[i], 0, sizeof hs_est[i]);
+  }
+  for (struct hs_thread *t = &hs_retired;; t = t == &hs_retired ? hs_threads : t->next) {
+    if (!t) break;
+    uint32_t m = t->cap < n ? t->cap : n;
+    for (uint32_t i = 0; i < m; i++) {
+      const struct hs_site_stats *b = &t->st[i];
+      hs_stats[i].allocs += b->allocs;
+      hs_stats[i].frees += b->frees;
+      hs_stats[i].alloc_bytes += b->alloc_bytes;
+      hs_stats[i].live_count += b->live_count;
+      hs_stats[i].live_bytes += b->live_bytes;
+      if (hs_est && t->est) {
+        hs_est[i].live_bytes += t->est[i].live_bytes;
+        hs_est[i].live_count += t->est[i].live_count;
+        hs_est[i].live_bytes_var += t->est[i].live_bytes_var;
+        hs_est[i].alloc_bytes += t->est[i].alloc_bytes;
+      }
+    }
+    t0.allocs += t->tot.allocs;
+    t0.frees += t->tot.frees;
+    t0.alloc_bytes += t->tot.alloc_bytes;
+    t0.live_count += t->tot.live_count;
+    t0.live_bytes += t->tot.live_bytes;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (hs_stats[i].live_bytes > hs_stats[i].peak_live_bytes)
+      hs_stats[i].peak_live_bytes = hs_stats[i].live_bytes;
+  if (t0.live_bytes > t0.peak_live_bytes) t0.peak_live_bytes = t0.live_bytes;
+  hs_tot = t0;
+}
+
+void hs_stats_merge(void) { hs_stats_merge_unlocked(); }
+
 static uint32_t hs_intern_site_unlocked(uint8_t domain, const uint32_t *frames, uint32_t n) {
   uint32_t key[HS_MAX_FRAMES + 1];
   key[0] = (uint32_t)domain | (n << 8);
@@ -473,9 +628,9 @@ static double hs_sample_p(uint64_t size) {
   return p > 1e-300 ? p : 1e-300;
 }
 
-static void hs_est_account(uint32_t site, uint64_t size, int sign) {
+static void hs_est_account(struct hs_site_est *est, uint32_t site, uint64_t size, int sign) {
   double p = hs_sample_p(size), w = 1.0 / p, b = (double)size * w;
-  struct hs_site_est *e = &hs_est[site];
+  struct hs_site_est *e = &est[site];
   e->live_bytes += sign * b;
   e->live_count += sign * w;
   e->live_bytes_var += sign * (double)size * (double)size * (1.0 - p) / (p * p);
@@ -491,7 +646,8 @@ static struct hs_peak_rec *hs_peak;   /* hs_lock */
 static uint32_t hs_peak_cap, hs_peak_sites;
 static uint64_t hs_peak_bytes, hs_peak_time_ns, hs_peak_next = 1 << 20;
 
-static void hs_peak_copy(void) {
+static void hs_peak_copy(void) { /* caller holds hs_lock */
+  hs_stats_merge_unlocked();
   uint32_t n = hs_site_vec.count;
   if (n > hs_peak_cap) {
     uint32_t ncap = hs_peak_cap ? hs_peak_cap : 4096;
@@ -518,7 +674,7 @@ static void hs_peak_copy(void) {
 static struct hs_time_sample *hs_time; /* hs_lock */
 static uint32_t hs_time_count;
 static uint64_t hs_time_interval = 10000000; /* 10 ms */
-static uint64_t hs_time_next, hs_events, hs_next_dump_ns;
+static uint64_t hs_time_next, hs_next_dump_ns;
 
 static uint64_t hs_mono_ns(void) {
   struct timespec ts;
@@ -535,6 +691,7 @@ static void hs_time_tick(void) {
     hs_attention = 1;
   }
   if (now < hs_time_next || !hs_time) return;
+  hs_stats_merge_unlocked();
   if (hs_time_count == HS_TIME_MAX) {
     for (uint32_t i = 0; i < HS_TIME_MAX / 2; i++) hs_time[i] = hs_time[2 * i];
     hs_time_count = HS_TIME_MAX / 2;
@@ -629,7 +786,7 @@ static void hs_shadow_init(void) {
  * shadow table (or, without create, when its region has no leaf). */
 static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
   if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
-  uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
+  uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
   if (HS_UNLIKELY(!leaf)) {
     if (!create) return NULL;
     if (hs_nleaves == hs_leaves_cap) {
@@ -711,80 +868,101 @@ static void hs_map_delete(uint64_t *valp) {
   hs_map_count--;
 }
 
-static void hs_site_account_free(uint64_t val) {
+static void hs_site_account_free(struct hs_thread *t, uint64_t val) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
   uint64_t size = val >> HS_SITE_ID_BITS;
-  struct hs_site_stats *st = &hs_stats[site];
+  struct hs_site_stats *st = &t->st[site];
   st->frees++;
   st->live_count--;
   st->live_bytes -= size;
-  if (hs_est) hs_est_account(site, size, -1);
-  hs_tot.frees++;
-  hs_tot.live_count--;
-  hs_tot.live_bytes -= size;
+  if (t->est) hs_est_account(t->est, site, size, -1);
+  t->tot.frees++;
+  t->tot.live_count--;
+  t->tot.live_bytes -= size;
 }
 
-static inline void hs_account_alloc(uint32_t site, uint64_t sz) {
-  struct hs_site_stats *st = &hs_stats[site];
+/* Every 256 events of a thread: the process's live bytes (other threads' totals read without
+ * the lock: a racy but bounded view) against the next peak copy, and the timeline's clock. */
+static void hs_periodic(void) {
+  uint64_t live = hs_retired.tot.live_bytes;
+  for (struct hs_thread *t = __atomic_load_n(&hs_threads, __ATOMIC_ACQUIRE); t; t = t->next)
+    live += __atomic_load_n(&t->tot.live_bytes, __ATOMIC_RELAXED);
+  if ((int64_t)live > (int64_t)hs_tot.peak_live_bytes) hs_tot.peak_live_bytes = live; /* racy max */
+  int peak = (int64_t)live > 0 && live >= hs_peak_next;
+  if (!peak && !(hs_me && (hs_me->events & 1023) == 0)) return;
+  hs_lock_acquire();
+  if (peak && live >= hs_peak_next) hs_peak_copy();
+  hs_time_tick();
+  hs_lock_release();
+}
+
+static inline void hs_account_alloc(struct hs_thread *t, uint32_t site, uint64_t sz) {
+  struct hs_site_stats *st = &t->st[site];
   st->allocs++;
   st->alloc_bytes += sz;
   st->live_count++;
   st->live_bytes += sz;
-  if (st->live_bytes > st->peak_live_bytes) st->peak_live_bytes = st->live_bytes;
-  if (hs_est) hs_est_account(site, sz, 1);
-  hs_tot.allocs++;
-  hs_tot.alloc_bytes += sz;
-  hs_tot.live_count++;
-  hs_tot.live_bytes += sz;
-  if (hs_tot.live_bytes > hs_tot.peak_live_bytes) {
-    hs_tot.peak_live_bytes = hs_tot.live_bytes;
-    if (HS_UNLIKELY(hs_tot.live_bytes >= hs_peak_next)) hs_peak_copy();
-  }
-  if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
+  if (t->est) hs_est_account(t->est, site, sz, 1);
+  t->tot.allocs++;
+  t->tot.alloc_bytes += sz;
+  t->tot.live_count++;
+  t->tot.live_bytes += sz;
+}
+
+/* The shadow slot of a (creating its leaf under hs_lock), or NULL for the hash map. */
+static inline uint32_t *hs_shadow_slot_create(uintptr_t a) {
+  uint32_t *ss = hs_shadow_slot(a, 0);
+  if (HS_LIKELY(ss) || !hs_l1 || (a & 15) || (a >> 47)) return ss;
+  hs_lock_acquire();
+  ss = hs_shadow_slot(a, 1);
+  hs_lock_release();
+  return ss;
 }
 
 void hs_core_alloc(void *p, size_t size, uint32_t site) {
   uintptr_t key = (uintptr_t)p;
   uint64_t sz = size > HS_SIZE_MAX ? HS_SIZE_MAX : size;
-  hs_lock_acquire();
-  if (HS_UNLIKELY(!hs_active) || HS_UNLIKELY(site >= hs_site_vec.count)) {
-    hs_lock_release();
+  if (HS_UNLIKELY(!hs_active)) return;
+  struct hs_thread *t = hs_me_get(site);
+  if (HS_UNLIKELY(!t)) {
+    hs_disable("out of memory for statistics", ENOMEM);
     return;
   }
-  uint32_t *ss = sz <= HS_SHADOW_MAX_SIZE && site <= HS_SHADOW_SITE_MASK ? hs_shadow_slot(key, 1) : NULL;
+  uint32_t *ss = sz <= HS_SHADOW_MAX_SIZE && site <= HS_SHADOW_SITE_MASK ? hs_shadow_slot_create(key) : NULL;
   if (HS_LIKELY(ss)) {
-    if (HS_UNLIKELY(*ss)) hs_site_account_free(hs_shadow_decode(*ss)); /* a free we never saw */
+    uint32_t old = *ss;
     *ss = hs_shadow_encode(sz, site);
+    if (HS_UNLIKELY(old)) hs_site_account_free(t, hs_shadow_decode(old)); /* a free we never saw */
   } else {
+    hs_lock_acquire();
     uint64_t *slot = hs_map_slot(key, 1);
     if (HS_UNLIKELY(!slot)) {
       hs_lock_release();
       hs_disable("cannot grow the pointer map", ENOMEM);
       return;
     }
-    if (HS_UNLIKELY(*slot)) hs_site_account_free(*slot & HS_VAL_MASK);
+    uint64_t old = *slot;
     *slot = HS_PRESENT | (sz << HS_SITE_ID_BITS) | site;
+    hs_lock_release();
+    if (HS_UNLIKELY(old)) hs_site_account_free(t, old & HS_VAL_MASK);
   }
-  hs_account_alloc(site, sz);
-  hs_lock_release();
+  hs_account_alloc(t, site, sz);
+  if (HS_UNLIKELY((++t->events & 255) == 0)) hs_periodic();
 }
 
 int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   uint64_t val;
-  /* Blocks we never recorded (sampled out, or older than the hooks) leave without the lock:
-   * leaves are never unmapped, and nobody else can record this address while it is being
-   * freed, so an empty slot and an empty hash map are a stable answer. */
-  uint32_t *pre = hs_shadow_slot(key, 0);
-  if ((!pre || !__atomic_load_n(pre, __ATOMIC_RELAXED)) &&
-      !__atomic_load_n(&hs_map_filter[hs_filter_index(key)], __ATOMIC_RELAXED))
-    return 0;
-  hs_lock_acquire();
   uint32_t *ss = hs_shadow_slot(key, 0);
   if (HS_LIKELY(ss && *ss)) {
+    /* Lock-free: the block is this caller's to free, so nobody else writes its slot now. */
     val = hs_shadow_decode(*ss);
     *ss = 0;
   } else {
+    /* A counting filter over the hash map's keys answers for blocks never recorded (sampled
+     * out, or older than the hooks) without the lock. */
+    if (!__atomic_load_n(&hs_map_filter[hs_filter_index(key)], __ATOMIC_RELAXED)) return 0;
+    hs_lock_acquire();
     uint64_t *slot = hs_map_count ? hs_map_slot(key, 0) : NULL;
     if (!slot) {
       hs_lock_release();
@@ -792,11 +970,15 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
     }
     val = *slot & HS_VAL_MASK;
     hs_map_delete(slot);
+    hs_lock_release();
   }
-  hs_site_account_free(val);
-  if (HS_UNLIKELY((++hs_events & 1023) == 0)) hs_time_tick();
-  hs_lock_release();
-  if (site) *site = (uint32_t)(val & HS_SITE_ID_MAX);
+  uint32_t s = (uint32_t)(val & HS_SITE_ID_MAX);
+  struct hs_thread *t = hs_me_get(s);
+  if (HS_LIKELY(t)) {
+    hs_site_account_free(t, val);
+    if (HS_UNLIKELY((++t->events & 255) == 0)) hs_periodic();
+  }
+  if (site) *site = s;
   if (size) *size = (size_t)(val >> HS_SITE_ID_BITS);
   return 1;
 }
@@ -920,6 +1102,7 @@ __attribute__((constructor)) static void hs_init(void) {
     return;
   }
   pthread_atfork(hs_atfork_prepare, hs_atfork_parent, hs_atfork_child);
+  hs_thread_key_ok = pthread_key_create(&hs_thread_key, hs_thread_exit) == 0;
   if (hs_env_u32("HEAPSHAPE_SIGNAL", 1, 0, 1)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -153,6 +153,8 @@ struct hs_history {
 };
 /* Caller holds hs_lock. */
 void hs_history_get(struct hs_history *h) HS_HIDDEN;
+/* Sums the per-thread statistics into the site statistics and hs_tot; caller holds hs_lock. */
+void hs_stats_merge(void) HS_HIDDEN;
 extern struct hs_totals hs_tot HS_HIDDEN;
 
 /* Table access for the writer; caller holds hs_lock. */

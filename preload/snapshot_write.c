@@ -404,6 +404,7 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
   /* Objects can be inspected only while this thread holds the GIL. */
   int anatomy = hs_proc.anatomy && maps.text && hs_py_holds_gil();
   hs_lock_acquire();
+  hs_stats_merge();
   hs_resolve_native_unlocked(&maps);
   struct hs_anatomy *an = anatomy ? hs_anatomy_collect(maps.text) : NULL;
   struct hs_out o;
