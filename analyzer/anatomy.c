@@ -84,7 +84,8 @@ int hsa_anatomy_compute(const struct hsa_snapshot *s, const struct hsa_options *
   for (uint32_t i = 0; i < s->nsites; i++) {
     const struct hsa_site *site = &s->sites[i];
     char buf[4200];
-    hsa_frame_resolve(s, site->frames[0], sym, HSA_KEY_LINENO, &sf[i], buf, sizeof buf);
+    hsa_frame_resolve(s, hsa_site_key_frame(s, site), sym, HSA_KEY_LINENO, &sf[i], buf,
+                      sizeof buf);
     if (sf[i].filename == buf && !(sf[i].filename = priv_strdup(p, buf))) goto oom;
     pass[i] = hsa_site_passes(site, &sf[i], opt) ? 1 : 2;
     if (pass[i] != 1) continue;

@@ -119,7 +119,7 @@ int hsa_baseline_write(FILE *f, const struct hsa_snapshot *s, enum hsa_key key,
     if (!site->live_count && !(hsa_baseline_all_sites && site->peak_live_bytes)) continue;
     struct hsa_frame_text ft;
     char buf[4200];
-    hsa_frame_resolve(s, site->frames[0], sym, key, &ft, buf, sizeof buf);
+    hsa_frame_resolve(s, hsa_site_key_frame(s, site), sym, key, &ft, buf, sizeof buf);
     struct bl_row *r = &rows[nrows];
     if (!(r->filename = strdup(ft.filename))) {
       for (size_t k = 0; k < nrows; k++) free(rows[k].filename);

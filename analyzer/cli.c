@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/advise.h"
 #include "analyzer/anatomy.h"
 #include "analyzer/check.h"
 #include "analyzer/merge.h"
@@ -17,23 +18,34 @@
 #include "analyzer/report.h"
 #include "analyzer/stats.h"
 #include "analyzer/symbolize.h"
+#include "analyzer/timeline.h"
 
 static const char usage_text[] =
     "usage: heapshape COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
-    "  run [-o PATH] [--frames N] -- COMMAND ARGS...\n"
+    "  run [-o PATH] [--frames N] [--native] [--sample-rate BYTES] [--interval SECONDS]\n"
+    "      -- COMMAND ARGS...\n"
     "                        run COMMAND with the heapshape shim preloaded, then summarize\n"
-    "                        its exit snapshot (default heapshape-<program>-<pid>.hsnap)\n"
+    "                        its exit snapshot (default heapshape-<program>-<pid>.hsnap);\n"
+    "                        --native: native stacks too (16 frames unless --frames);\n"
+    "                        --sample-rate: record about one allocation per BYTES (64K, 1M)\n"
+    "                        and estimate, with standard errors; --interval: also write\n"
+    "                        PATH.<n>.hsnap every SECONDS while the program runs\n"
     "  stats FILE [OPTIONS]  live memory grouped like tracemalloc's Snapshot.statistics\n"
     "  diff OLD NEW [OPTIONS]\n"
     "                        differences like tracemalloc's Snapshot.compare_to\n"
     "  info FILE             what the snapshot is about: process, reason, totals\n"
+    "  timeline FILE [--format text|json] [--width N]\n"
+    "                        live memory over time (chart, or the samples as json)\n"
     "  anatomy FILE [OPTIONS]\n"
     "                        what the live objects are made of, per (line, type): objects,\n"
     "                        bytes, headers vs data, sampled shapes (needs a format-2\n"
     "                        snapshot of a Python program; --limit, --format, --include,\n"
     "                        --exclude, --domain, --no-symbols as for stats)\n"
+    "  advise FILE... [--min-objects N] [--ram SIZE] [--format text|markdown|json]\n"
+    "                        layout advice for sites with many records (numpy columns,\n"
+    "                        structured arrays, slots, shared memory) with size estimates\n"
     "  sizes FILE [--format text|json]\n"
     "                        sys.getsizeof of a few values in the recorded interpreter,\n"
     "                        derived from the snapshot's type table\n"
@@ -63,7 +75,9 @@ static const char usage_text[] =
     "  --exclude PATTERN     drop sites whose innermost frame's file matches (repeatable)\n"
     "  --domain malloc|raw|mem|obj|python\n"
     "                        keep only these allocator domains (repeatable; default all)\n"
-    "  --no-symbols          do not symbolize native frames (print module+0xADDR)\n";
+    "  --no-symbols          do not symbolize native frames (print module+0xADDR)\n"
+    "  --peak                the live memory at the peak (the snapshot's peak copy) instead\n"
+    "                        of at the snapshot\n";
 
 int hsa_cli_error(const char *fmt, ...) {
   va_list ap;
@@ -159,6 +173,8 @@ static int parse_query(int argc, char **argv, size_t want_files, struct query *q
       q->opt.domain_mask |= mask;
     } else if (strcmp(a, "--no-symbols") == 0) {
       q->symbols = 0;
+    } else if (strcmp(a, "--peak") == 0) {
+      q->opt.peak = 1;
     } else {
       return hsa_cli_error("unknown option \"%s\" for %s; see heapshape --help", a, argv[0]);
     }
@@ -241,6 +257,10 @@ static int cmd_anatomy(int argc, char **argv) {
   if (rc) goto out;
   if (q.key_given) {
     rc = hsa_cli_error("anatomy has no --key option (rows are per line and type)");
+    goto out;
+  }
+  if (q.opt.peak) {
+    rc = hsa_cli_error("anatomy has no --peak option (object anatomy is taken with the snapshot)");
     goto out;
   }
   if ((rc = load(q.files[0], &snap)) != 0) goto out;
@@ -329,8 +349,10 @@ int hsa_cli_main(int argc, char **argv) {
   if (strcmp(cmd, "diff") == 0) return cmd_stats_or_diff(argc - 1, argv + 1, 1);
   if (strcmp(cmd, "info") == 0) return cmd_info(argc - 1, argv + 1);
   if (strcmp(cmd, "anatomy") == 0) return cmd_anatomy(argc - 1, argv + 1);
+  if (strcmp(cmd, "advise") == 0) return hsa_cli_advise(argc - 1, argv + 1);
   if (strcmp(cmd, "sizes") == 0) return cmd_sizes(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return hsa_cli_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "timeline") == 0) return hsa_cli_timeline(argc - 1, argv + 1);
   if (strcmp(cmd, "check") == 0) return hsa_cli_check(argc - 1, argv + 1);
   if (strcmp(cmd, "baseline") == 0) return hsa_cli_baseline(argc - 1, argv + 1);
   if (strcmp(cmd, "merge") == 0) return hsa_cli_merge(argc - 1, argv + 1);

@@ -23,6 +23,9 @@ static const char *tag_name(uint32_t tag) {
     case HS_TAG_TYPE: return "TYPE";
     case HS_TAG_ANAT: return "ANAT";
     case HS_TAG_SHAP: return "SHAP";
+    case HS_TAG_PEAK: return "PEAK";
+    case HS_TAG_TIME: return "TIME";
+    case HS_TAG_ESTM: return "ESTM";
     case HS_TAG_END: return "END";
     default: return "?";
   }
@@ -109,6 +112,7 @@ static int read_meta(const unsigned char *d, uint64_t size, uint64_t *off,
     s->meta.flags2 = s->meta.anatomy_us = 0;
     s->meta.sample_rate = 0;
   }
+  if (s->version < 3) s->meta.sample_rate = 0; /* v2: bytes 120.. were reserved */
   return 0;
 }
 
@@ -360,6 +364,118 @@ static int read_shapes(const unsigned char *d, uint64_t size, uint64_t *off,
   return 0;
 }
 
+/* ---- v3: PEAK, TIME, ESTM ---- */
+
+static int read_peak(const unsigned char *d, uint64_t size, uint64_t *off,
+                     struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_PEAK, s->path, &c, err) != 0) return -1;
+  struct hs_peak_hdr h;
+  if (need(&c, sizeof h, "the PEAK header", err) != 0) return -1;
+  memcpy(&h, d + c.pos, sizeof h);
+  c.pos += sizeof h;
+  if ((uint64_t)h.count * sizeof(struct hs_peak_rec_disk) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section PEAK claims %u sites (%llu bytes) but holds %llu bytes",
+                    s->path, h.count,
+                    (unsigned long long)h.count * sizeof(struct hs_peak_rec_disk),
+                    (unsigned long long)(c.end - c.pos));
+  if (h.count > s->nsites)
+    return hsa_fail(err,
+                    "%s: corrupt: section PEAK holds %u sites but the snapshot has %u sites",
+                    s->path, h.count, s->nsites);
+  s->peak = calloc(h.count ? h.count : 1, sizeof *s->peak);
+  if (!s->peak) return hsa_fail(err, "%s: out of memory reading the peak copy", s->path);
+  memcpy(s->peak, d + c.pos, (size_t)h.count * sizeof *s->peak);
+  s->npeak = h.count;
+  s->peak_live_bytes = h.live_bytes;
+  s->peak_time_ns = h.time_ns;
+  return 0;
+}
+
+static int read_timeline(const unsigned char *d, uint64_t size, uint64_t *off,
+                         struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_TIME, s->path, &c, err) != 0) return -1;
+  struct hs_time_hdr h;
+  if (need(&c, sizeof h, "the TIME header", err) != 0) return -1;
+  memcpy(&h, d + c.pos, sizeof h);
+  c.pos += sizeof h;
+  if (h.ntop != HS_TIME_TOP_SITES)
+    return hsa_fail(err,
+                    "%s: corrupt: section TIME keeps %u top sites per sample, expected %d",
+                    s->path, h.ntop, HS_TIME_TOP_SITES);
+  if ((uint64_t)h.count * sizeof(struct hs_time_rec) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section TIME claims %u samples (%llu bytes) but holds %llu "
+                    "bytes",
+                    s->path, h.count, (unsigned long long)h.count * sizeof(struct hs_time_rec),
+                    (unsigned long long)(c.end - c.pos));
+  s->timeline = calloc(h.count ? h.count : 1, sizeof *s->timeline);
+  if (!s->timeline) return hsa_fail(err, "%s: out of memory reading the timeline", s->path);
+  memcpy(s->timeline, d + c.pos, (size_t)h.count * sizeof *s->timeline);
+  s->ntime = h.count;
+  s->time_interval_ns = h.interval_ns;
+  for (uint32_t i = 0; i < h.count; i++) {
+    const struct hs_time_rec *t = &s->timeline[i];
+    if (i > 0 && t->t_ns < s->timeline[i - 1].t_ns)
+      return hsa_fail(err,
+                      "%s: corrupt: timeline sample %u (at %llu ns) is earlier than sample %u "
+                      "(at %llu ns)",
+                      s->path, i, (unsigned long long)t->t_ns, i - 1,
+                      (unsigned long long)s->timeline[i - 1].t_ns);
+    for (int k = 0; k < HS_TIME_TOP_SITES; k++) {
+      if (t->top[k].bytes && t->top[k].site >= s->nsites)
+        return hsa_fail(err,
+                        "%s: corrupt: timeline sample %u refers to site %u but the snapshot "
+                        "has %u sites",
+                        s->path, i, t->top[k].site, s->nsites);
+    }
+  }
+  return 0;
+}
+
+static int read_estimates(const unsigned char *d, uint64_t size, uint64_t *off,
+                          struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  uint32_t n;
+  if (open_counted(d, size, off, HS_TAG_ESTM, s, &c, &n, err) != 0) return -1;
+  if ((uint64_t)n * sizeof(struct hs_estm_rec) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section ESTM claims %u estimates (%llu bytes) but holds %llu "
+                    "bytes",
+                    s->path, n, (unsigned long long)n * sizeof(struct hs_estm_rec),
+                    (unsigned long long)(c.end - c.pos));
+  if (s->meta.sample_rate == 0 && n != 0)
+    return hsa_fail(err,
+                    "%s: corrupt: section ESTM holds %u estimates but the snapshot is not "
+                    "sampled (META sample rate 0)",
+                    s->path, n);
+  if (s->meta.sample_rate != 0 && n != s->nsites)
+    return hsa_fail(err,
+                    "%s: corrupt: section ESTM holds %u estimates but the snapshot has %u sites "
+                    "(a sampled snapshot has one per site)",
+                    s->path, n, s->nsites);
+  s->estimates = calloc(n ? n : 1, sizeof *s->estimates);
+  if (!s->estimates) return hsa_fail(err, "%s: out of memory reading the estimates", s->path);
+  memcpy(s->estimates, d + c.pos, (size_t)n * sizeof *s->estimates);
+  s->nestimates = n;
+  for (uint32_t i = 0; i < n; i++) {
+    struct hs_estm_rec *e = &s->estimates[i];
+    double *v[4] = {&e->live_bytes, &e->live_count, &e->live_bytes_var, &e->alloc_bytes};
+    for (int k = 0; k < 4; k++) {
+      /* NaN fails both comparisons */
+      if (!(*v[k] > -1e300 && *v[k] < 1e300))
+        return hsa_fail(err, "%s: corrupt: estimate %d of site %u is not a finite number",
+                        s->path, k, i);
+      /* The shim keeps running sums (added on allocation, subtracted on free): when
+       * everything is freed they may end a rounding error below zero. */
+      if (*v[k] < 0) *v[k] = 0;
+    }
+  }
+  return 0;
+}
+
 /* The CRC check, done up front when the file ends in something that looks like END. Returns 1
  * if it checked (and matched), 0 if there is no END at the tail, -1 on mismatch. */
 static int check_tail_crc(const unsigned char *d, uint64_t size, const char *name,
@@ -435,6 +551,11 @@ int hsa_snapshot_read_buffer(const void *data, size_t len, const char *name,
     if (read_types(d, size, &off, out, err) != 0) goto fail;
     if (read_rows(d, size, &off, out, err) != 0) goto fail;
     if (read_shapes(d, size, &off, out, err) != 0) goto fail;
+  }
+  if (out->version >= 3) {
+    if (read_peak(d, size, &off, out, err) != 0) goto fail;
+    if (read_timeline(d, size, &off, out, err) != 0) goto fail;
+    if (read_estimates(d, size, &off, out, err) != 0) goto fail;
   }
   uint64_t end_at = off;
   struct cursor c;

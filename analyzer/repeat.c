@@ -204,7 +204,11 @@ int hsa_run_multi(int argc, char **argv) {
       out_opt = argv[++i];
     } else if (strncmp(a, "--output=", 9) == 0) {
       out_opt = a + 9;
-    } else if (strcmp(a, "--frames") == 0 && i + 1 < argc) {
+    } else if (strcmp(a, "--sample-rate") == 0 || strncmp(a, "--sample-rate=", 14) == 0) {
+      free(args);
+      return hsa_cli_error("--sample-rate cannot be combined with --repeat or --with-children: "
+                           "merging snapshots does not combine their estimates");
+    } else if ((strcmp(a, "--frames") == 0 || strcmp(a, "--interval") == 0) && i + 1 < argc) {
       args[nargs++] = argv[i++];
       args[nargs++] = argv[i];
     } else {

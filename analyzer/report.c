@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,6 +37,11 @@ static void append(char *out, size_t outlen, size_t *len, const char *fmt, ...) 
 
 void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, char *out,
                      size_t outlen) {
+  hsa_stat_format_ex(st, is_diff, key, 0, out, outlen);
+}
+
+void hsa_stat_format_ex(const struct hsa_stat *st, int is_diff, enum hsa_key key, int sampled,
+                        char *out, size_t outlen) {
   const struct hsa_frame_text *f = hsa_stat_frame(st);
   char size[32], diff[32];
   size_t len = 0;
@@ -44,13 +50,19 @@ void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, c
   else append(out, outlen, &len, "%s:%d", f->filename, f->lineno);
   if (f->native && f->name[0] && key != HSA_KEY_FILENAME)
     append(out, outlen, &len, " (%s)", f->name);
+  char se[48] = "";
+  if (sampled) {
+    char x[32];
+    hsa_format_size(sqrt(st->size_var > 0 ? st->size_var : 0), 0, x, sizeof x);
+    snprintf(se, sizeof se, " (\xc2\xb1%s)", x); /* U+00B1 PLUS-MINUS SIGN, UTF-8 */
+  }
   hsa_format_size((double)st->size, 0, size, sizeof size);
   if (is_diff) {
     hsa_format_size((double)st->size_diff, 1, diff, sizeof diff);
-    append(out, outlen, &len, ": size=%s (%s), count=%" PRId64 " (%+" PRId64 ")", size, diff,
-           st->count, st->count_diff);
+    append(out, outlen, &len, ": size=%s (%s)%s, count=%" PRId64 " (%+" PRId64 ")", size, diff,
+           se, st->count, st->count_diff);
   } else {
-    append(out, outlen, &len, ": size=%s, count=%" PRId64, size, st->count);
+    append(out, outlen, &len, ": size=%s%s, count=%" PRId64, size, se, st->count);
   }
   if (st->count) {
     hsa_format_size((double)st->size / (double)st->count, 0, size, sizeof size);
@@ -58,13 +70,130 @@ void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, c
   }
 }
 
+/* ---- source lines for --key traceback, like linecache.getline ---- */
+
+struct source_file {
+  struct source_file *next;
+  char *path;
+  char *text;    /* whole file, NUL-terminated; NULL if unreadable */
+  char **lines;  /* starts of lines (not terminated: up to '\n' or NUL) */
+  size_t nlines;
+};
+
+static struct source_file *source_load(struct source_file **cache, const char *path) {
+  for (struct source_file *sf = *cache; sf; sf = sf->next)
+    if (strcmp(sf->path, path) == 0) return sf;
+  struct source_file *sf = calloc(1, sizeof *sf);
+  if (!sf) return NULL;
+  sf->path = strdup(path);
+  if (!sf->path) {
+    free(sf);
+    return NULL;
+  }
+  FILE *in = path[0] ? fopen(path, "rb") : NULL;
+  if (in) {
+    size_t cap = 0, len = 0;
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, in)) > 0 && len < (64u << 20)) {
+      if (len + got + 1 > cap) {
+        size_t ncap = cap ? cap * 2 : 65536;
+        while (ncap < len + got + 1) ncap *= 2;
+        char *p = realloc(sf->text, ncap);
+        if (!p) break;
+        sf->text = p;
+        cap = ncap;
+      }
+      memcpy(sf->text + len, buf, got);
+      len += got;
+    }
+    fclose(in);
+    if (sf->text) {
+      sf->text[len] = '\0';
+      size_t n = 1;
+      for (size_t i = 0; i < len; i++) n += sf->text[i] == '\n';
+      sf->lines = malloc(n * sizeof *sf->lines);
+      if (sf->lines) {
+        char *p = sf->text;
+        for (;;) {
+          sf->lines[sf->nlines++] = p;
+          char *nl = strchr(p, '\n');
+          if (!nl || !nl[1]) break;
+          p = nl + 1;
+        }
+      }
+    }
+  }
+  sf->next = *cache;
+  *cache = sf;
+  return sf;
+}
+
+static void source_free(struct source_file *sf) {
+  while (sf) {
+    struct source_file *next = sf->next;
+    free(sf->path);
+    free(sf->text);
+    free(sf->lines);
+    free(sf);
+    sf = next;
+  }
+}
+
+/* Line lineno of path stripped of surrounding whitespace (Python's str.strip()) into out;
+ * "" when unknown. */
+static void source_line(struct source_file **cache, const char *path, int lineno, char *out,
+                        size_t outlen) {
+  out[0] = '\0';
+  if (lineno < 1) return;
+  struct source_file *sf = source_load(cache, path);
+  if (!sf || !sf->lines || (size_t)lineno > sf->nlines) return;
+  const char *a = sf->lines[lineno - 1];
+  const char *b = strchr(a, '\n');
+  if (!b) b = a + strlen(a);
+  while (a < b && strchr(" \t\r\f\v", *a)) a++;
+  while (b > a && strchr(" \t\r\f\v", b[-1])) b--;
+  size_t n = (size_t)(b - a) < outlen - 1 ? (size_t)(b - a) : outlen - 1;
+  memcpy(out, a, n);
+  out[n] = '\0';
+}
+
+/* One frame as Traceback.format() prints it (oldest first): `  File "f", line N` and the
+ * stripped source line indented by 4 when the file is readable. Native frames: with source
+ * information `  File "src.c", line 42, in function`; without, `  File "/lib/libfoo.so",
+ * address 0x1234, in function` (", in function" only when the symbol is known). */
+static void print_frame(FILE *f, const struct hsa_frame_text *fr, struct source_file **cache) {
+  if (fr->native && fr->lineno == 0) {
+    const char *plus = strstr(fr->filename, "+0x");
+    const char *last = plus;
+    while (last && (plus = strstr(last + 1, "+0x"))) last = plus;
+    if (last) fprintf(f, "  File \"%.*s\", address %s", (int)(last - fr->filename), fr->filename,
+                      last + 1);
+    else fprintf(f, "  File \"%s\"", fr->filename);
+    if (fr->name[0]) fprintf(f, ", in %s", fr->name);
+    fputc('\n', f);
+    return;
+  }
+  fprintf(f, "  File \"%s\", line %d", fr->filename, fr->lineno);
+  if (fr->native && fr->name[0]) fprintf(f, ", in %s", fr->name);
+  fputc('\n', f);
+  char src[4096];
+  source_line(cache, fr->filename, fr->lineno, src, sizeof src);
+  if (src[0]) fprintf(f, "    %s\n", src);
+}
+
 int hsa_report_text(FILE *f, const struct hsa_stats *st, size_t limit) {
   size_t n = limit && limit < st->n ? limit : st->n;
   char line[8192];
+  struct source_file *cache = NULL;
   for (size_t i = 0; i < n; i++) {
-    hsa_stat_format(&st->items[i], st->is_diff, st->key, line, sizeof line);
+    hsa_stat_format_ex(&st->items[i], st->is_diff, st->key, st->sampled, line, sizeof line);
     fprintf(f, "%s\n", line);
+    if (st->key == HSA_KEY_TRACEBACK)
+      for (size_t k = 0; k < st->items[i].nframes; k++)
+        print_frame(f, &st->items[i].frames[k], &cache);
   }
+  source_free(cache);
   return ferror(f) ? -1 : 0;
 }
 
@@ -104,6 +233,7 @@ int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit) {
     if (st->is_diff)
       fprintf(f, ",\"size_diff\":%" PRId64 ",\"count_diff\":%" PRId64, s->size_diff,
               s->count_diff);
+    if (st->sampled) fprintf(f, ",\"size_stderr\":%.0f", sqrt(s->size_var > 0 ? s->size_var : 0));
     if (st->key == HSA_KEY_TRACEBACK) {
       fputs(",\"traceback\":[", f);
       for (size_t k = 0; k < s->nframes; k++) {
@@ -122,6 +252,9 @@ int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit) {
   if (st->is_diff)
     fprintf(f, ",\"total_size_diff\":%" PRId64 ",\"total_count_diff\":%" PRId64,
             st->total_size_diff, st->total_count_diff);
+  if (st->sampled)
+    fprintf(f, ",\"total_size_stderr\":%.0f",
+            sqrt(st->total_size_var > 0 ? st->total_size_var : 0));
   fputs("}\n", f);
   return ferror(f) ? -1 : 0;
 }
@@ -170,9 +303,22 @@ int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
   if (m->reason == HS_REASON_EXIT) fputc('\n', f);
   else fprintf(f, " (snapshot %u)\n", m->seq);
   fprintf(f, "taken: %s (tracking since %s)\n", t, t0);
-  fprintf(f, "live: %" PRIu64 " bytes (%s) in %" PRIu64 " blocks\n", m->live_bytes, live,
-          m->live_count);
-  fprintf(f, "peak live: %" PRIu64 " bytes (%s)\n", m->peak_live_bytes, peak);
+  const char *smp = s->version >= 3 && m->sample_rate ? " (sampled blocks only)" : "";
+  fprintf(f, "live: %" PRIu64 " bytes (%s) in %" PRIu64 " blocks%s\n", m->live_bytes, live,
+          m->live_count, smp);
+  if (hsa_snapshot_is_sampled(s)) {
+    double eb = 0, ec = 0, var = 0;
+    for (uint32_t i = 0; i < s->nestimates; i++) {
+      eb += s->estimates[i].live_bytes;
+      ec += s->estimates[i].live_count;
+      var += s->estimates[i].live_bytes_var;
+    }
+    char e1[32], e2[32];
+    hsa_format_size(eb, 0, e1, sizeof e1);
+    hsa_format_size(sqrt(var), 0, e2, sizeof e2);
+    fprintf(f, "live (estimate): %.0f bytes (%s \xc2\xb1%s) in %.0f blocks\n", eb, e1, e2, ec);
+  }
+  fprintf(f, "peak live: %" PRIu64 " bytes (%s)%s\n", m->peak_live_bytes, peak, smp);
   fprintf(f, "allocations: %" PRIu64 " (%" PRIu64 " bytes, %s), frees: %" PRIu64 "\n",
           m->total_allocs, m->total_alloc_bytes, total, m->total_frees);
   fprintf(f, "python frames per allocation: %u\n", m->max_frames);
@@ -180,6 +326,32 @@ int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
   if (m->flags & HS_META_FLAG_DISABLED)
     fprintf(f, "warning: tracking was disabled by an error before this snapshot; the numbers "
                "are incomplete\n");
+  if (s->version >= 3 && m->sample_rate)
+    fprintf(f, "sampling: sampled every %" PRIu64 " bytes on average; sizes and counts are "
+               "estimates%s\n",
+            m->sample_rate, hsa_snapshot_is_sampled(s) ? "" : " (but the snapshot has none)");
+  if (hsa_snapshot_has_peak(s)) {
+    char pk[32];
+    uint64_t pb = 0, pc = 0;
+    for (uint32_t i = 0; i < s->npeak; i++) {
+      pb += s->peak[i].live_bytes;
+      pc += s->peak[i].live_count;
+    }
+    hsa_format_size((double)pb, 0, pk, sizeof pk);
+    fprintf(f, "peak copy: %" PRIu64 " bytes (%s) in %" PRIu64 " blocks, taken %.3f s after "
+               "tracking started (heapshape stats --peak)\n",
+            pb, pk, pc, (double)s->peak_time_ns / 1e9);
+  } else {
+    fprintf(f, "peak copy: none (%s)\n",
+            s->version < 3 ? (s->version == 1 ? "format version 1" : "format version 2")
+                           : "the process never held 1 MiB");
+  }
+  if (s->version >= 3 && s->ntime)
+    fprintf(f, "timeline: %u samples over %.3f s, every %.0f ms (heapshape timeline)\n",
+            s->ntime, (double)s->timeline[s->ntime - 1].t_ns / 1e9,
+            (double)s->time_interval_ns / 1e6);
+  else
+    fprintf(f, "timeline: none\n");
   fprintf(f, "sites: %u\nframes: %u\nstrings: %u\n", s->nsites, s->nframes, s->nstrings);
   if (hsa_snapshot_has_anatomy(s))
     fprintf(f, "anatomy: %u types, %u rows, %u shapes (pass took %.1f ms)\n", s->ntypes,

@@ -7,7 +7,9 @@
  * with "filename"/"lineno" the frame the text line shows and "traceback" (key traceback only)
  * oldest frame first, like tracemalloc.Traceback. With --key type a text line is
  * `TYPE: size=..., count=..., average=...` (count = objects) and a JSON entry has "type" instead
- * of "filename"/"lineno". */
+ * of "filename"/"lineno". For sampled snapshots (estimates) each JSON entry also has
+ * "size_stderr" (bytes: the standard error of "size", of "size_diff" for a diff) and the
+ * document "total_size_stderr". */
 #ifndef HEAPSHAPE_ANALYZER_REPORT_H
 #define HEAPSHAPE_ANALYZER_REPORT_H
 
@@ -30,7 +32,18 @@ void hsa_format_size(double size, int sign, char *out, size_t outlen);
 void hsa_stat_format(const struct hsa_stat *st, int is_diff, enum hsa_key key, char *out,
                      size_t outlen);
 
-/* Writes up to limit statistics (0 = all), one line each. Returns 0 / -1 (write error). */
+/* Same, for a sampled statistic (sampled 1): ` (±X)` follows the size (the size diff for a
+ * diff), X the standard error sqrt(size_var) in the same size format, e.g.
+ * `app.py:3: size=19.1 MiB (±312 KiB), count=10012, average=2001 B`. */
+void hsa_stat_format_ex(const struct hsa_stat *st, int is_diff, enum hsa_key key, int sampled,
+                        char *out, size_t outlen);
+
+/* Writes up to limit statistics (0 = all), one line each (with ` (±X)` when st->sampled).
+ * With key traceback each line is followed by its traceback as tracemalloc's
+ * Traceback.format() prints it, oldest frame first: `  File "FILE", line N` and, when FILE is
+ * readable, its line N stripped and indented by 4 (linecache.getline). Native frames print
+ * `  File "SRC.c", line N, in FUNCTION` (+ source line) when symbolized to a source line,
+ * else `  File "MODULE", address 0xADDR[, in FUNCTION]`. Returns 0 / -1 (write error). */
 int hsa_report_text(FILE *f, const struct hsa_stats *st, size_t limit);
 
 /* Writes the JSON document above with up to limit statistics (0 = all), then a newline. */

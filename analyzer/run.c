@@ -1,7 +1,9 @@
-/* heapshape analyzer: `heapshape run [-o PATH] [--frames N] -- COMMAND ARGS...`.
+/* heapshape analyzer: `heapshape run [-o PATH] [--frames N] [--native] [--sample-rate BYTES]
+ * [--interval SECONDS] -- COMMAND ARGS...`.
  *
  * Forks; the child sets the shim's environment (HEAPSHAPE_ROOT_PID, HEAPSHAPE_OUTPUT,
- * HEAPSHAPE_FRAMES, HEAPSHAPE_DIR, LD_PRELOAD) and execs COMMAND. The parent ignores SIGINT and
+ * HEAPSHAPE_FRAMES, HEAPSHAPE_NATIVE, HEAPSHAPE_SAMPLE_RATE, HEAPSHAPE_INTERVAL, HEAPSHAPE_DIR,
+ * LD_PRELOAD) and execs COMMAND. The parent ignores SIGINT and
  * SIGQUIT while it waits, so Ctrl-C reaches the child only, then summarizes the exit snapshot
  * on stderr and exits with the child's status (128 + signal if the child was killed).
  * An exec failure is sent back over a close-on-exec pipe and reported as a usage error (2). */
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +142,46 @@ static long pid_of_name(const char *name) {
   return (end != dash + 1 && (*end == '\0' || *end == '.')) ? pid : -1;
 }
 
+#define RUN_USAGE                                                                        \
+  "heapshape run [-o PATH] [--frames N] [--native] [--sample-rate BYTES] "                  \
+  "[--interval SECONDS] -- COMMAND ARGS..."
+
+/* "65536", "64K", "64k", "64KiB", "1M", "1MB", "2G" (powers of 1024) -> bytes in
+ * 1..0x7fffffff (the shim's range); 0 / -1. */
+static int parse_sample_rate(const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (!(text[0] >= '0' && text[0] <= '9')) return -1;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text) return -1;
+  uint64_t mul = 1;
+  switch (*end) {
+    case 'k': case 'K': mul = 1024; end++; break;
+    case 'm': case 'M': mul = 1024 * 1024; end++; break;
+    case 'g': case 'G': mul = 1024ull * 1024 * 1024; end++; break;
+    case 'b': case 'B': if (end[1] == '\0') end++; break;
+    default: break;
+  }
+  if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 || strcmp(end, "b") == 0))
+    end += strlen(end);
+  if (*end) return -1;
+  if (v == 0 || v > 0x7fffffffull / mul) return -1;
+  *out = v * mul;
+  return 0;
+}
+
+/* "0.5", "2", "1e-1" seconds (at least 1 ms, at most a day) -> the shim's form "S.NNNNNNNNN". */
+static int parse_interval(const char *text, char *out, size_t outlen) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || end == text || *end || !isfinite(v) || v < 0.001 || v > 86400) return -1;
+  uint64_t ns = (uint64_t)llround(v * 1e9);
+  snprintf(out, outlen, "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
+           (unsigned long long)(ns % 1000000000u));
+  return 0;
+}
+
 /* Summary on stderr after the child ended. */
 static void summarize(const char *out_path, const char *dir, char **before, size_t nbefore,
                       const char *how) {
@@ -164,11 +207,34 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       hsa_format_size((double)m->live_bytes, 0, live, sizeof live);
       hsa_format_size((double)m->peak_live_bytes, 0, peak, sizeof peak);
       fprintf(stderr, "heapshape: snapshot written to %s\n", out_path);
-      fprintf(stderr,
-              "heapshape: live at exit: %s in %llu blocks; peak live: %s; allocations "
-              "recorded: %llu\n",
-              live, (unsigned long long)m->live_count, peak,
-              (unsigned long long)m->total_allocs);
+      if (hsa_snapshot_is_sampled(&s)) {
+        double eb = 0, ec = 0;
+        for (uint32_t k = 0; k < s.nsites; k++) {
+          eb += s.estimates[k].live_bytes;
+          ec += s.estimates[k].live_count;
+        }
+        hsa_format_size(eb, 0, live, sizeof live);
+        fprintf(stderr,
+                "heapshape: sampled every %llu bytes on average: live at exit (estimate): %s "
+                "in %.0f blocks; allocations sampled: %llu\n",
+                (unsigned long long)m->sample_rate, live, ec,
+                (unsigned long long)m->total_allocs);
+      } else {
+        fprintf(stderr,
+                "heapshape: live at exit: %s in %llu blocks; peak live: %s; allocations "
+                "recorded: %llu\n",
+                live, (unsigned long long)m->live_count, peak,
+                (unsigned long long)m->total_allocs);
+      }
+      if (hsa_snapshot_has_peak(&s)) {
+        uint64_t pb = 0;
+        for (uint32_t k = 0; k < s.npeak; k++) pb += s.peak[k].live_bytes;
+        hsa_format_size((double)pb, 0, peak, sizeof peak);
+        fprintf(stderr,
+                "heapshape: peak: %s live %.3f s after start (by line: heapshape stats %s "
+                "--peak)\n",
+                peak, (double)s.peak_time_ns / 1e9, out_path);
+      }
       struct hsa_options opt;
       memset(&opt, 0, sizeof opt);
       opt.key = HSA_KEY_LINENO;
@@ -203,6 +269,8 @@ static void summarize(const char *out_path, const char *dir, char **before, size
 int hsa_cli_run(int argc, char **argv) {
   const char *out_opt = NULL;
   const char *frames = NULL;
+  int native = 0;
+  char sample_rate[32] = "", interval[48] = "";
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -227,15 +295,28 @@ int hsa_cli_run(int argc, char **argv) {
       long n = strtol(frames, &end, 10);
       if (end == frames || *end || n < 1 || n > 65535)
         return hsa_cli_error("bad --frames \"%s\"; use a number from 1 to 65535", frames);
+    } else if (strcmp(a, "--native") == 0) {
+      native = 1;
+    } else if (strcmp(a, "--sample-rate") == 0 || strncmp(a, "--sample-rate=", 14) == 0) {
+      const char *v = a[13] == '=' ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!v) return hsa_cli_error("--sample-rate needs a size in bytes (e.g. 65536, 64K, 1M)");
+      uint64_t rate;
+      if (parse_sample_rate(v, &rate) != 0)
+        return hsa_cli_error("bad --sample-rate \"%s\"; use a size in bytes from 1 to "
+                             "2147483647, optionally with K, M or G (e.g. 65536, 64K, 1M)",
+                             v);
+      snprintf(sample_rate, sizeof sample_rate, "%llu", (unsigned long long)rate);
+    } else if (strcmp(a, "--interval") == 0 || strncmp(a, "--interval=", 11) == 0) {
+      const char *v = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!v) return hsa_cli_error("--interval needs a number of seconds (e.g. 0.5)");
+      if (parse_interval(v, interval, sizeof interval) != 0)
+        return hsa_cli_error("bad --interval \"%s\"; use seconds from 0.001 to 86400 (e.g. 0.5)",
+                             v);
     } else {
-      return hsa_cli_error("unknown option \"%s\" for run; usage: heapshape run [-o PATH] "
-                           "[--frames N] -- COMMAND ARGS...",
-                           a);
+      return hsa_cli_error("unknown option \"%s\" for run; usage: " RUN_USAGE, a);
     }
   }
-  if (i >= argc)
-    return hsa_cli_error("run needs a command: heapshape run [-o PATH] [--frames N] -- "
-                         "COMMAND ARGS...");
+  if (i >= argc) return hsa_cli_error("run needs a command: " RUN_USAGE);
   char **cmd = argv + i;
   int cmd_argc = argc - i;
 
@@ -301,6 +382,9 @@ int hsa_cli_run(int argc, char **argv) {
     else snprintf(buf, sizeof buf, "%s/heapshape-%s-%ld.hsnap", cwd, program, (long)getpid());
     setenv("HEAPSHAPE_OUTPUT", buf, 1);
     if (frames) setenv("HEAPSHAPE_FRAMES", frames, 1);
+    if (native) setenv("HEAPSHAPE_NATIVE", "1", 1);
+    if (sample_rate[0]) setenv("HEAPSHAPE_SAMPLE_RATE", sample_rate, 1);
+    if (interval[0]) setenv("HEAPSHAPE_INTERVAL", interval, 1);
     setenv("HEAPSHAPE_DIR", cwd, 1);
     const char *old = getenv("LD_PRELOAD");
     if (old && old[0]) snprintf(buf, sizeof buf, "%s:%s", shim, old);

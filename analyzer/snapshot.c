@@ -45,6 +45,9 @@ void hsa_snapshot_free(struct hsa_snapshot *s) {
   for (uint32_t i = 0; i < s->nstrings; i++) free(s->strings[i]);
   for (uint32_t i = 0; i < s->nsites; i++) free(s->sites[i].frames);
   for (uint32_t i = 0; i < s->nshapes; i++) free(s->shapes[i].fields);
+  free(s->peak);
+  free(s->timeline);
+  free(s->estimates);
   free(s->types);
   free(s->rows);
   free(s->shapes);
@@ -246,6 +249,91 @@ const char *hsa_snapshot_no_anatomy_reason(const struct hsa_snapshot *s) {
   return "the anatomy pass did not run for this snapshot (HEAPSHAPE_ANATOMY=0 was set, or "
          "the snapshot was taken by a thread that did not hold the GIL); profile again "
          "without HEAPSHAPE_ANATOMY=0, and take snapshots at exit or from Python code";
+}
+
+/* Replaces *dst with a copy of n elements of size elem at src (NULL when n is 0). */
+static int copy_array(void **dst, const void *src, uint32_t n, size_t elem) {
+  void *p = NULL;
+  if (n) {
+    p = malloc((size_t)n * elem);
+    if (!p) return -1;
+    memcpy(p, src, (size_t)n * elem);
+  }
+  free(*dst);
+  *dst = p;
+  return 0;
+}
+
+int hsa_snapshot_set_peak(struct hsa_snapshot *s, const struct hs_peak_rec_disk *recs, uint32_t n,
+                          uint64_t live_bytes, uint64_t time_ns, struct hsa_error *err) {
+  if (n > s->nsites)
+    return hsa_fail(err, "peak copy of %u sites but the snapshot has %u sites", n, s->nsites);
+  if (copy_array((void **)&s->peak, recs, n, sizeof *recs) != 0)
+    return hsa_fail(err, "out of memory setting the peak copy");
+  s->npeak = n;
+  s->peak_live_bytes = live_bytes;
+  s->peak_time_ns = time_ns;
+  return 0;
+}
+
+int hsa_snapshot_set_timeline(struct hsa_snapshot *s, const struct hs_time_rec *recs, uint32_t n,
+                              uint64_t interval_ns, struct hsa_error *err) {
+  for (uint32_t i = 0; i < n; i++)
+    for (int k = 0; k < HS_TIME_TOP_SITES; k++)
+      if (recs[i].top[k].bytes && recs[i].top[k].site >= s->nsites)
+        return hsa_fail(err, "timeline sample %u refers to site %u (the snapshot has %u sites)",
+                        i, recs[i].top[k].site, s->nsites);
+  if (copy_array((void **)&s->timeline, recs, n, sizeof *recs) != 0)
+    return hsa_fail(err, "out of memory setting the timeline");
+  s->ntime = n;
+  s->time_interval_ns = interval_ns;
+  return 0;
+}
+
+int hsa_snapshot_set_estimates(struct hsa_snapshot *s, const struct hs_estm_rec *recs,
+                               uint32_t n, struct hsa_error *err) {
+  if (n != 0 && n != s->nsites)
+    return hsa_fail(err, "%u estimates but the snapshot has %u sites (one per site, or none)",
+                    n, s->nsites);
+  if (copy_array((void **)&s->estimates, recs, n, sizeof *recs) != 0)
+    return hsa_fail(err, "out of memory setting the estimates");
+  s->nestimates = n;
+  return 0;
+}
+
+int hsa_snapshot_is_sampled(const struct hsa_snapshot *s) {
+  return s->version >= 3 && s->meta.sample_rate > 0 && s->nestimates == s->nsites &&
+         (s->nsites == 0 || s->estimates != NULL);
+}
+
+int hsa_snapshot_has_peak(const struct hsa_snapshot *s) {
+  return s->version >= 3 && s->npeak > 0;
+}
+
+const char *hsa_snapshot_no_peak_reason(const struct hsa_snapshot *s) {
+  if (s->version < 3)
+    return s->version == 1
+               ? "it is a format-version-1 snapshot, written by a heapshape that did not keep "
+                 "a copy of the live memory at the peak; profile the program again with this "
+                 "heapshape (heapshape run -- COMMAND)"
+               : "it is a format-version-2 snapshot, written by a heapshape that did not keep "
+                 "a copy of the live memory at the peak; profile the program again with this "
+                 "heapshape (heapshape run -- COMMAND)";
+  return "the process never held 1 MiB of live memory, so no peak copy was taken (the "
+         "snapshot's live memory is all there is: use heapshape stats without --peak)";
+}
+
+const char *hsa_snapshot_no_timeline_reason(const struct hsa_snapshot *s) {
+  if (s->version < 3)
+    return s->version == 1
+               ? "it is a format-version-1 snapshot, written by a heapshape that did not record "
+                 "a timeline; profile the program again with this heapshape "
+                 "(heapshape run -- COMMAND)"
+               : "it is a format-version-2 snapshot, written by a heapshape that did not record "
+                 "a timeline; profile the program again with this heapshape "
+                 "(heapshape run -- COMMAND)";
+  return "no timeline samples were taken (the shim samples at its first check and then looks "
+         "every 1,024 allocations and frees; this process made fewer than that)";
 }
 
 const char *hsa_snapshot_type_name(const struct hsa_snapshot *s, uint32_t t) {

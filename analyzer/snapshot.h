@@ -82,6 +82,21 @@ struct hsa_snapshot {
   struct hs_anat_rec *rows;
   uint32_t nshapes;
   struct hsa_shape *shapes; /* grouped by row, in file order */
+  /* format v3 (all empty for v1/v2 files). Peak copy: npeak == 0 means no copy was taken;
+   * otherwise peak[i] is site i's live memory at the copy (i < npeak <= nsites; sites
+   * >= npeak had nothing live then). */
+  uint32_t npeak;
+  struct hs_peak_rec_disk *peak;
+  uint64_t peak_live_bytes; /* process live bytes at the copy */
+  uint64_t peak_time_ns;    /* since tracking started */
+  /* Timeline: ntime samples, oldest first; time_interval_ns is the final sampling interval. */
+  uint32_t ntime;
+  struct hs_time_rec *timeline;
+  uint64_t time_interval_ns;
+  /* Estimates of a sampled snapshot (meta.sample_rate > 0): nestimates == nsites, one per
+   * site; 0 otherwise. */
+  uint32_t nestimates;
+  struct hs_estm_rec *estimates;
   /* builder bookkeeping (capacities, string index); zero in a freshly read snapshot is fine */
   uint32_t cap_strings, cap_frames, cap_sites, cap_types, cap_rows, cap_shapes;
   void *string_index;
@@ -139,6 +154,28 @@ const char *hsa_snapshot_type_name(const struct hsa_snapshot *s, uint32_t t);
 /* Type id of the type named name, or HS_NO_TYPE; a built-in (non-heap) type wins over a class
  * of the same name defined in Python. */
 uint32_t hsa_snapshot_find_type(const struct hsa_snapshot *s, const char *name);
+
+/* v3 builder: replace the peak copy / timeline / estimates with copies of the arrays given
+ * (n 0 clears). set_peak checks n <= nsites; set_timeline checks top site ids (entries with
+ * bytes > 0) < nsites; set_estimates checks n == nsites (or 0). They do not set
+ * meta.sample_rate. */
+int hsa_snapshot_set_peak(struct hsa_snapshot *s, const struct hs_peak_rec_disk *recs, uint32_t n,
+                          uint64_t live_bytes, uint64_t time_ns, struct hsa_error *err);
+int hsa_snapshot_set_timeline(struct hsa_snapshot *s, const struct hs_time_rec *recs, uint32_t n,
+                              uint64_t interval_ns, struct hsa_error *err);
+int hsa_snapshot_set_estimates(struct hsa_snapshot *s, const struct hs_estm_rec *recs,
+                               uint32_t n, struct hsa_error *err);
+
+/* 1 if the snapshot was taken in sampled mode and carries per-site estimates (format v3,
+ * meta.sample_rate > 0 and one ESTM record per site). */
+int hsa_snapshot_is_sampled(const struct hsa_snapshot *s);
+
+/* 1 if the snapshot has a peak copy (format v3, PEAK count > 0). */
+int hsa_snapshot_has_peak(const struct hsa_snapshot *s);
+
+/* Why a snapshot has no peak copy / no timeline, for error messages (never NULL). */
+const char *hsa_snapshot_no_peak_reason(const struct hsa_snapshot *s);
+const char *hsa_snapshot_no_timeline_reason(const struct hsa_snapshot *s);
 
 /* Names of the on-disk enums, for messages and `heapshape info`: "malloc", "raw", "mem", "obj"
  * ("domain-N" is not returned: unknown values give "?"); reasons "exit", "signal", "api". */

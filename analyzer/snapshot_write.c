@@ -63,6 +63,14 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
   if (version < 1 || version > HS_FORMAT_VERSION)
     return hsa_fail(err, "cannot encode format version %u (this heapshape writes 1 to %u)",
                     version, HS_FORMAT_VERSION);
+  if (version >= 3 && s->meta.sample_rate && s->nestimates != s->nsites)
+    return hsa_fail(err,
+                    "cannot encode a sampled snapshot (sample rate %llu) with %u estimates for "
+                    "%u sites (one per site is required)",
+                    (unsigned long long)s->meta.sample_rate, s->nestimates, s->nsites);
+  if (version >= 3 && s->npeak > s->nsites)
+    return hsa_fail(err, "cannot encode a peak copy of %u sites for %u sites", s->npeak,
+                    s->nsites);
   struct buf b = {NULL, 0, 0, 0};
   struct hs_file_header fh;
   memset(&fh, 0, sizeof fh);
@@ -78,6 +86,7 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
     memset((unsigned char *)&meta + offsetof(struct hs_meta, str_ascii_size), 0,
            sizeof meta - offsetof(struct hs_meta, str_ascii_size));
   }
+  if (version < 3) meta.sample_rate = 0; /* v2: bytes 120.. are reserved */
   put(&b, &meta, sizeof meta);
   end_section(&b, at);
 
@@ -147,6 +156,35 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
       put(&b, sh->fields, sizeof *sh->fields * sh->nfields);
       pad8(&b);
     }
+    end_section(&b, at);
+  }
+
+  if (version >= 3) {
+    at = begin_section(&b, HS_TAG_PEAK);
+    struct hs_peak_hdr ph;
+    memset(&ph, 0, sizeof ph);
+    ph.count = s->npeak;
+    ph.live_bytes = s->peak_live_bytes;
+    ph.time_ns = s->peak_time_ns;
+    put(&b, &ph, sizeof ph);
+    put(&b, s->peak, sizeof *s->peak * s->npeak);
+    end_section(&b, at);
+
+    at = begin_section(&b, HS_TAG_TIME);
+    struct hs_time_hdr th;
+    memset(&th, 0, sizeof th);
+    th.count = s->ntime;
+    th.ntop = HS_TIME_TOP_SITES;
+    th.interval_ns = s->time_interval_ns;
+    put(&b, &th, sizeof th);
+    put(&b, s->timeline, sizeof *s->timeline * s->ntime);
+    end_section(&b, at);
+
+    at = begin_section(&b, HS_TAG_ESTM);
+    uint32_t ne = meta.sample_rate ? s->nestimates : 0;
+    put32(&b, ne);
+    put32(&b, 0);
+    put(&b, s->estimates, sizeof *s->estimates * ne);
     end_section(&b, at);
   }
 

@@ -5,6 +5,7 @@
 
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,12 @@ void hsa_frame_resolve(const struct hsa_snapshot *s, uint32_t fid, struct hsa_sy
   }
 }
 
+uint32_t hsa_site_key_frame(const struct hsa_snapshot *s, const struct hsa_site *site) {
+  for (uint16_t k = 0; k < site->nframes; k++)
+    if (s->frames[site->frames[k]].kind == HS_FRAME_PYTHON) return site->frames[k];
+  return site->frames[0];
+}
+
 /* tracemalloc's _normalize_filename on POSIX: strip the "c" of ".pyc". */
 static int filter_match(const char *pattern, const char *filename) {
   char pat[4096], name[4096];
@@ -142,6 +149,8 @@ struct group {
   size_t keylen;
   struct hsa_stat stat;
   int64_t old_size, old_count; /* diff: the old snapshot's values */
+  double est_size, est_count, old_est_size, old_est_count; /* sampled snapshots' estimates */
+  double var; /* summed variances (both snapshots for a diff) */
   int in_new, in_old;
   UT_hash_handle hh;
 };
@@ -232,7 +241,7 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
       const struct hs_anat_rec *row = &s->rows[i];
       const struct hsa_site *site = &s->sites[row->site];
       if (!row->objects && !row->bytes && !row->owned_bytes) continue;
-      if (!hsa_site_passes(site, &rf[site->frames[0]], opt)) continue;
+      if (!hsa_site_passes(site, &rf[hsa_site_key_frame(s, site)], opt)) continue;
       struct hsa_frame_text ft = {hsa_snapshot_type_name(s, row->type), 0, "", 0};
       size_t keylen = 0;
       if (key_append(g, &keylen, &ft) != 0) goto oom;
@@ -253,10 +262,16 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
     free(tb);
     return 0;
   }
+  int sampled = !opt->peak && hsa_snapshot_is_sampled(s);
   for (uint32_t i = 0; i < s->nsites; i++) {
     const struct hsa_site *site = &s->sites[i];
-    if (site->live_count == 0) continue;
-    if (!hsa_site_passes(site, &rf[site->frames[0]], opt)) continue;
+    if (opt->peak) {
+      if (i >= s->npeak || s->peak[i].live_count == 0) continue;
+    } else if (site->live_count == 0) {
+      continue;
+    }
+    uint32_t kf = hsa_site_key_frame(s, site);
+    if (!hsa_site_passes(site, &rf[kf], opt)) continue;
     size_t n = opt->key == HSA_KEY_TRACEBACK ? site->nframes : 1;
     if (n > tbcap) {
       struct hsa_frame_text *p = realloc(tb, n * sizeof *tb);
@@ -264,20 +279,27 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
       tb = p;
       tbcap = n;
     }
-    for (size_t k = 0; k < n; k++) tb[k] = rf[site->frames[n - 1 - k]]; /* oldest first */
+    if (opt->key == HSA_KEY_TRACEBACK)
+      for (size_t k = 0; k < n; k++) tb[k] = rf[site->frames[n - 1 - k]]; /* oldest first */
+    else
+      tb[0] = rf[kf];
     size_t keylen = 0;
     for (size_t k = 0; k < n; k++)
       if (key_append(g, &keylen, &tb[k]) != 0) goto oom;
     struct group *grp = find_group(g, keylen, tb, n);
     if (!grp) goto oom;
-    if (is_old) {
-      grp->in_old = 1;
-      grp->old_size += (int64_t)site->live_bytes;
-      grp->old_count += (int64_t)site->live_count;
+    if (is_old) grp->in_old = 1;
+    else grp->in_new = 1;
+    if (sampled) {
+      const struct hs_estm_rec *e = &s->estimates[i];
+      *(is_old ? &grp->old_est_size : &grp->est_size) += e->live_bytes;
+      *(is_old ? &grp->old_est_count : &grp->est_count) += e->live_count;
+      grp->var += e->live_bytes_var;
     } else {
-      grp->in_new = 1;
-      grp->stat.size += (int64_t)site->live_bytes;
-      grp->stat.count += (int64_t)site->live_count;
+      uint64_t bytes = opt->peak ? s->peak[i].live_bytes : site->live_bytes;
+      uint64_t count = opt->peak ? s->peak[i].live_count : site->live_count;
+      *(is_old ? &grp->old_size : &grp->stat.size) += (int64_t)bytes;
+      *(is_old ? &grp->old_count : &grp->stat.count) += (int64_t)count;
     }
   }
   free(rf);
@@ -347,6 +369,13 @@ static int finish(struct grouper *g, struct hsa_stats *out, int is_diff, struct 
   size_t i = 0;
   HASH_ITER(hh, g->groups, grp, tmp) {
     struct hsa_stat st = grp->stat;
+    /* estimates: summed per group, then rounded */
+    st.size += llround(grp->est_size);
+    st.count += llround(grp->est_count);
+    grp->old_size += llround(grp->old_est_size);
+    grp->old_count += llround(grp->old_est_count);
+    st.size_var = grp->var;
+    out->total_size_var += grp->var;
     if (is_diff) {
       /* _compare_grouped_stats: only-old keys get size 0 and negative diffs. */
       if (!grp->in_new) st.size = st.count = 0;
@@ -373,6 +402,11 @@ static void stats_begin(struct hsa_stats *out, const struct hsa_options *opt, in
   out->is_diff = is_diff;
 }
 
+/* Checks the snapshot can answer opt (anatomy for --key type, a peak copy for --peak) and
+ * notes in out whether its figures are estimates. */
+static int need_data(const struct hsa_snapshot *s, const struct hsa_options *opt,
+                     struct hsa_stats *out, struct hsa_error *err);
+
 static int need_anatomy(const struct hsa_snapshot *s, const struct hsa_options *opt,
                         struct hsa_error *err) {
   if (opt->key != HSA_KEY_TYPE || hsa_snapshot_has_anatomy(s)) return 0;
@@ -380,10 +414,30 @@ static int need_anatomy(const struct hsa_snapshot *s, const struct hsa_options *
                   s->path ? s->path : "snapshot", hsa_snapshot_no_anatomy_reason(s));
 }
 
+static int need_data(const struct hsa_snapshot *s, const struct hsa_options *opt,
+                     struct hsa_stats *out, struct hsa_error *err) {
+  const char *name = s->path ? s->path : "snapshot";
+  if (opt->peak) {
+    if (opt->key == HSA_KEY_TYPE)
+      return hsa_fail(err,
+                      "%s: --peak cannot be combined with --key type (object anatomy describes "
+                      "the objects live when the snapshot was taken, not at the peak)",
+                      name);
+    if (!hsa_snapshot_has_peak(s))
+      return hsa_fail(err, "%s: --peak needs the snapshot's copy of the live memory at the "
+                           "peak, which it does not have: %s",
+                      name, hsa_snapshot_no_peak_reason(s));
+    return 0;
+  }
+  if (need_anatomy(s, opt, err) != 0) return -1;
+  if (opt->key != HSA_KEY_TYPE && hsa_snapshot_is_sampled(s)) out->sampled = 1;
+  return 0;
+}
+
 int hsa_stats_compute(const struct hsa_snapshot *s, const struct hsa_options *opt,
                       struct hsa_symbolizer *sym, struct hsa_stats *out, struct hsa_error *err) {
   stats_begin(out, opt, 0);
-  if (need_anatomy(s, opt, err) != 0) return -1;
+  if (need_data(s, opt, out, err) != 0) return -1;
   struct grouper g = {NULL, &out->pool, NULL, 0};
   int rc = group_snapshot(&g, s, opt, sym, 0, err);
   if (rc == 0) rc = finish(&g, out, 0, err);
@@ -396,7 +450,7 @@ int hsa_stats_diff(const struct hsa_snapshot *old_s, const struct hsa_snapshot *
                    const struct hsa_options *opt, struct hsa_symbolizer *sym,
                    struct hsa_stats *out, struct hsa_error *err) {
   stats_begin(out, opt, 1);
-  if (need_anatomy(old_s, opt, err) != 0 || need_anatomy(new_s, opt, err) != 0) return -1;
+  if (need_data(old_s, opt, out, err) != 0 || need_data(new_s, opt, out, err) != 0) return -1;
   struct grouper g = {NULL, &out->pool, NULL, 0};
   int rc = group_snapshot(&g, new_s, opt, sym, 0, err);
   if (rc == 0) rc = group_snapshot(&g, old_s, opt, sym, 1, err);

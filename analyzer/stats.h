@@ -48,6 +48,7 @@ struct hsa_options {
   const char *const *exclude; /* a site is dropped if any matches */
   size_t nexclude;
   unsigned domain_mask; /* HSA_DOMAIN_BIT()s to keep; 0 keeps all domains */
+  int peak; /* 1: the live memory of the PEAK copy (format v3) instead of the snapshot's */
 };
 
 /* A frame as printed. The strings are owned by the struct hsa_stats that holds the frame. */
@@ -68,6 +69,9 @@ struct hsa_stat {
   int64_t size_diff;
   int64_t count;
   int64_t count_diff;
+  /* Sampled snapshots (hsa_stats.sampled): variance of size (of size_diff for a diff: the
+   * variances of both snapshots add), the sum over the grouped sites' ESTM variances. */
+  double size_var;
 };
 
 struct hsa_stats {
@@ -77,13 +81,20 @@ struct hsa_stats {
   size_t n;
   int64_t total_size, total_count; /* over the filtered set (the new snapshot for a diff) */
   int64_t total_size_diff, total_count_diff; /* diff only: new total - old total */
+  int sampled; /* 1 if a snapshot was sampled: sizes and counts are estimates (size_var set) */
+  double total_size_var; /* variance of total_size (of total_size_diff for a diff) */
   void *pool; /* owned strings */
 };
 
 /* Groups the live memory of s (sites with live_count 0 contribute nothing) by opt->key after
  * filtering, sorted like Snapshot.statistics (size, count, traceback; descending). sym may be
  * NULL (no symbolization). On success the caller frees *out with hsa_stats_free.
- * HSA_KEY_TYPE fails (with the reason and how to get one) if a snapshot has no anatomy. */
+ * HSA_KEY_TYPE fails (with the reason and how to get one) if a snapshot has no anatomy.
+ * A sampled snapshot (hsa_snapshot_is_sampled) contributes its estimates (ESTM live bytes and
+ * blocks, summed per group and rounded) and their variances; sites whose sampled live_count
+ * is 0 still contribute nothing. With opt->peak the PEAK copy's per-site live memory is used
+ * instead (fails, with the reason, when a snapshot has no peak copy, and with HSA_KEY_TYPE);
+ * a sampled snapshot's peak copy already holds rounded estimates, without variances. */
 int hsa_stats_compute(const struct hsa_snapshot *s, const struct hsa_options *opt,
                       struct hsa_symbolizer *sym, struct hsa_stats *out, struct hsa_error *err);
 
@@ -97,6 +108,14 @@ void hsa_stats_free(struct hsa_stats *st);
 
 /* The frame tracemalloc prints for a statistic (str(Traceback) is its oldest frame). */
 const struct hsa_frame_text *hsa_stat_frame(const struct hsa_stat *st);
+
+/* The frame a site is attributed to by keys lineno and filename, by the include/exclude
+ * filters, and by the anatomy and timeline views: its innermost Python frame if it has one
+ * (a --native stack mixes native frames with Python frames: the C extension's allocation
+ * belongs to the Python line that called into it; the native frames show with --key
+ * traceback), else its innermost frame. Without --native a site's frames are all Python
+ * frames, or one native or unknown frame, so this is the innermost frame, as in tracemalloc. */
+uint32_t hsa_site_key_frame(const struct hsa_snapshot *s, const struct hsa_site *site);
 
 /* 1 if a site passes opt's domain mask and include/exclude filters, given its innermost frame
  * as resolved by hsa_frame_resolve. */

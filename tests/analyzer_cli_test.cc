@@ -150,8 +150,13 @@ TEST_F(CliTest, DiffTextGolden) {
             "/app/new.py:3: size=2048 B (+2048 B), count=2 (+2), average=1024 B\n"
             "/app/a.py:10: size=5500 B (+2000 B), count=7 (+2), average=786 B\n");
   // Default limit for text is 10: the lineno diff has exactly 10 entries, traceback 11.
+  // With --key traceback each entry is followed by its frames (Traceback.format(): lines
+  // starting with two spaces), so count the entry lines only.
   EXPECT_EQ(Run("diff old.hsnap new.hsnap --key traceback"), 0);
-  EXPECT_EQ(std::count(out_.begin(), out_.end(), '\n'), 10);
+  size_t entries = 0;
+  std::istringstream lines(out_);
+  for (std::string l; std::getline(lines, l);) entries += l.rfind("  ", 0) != 0;
+  EXPECT_EQ(entries, 10u);
 }
 
 TEST_F(CliTest, JsonOutput) {
@@ -228,7 +233,7 @@ TEST_F(CliTest, NoAnatomyIsExit2WithReason) {
   EXPECT_EQ(Run("info new.hsnap"), 0);
   EXPECT_NE(out_.find("anatomy: none (the anatomy pass did not run)"), std::string::npos) << out_;
   EXPECT_EQ(Run("--version"), 0);
-  EXPECT_NE(out_.find("reads snapshot format versions 1 to 2"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("reads snapshot format versions 1 to 3"), std::string::npos) << out_;
   EXPECT_EQ(Run("--help"), 0);
   EXPECT_NE(out_.find("anatomy FILE"), std::string::npos);
   EXPECT_NE(out_.find("sizes FILE"), std::string::npos);
@@ -288,6 +293,107 @@ TEST_F(CliTest, RunErrors) {
   EXPECT_EQ(Run("run -- true", "HEAPSHAPE_PRELOAD=/nonexistent/libheapshape.so"), 2);
   ExpectOneErrorLine();
   EXPECT_EQ(Run("run --frames 0 -- true", kFakeShim), 2);
+  ExpectOneErrorLine();
+}
+
+TEST_F(CliTest, RunPassesNativeSamplingAndInterval) {
+  std::string hist = dir_ + "/hist.hsnap";
+  {
+    hsa_snapshot s;
+    hsa_error err;
+    ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_fixture_add_history(&s, 1, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_snapshot_write_file(&s, hist.c_str(), &err), 0) << err.msg;
+    hsa_snapshot_free(&s);
+  }
+  std::string child =
+      "sh -c 'test \"$HEAPSHAPE_NATIVE\" = 1 || exit 90; "
+      "test \"$HEAPSHAPE_SAMPLE_RATE\" = 65536 || exit 91; "
+      "test \"$HEAPSHAPE_INTERVAL\" = 0.250000000 || exit 92; "
+      "cp hist.hsnap \"$HEAPSHAPE_OUTPUT\"'";
+  EXPECT_EQ(Run("run -o o.hsnap --native --sample-rate 64K --interval 0.25 -- " + child,
+                kFakeShim),
+            0)
+      << err_;
+  EXPECT_NE(err_.find("sampled every 16384 bytes on average"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("heapshape: peak: "), std::string::npos) << err_;
+  EXPECT_NE(err_.find("--peak"), std::string::npos) << err_;
+  // without the options the variables are not set
+  EXPECT_EQ(Run("run -o o.hsnap -- sh -c 'test -z \"$HEAPSHAPE_NATIVE$HEAPSHAPE_SAMPLE_RATE"
+                "$HEAPSHAPE_INTERVAL\"'",
+                kFakeShim),
+            0)
+      << err_;
+  for (const char *bad : {"--sample-rate 0", "--sample-rate 3X", "--sample-rate 4G",
+                          "--interval 0", "--interval abc", "--sample-rate"}) {
+    EXPECT_EQ(Run(std::string("run ") + bad + " -- true", kFakeShim), 2) << bad;
+    ExpectOneErrorLine();
+  }
+  EXPECT_EQ(Run("run --sample-rate=1M -- sh -c 'test \"$HEAPSHAPE_SAMPLE_RATE\" = 1048576'",
+                kFakeShim),
+            0)
+      << err_;
+  EXPECT_EQ(Run("run --repeat 2 --sample-rate 64K -- true", kFakeShim), 2);
+  ExpectOneErrorLine();
+}
+
+TEST_F(CliTest, PeakTimelineAndSampledOutput) {
+  std::string hist = dir_ + "/hist.hsnap";
+  {
+    hsa_snapshot s;
+    hsa_error err;
+    ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_fixture_add_history(&s, 1, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_snapshot_write_file(&s, hist.c_str(), &err), 0) << err.msg;
+    hsa_snapshot_free(&s);
+  }
+  EXPECT_EQ(Run("stats hist.hsnap --peak --limit 2"), 0) << err_;
+  EXPECT_EQ(out_,
+            "/usr/lib/python3.11/json/decoder.py:353: size=11.8 MiB, count=10, average=1206 KiB\n"
+            "/app/a.py:10: size=2930 KiB, count=32, average=91.6 KiB\n");
+  EXPECT_EQ(err_, "");
+  EXPECT_EQ(Run("stats hist.hsnap --limit 1"), 0) << err_;
+  EXPECT_EQ(out_,
+            "/usr/lib/python3.11/json/decoder.py:353: size=11.8 MiB (±500 B), count=10, "
+            "average=1206 KiB\n");
+  EXPECT_EQ(Run("stats hist.hsnap --limit 1 --format json"), 0) << err_;
+  EXPECT_NE(out_.find("\"size_stderr\":500}"), std::string::npos) << out_;
+  EXPECT_EQ(Run("diff old.hsnap hist.hsnap --limit 1"), 0) << err_;
+  EXPECT_NE(out_.find(") (±"), std::string::npos) << out_;
+  EXPECT_EQ(Run("info hist.hsnap"), 0) << err_;
+  EXPECT_NE(out_.find("sampled every 16384 bytes on average"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("peak copy: 15347366 bytes (14.6 MiB) in 46 blocks, taken 2.500 s"),
+            std::string::npos)
+      << out_;
+  EXPECT_NE(out_.find("timeline: 5 samples over 3.200 s"), std::string::npos) << out_;
+  EXPECT_EQ(Run("timeline hist.hsnap --format json"), 0) << err_;
+  EXPECT_EQ(out_.rfind("{\"interval_ns\":20000000,\"sample_rate\":16384,\"samples\":[{\"t\":0.010000,"
+                       "\"live_bytes\":1000000,\"live_count\":10,\"top\":[{\"filename\":"
+                       "\"/usr/lib/python3.11/json/decoder.py\",\"lineno\":353,\"function\":"
+                       "\"raw_decode\",\"bytes\":500000},{\"filename\":\"/app/a.py\"",
+                       0),
+            0u)
+      << out_;
+  EXPECT_EQ(Run("timeline hist.hsnap --width 10"), 0) << err_;
+  EXPECT_NE(out_.find("    2.500s   14.6 MiB |##########| /usr/lib/python3.11/json/decoder.py:353"),
+            std::string::npos)
+      << out_;
+  EXPECT_NE(out_.find("    0.010s    977 KiB |#         |"), std::string::npos) << out_;
+  // errors: no peak copy, no timeline (v3 without them, and v2), bad options
+  EXPECT_EQ(Run("stats new.hsnap --peak"), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("--peak needs the snapshot's copy of the live memory at the peak"),
+            std::string::npos)
+      << err_;
+  EXPECT_EQ(out_, "");
+  EXPECT_EQ(Run("timeline new.hsnap"), 2);
+  ExpectOneErrorLine();
+  EXPECT_NE(err_.find("has no timeline"), std::string::npos) << err_;
+  EXPECT_EQ(Run("timeline hist.hsnap --width 0"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("timeline"), 2);
+  ExpectOneErrorLine();
+  EXPECT_EQ(Run("anatomy hist.hsnap --peak"), 2);
   ExpectOneErrorLine();
 }
 

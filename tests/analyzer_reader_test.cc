@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -122,8 +123,10 @@ TEST(ReaderTest, RoundTripFixture) {
     ASSERT_EQ(bytes.size() % 8, 0u);
     ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "x.hsnap", &read, &err), 0)
         << err.msg;
-    EXPECT_EQ(read.version, 2u);
+    EXPECT_EQ(read.version, 3u);
     EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));  // sections present, but empty
+    EXPECT_FALSE(hsa_snapshot_has_peak(&read));
+    EXPECT_FALSE(hsa_snapshot_is_sampled(&read));
     EXPECT_STREQ(read.path, "x.hsnap");
     EXPECT_STREQ(hsa_snapshot_string(&read, read.meta.program_sid), "main");
     ExpectSameSnapshot(built, read);
@@ -169,8 +172,9 @@ TEST(ReaderTest, DocumentExampleLayout) {
   s.meta.reason = HS_REASON_EXIT;
   std::vector<unsigned char> b = Encode(s);
   // header 32 + META 16+128 + STRS 16+pad8(4+4+8+13=29 -> 32) + FRMS 16+8+24
-  // + SITE 16+8+64 + TYPE, ANAT, SHAP 3 x (16+8) (v2, empty) + END 16+8
-  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 24);
+  // + SITE 16+8+64 + TYPE, ANAT, SHAP 3 x (16+8) (v2, empty)
+  // + PEAK 16+24, TIME 16+16, ESTM 16+8 (v3, empty) + END 16+8
+  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24);
   EXPECT_EQ(memcmp(b.data(), "HSNAP\0\r\n", 8), 0);
   EXPECT_EQ(memcmp(b.data() + 32, "META", 4), 0);
   EXPECT_EQ(memcmp(b.data() + 176, "STRS", 4), 0);
@@ -203,12 +207,12 @@ TEST(ReaderTest, RejectsForeignFile) {
   EXPECT_EQ(ReadError({}).rfind("snap.hsnap: not a heapshape snapshot (the file is empty)", 0), 0u);
 }
 
-TEST(ReaderTest, RejectsVersion3) {
+TEST(ReaderTest, RejectsVersion4) {
   std::vector<unsigned char> b = FixtureBytes();
-  b[8] = 3;
+  b[8] = 4;
   FixCrc(b);
   std::string e = ReadError(b);
-  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 3; this heapshape reads versions 1 to 2",
+  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 4; this heapshape reads versions 1 to 3",
                     0),
             0u)
       << e;
@@ -230,7 +234,7 @@ TEST(ReaderTest, RoundTripAnatomy) {
   ASSERT_LT(SectionAt(bytes, "SHAP"), SectionAt(bytes, "END "));
   ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "a.hsnap", &read, &err), 0)
       << err.msg;
-  EXPECT_EQ(read.version, 2u);
+  EXPECT_EQ(read.version, 3u);
   EXPECT_TRUE(hsa_snapshot_has_anatomy(&read));
   EXPECT_EQ(read.ntypes, 7u);
   EXPECT_EQ(read.nrows, 5u);
@@ -276,7 +280,7 @@ TEST(ReaderTest, ReadsVersion1WithoutAnatomy) {
   EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));
   hsa_snapshot_free(&read);
   // Versions this writer cannot produce are refused.
-  EXPECT_EQ(hsa_snapshot_encode_version(&built, 3, &data, &len, &err), -1);
+  EXPECT_EQ(hsa_snapshot_encode_version(&built, 4, &data, &len, &err), -1);
   hsa_snapshot_free(&built);
 }
 
@@ -501,6 +505,147 @@ TEST(ReaderTest, RejectsSectionOrderAndTrailingBytes) {
   c.insert(c.end(), 8, 0);
   e = ReadError(c);
   EXPECT_NE(e.find("unexpected bytes after the END section"), std::string::npos) << e;
+}
+
+// Format v3: PEAK, TIME and ESTM round trip; a v2 encoding drops them and reads without.
+TEST(ReaderTest, RoundTripHistoryAndEstimates) {
+  for (int sampled = 0; sampled < 2; sampled++) {
+    hsa_snapshot built, read;
+    hsa_error err;
+    ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+    ASSERT_EQ(hsa_fixture_add_history(&built, sampled, &err), 0) << err.msg;
+    std::vector<unsigned char> bytes = Encode(built);
+    ASSERT_LT(SectionAt(bytes, "SHAP"), SectionAt(bytes, "PEAK"));
+    ASSERT_LT(SectionAt(bytes, "PEAK"), SectionAt(bytes, "TIME"));
+    ASSERT_LT(SectionAt(bytes, "TIME"), SectionAt(bytes, "ESTM"));
+    ASSERT_LT(SectionAt(bytes, "ESTM"), SectionAt(bytes, "END "));
+    ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "h.hsnap", &read, &err), 0)
+        << err.msg;
+    ExpectSameSnapshot(built, read);
+    EXPECT_TRUE(hsa_snapshot_has_peak(&read));
+    ASSERT_EQ(read.npeak, 8u);
+    EXPECT_EQ(memcmp(read.peak, built.peak, 8 * sizeof *read.peak), 0);
+    EXPECT_EQ(read.peak_time_ns, 2500000000ull);
+    EXPECT_EQ(read.peak_live_bytes, built.peak_live_bytes);
+    ASSERT_EQ(read.ntime, 5u);
+    EXPECT_EQ(read.time_interval_ns, 20000000ull);
+    EXPECT_EQ(memcmp(read.timeline, built.timeline, 5 * sizeof *read.timeline), 0);
+    EXPECT_EQ(hsa_snapshot_is_sampled(&read), sampled == 1);
+    EXPECT_EQ(read.nestimates, sampled ? 9u : 0u);
+    if (sampled) {
+      EXPECT_EQ(read.meta.sample_rate, 16384u);
+      EXPECT_EQ(memcmp(read.estimates, built.estimates, 9 * sizeof *read.estimates), 0);
+    }
+    EXPECT_EQ(Encode(read), bytes);
+    hsa_snapshot_free(&read);
+    // Version 2: no PEAK/TIME/ESTM, META's sample rate reserved (zero).
+    unsigned char *data = nullptr;
+    size_t len = 0;
+    ASSERT_EQ(hsa_snapshot_encode_version(&built, 2, &data, &len, &err), 0) << err.msg;
+    std::vector<unsigned char> v2(data, data + len);
+    free(data);
+    EXPECT_EQ(SectionAt(v2, "PEAK"), 0u);
+    ASSERT_EQ(hsa_snapshot_read_buffer(v2.data(), v2.size(), "v2.hsnap", &read, &err), 0)
+        << err.msg;
+    EXPECT_EQ(read.version, 2u);
+    EXPECT_FALSE(hsa_snapshot_has_peak(&read));
+    EXPECT_FALSE(hsa_snapshot_is_sampled(&read));
+    EXPECT_EQ(read.npeak + read.ntime + read.nestimates, 0u);
+    EXPECT_EQ(read.meta.sample_rate, 0u);
+    EXPECT_NE(std::string(hsa_snapshot_no_peak_reason(&read)).find("format-version-2"),
+              std::string::npos);
+    hsa_snapshot_free(&read);
+    // a v2 file with garbage where v3 keeps the sample rate still reads as not sampled
+    size_t meta = SectionAt(v2, "META");
+    v2[meta + 16 + 120] = 7;
+    FixCrc(v2);
+    ASSERT_EQ(hsa_snapshot_read_buffer(v2.data(), v2.size(), "v2.hsnap", &read, &err), 0);
+    EXPECT_EQ(read.meta.sample_rate, 0u);
+    hsa_snapshot_free(&read);
+    hsa_snapshot_free(&built);
+  }
+}
+
+TEST(ReaderTest, RejectsBadHistorySections) {
+  hsa_snapshot s;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0);
+  ASSERT_EQ(hsa_fixture_add_history(&s, 1, &err), 0) << err.msg;
+  const std::vector<unsigned char> b = Encode(s);
+  EXPECT_EQ(ReadError(b), "");
+  struct Case {
+    const char *tag;
+    size_t at;  // offset in the payload
+    std::function<void(unsigned char *)> damage;
+    const char *want;
+  };
+  std::vector<Case> cases = {
+      {"PEAK", 0, [](unsigned char *p) { p[0] += 1; }, "corrupt: section PEAK claims 9 sites"},
+      {"TIME", 0, [](unsigned char *p) { p[0] -= 1; }, "corrupt: section TIME claims 4 samples"},
+      {"TIME", 4, [](unsigned char *p) { p[0] = 3; }, "corrupt: section TIME keeps 3 top sites"},
+      {"TIME", 16 + 24, [](unsigned char *p) { p[0] = 9; },
+       "corrupt: timeline sample 0 refers to site 9 but the snapshot has 9 sites"},
+      {"TIME", 16 + 88, [](unsigned char *p) { memset(p, 0, 8); },  // sample 1 at t = 0
+       "corrupt: timeline sample 1 (at"},
+      {"ESTM", 0, [](unsigned char *p) { p[0] -= 1; }, "corrupt: section ESTM claims 8 estimates"},
+      {"ESTM", 8 + 32 * 2 + 16,
+       [](unsigned char *p) {
+         double nan = std::numeric_limits<double>::quiet_NaN();
+         memcpy(p, &nan, 8);
+       },
+       "corrupt: estimate 2 of site 2 is not a finite number"},
+  };
+  for (const Case &c : cases) {
+    std::vector<unsigned char> d = b;
+    size_t at = SectionAt(d, c.tag);
+    ASSERT_NE(at, 0u);
+    c.damage(d.data() + at + 16 + c.at);
+    FixCrc(d);
+    std::string e = ReadError(d);
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.want << " / " << e;
+    EXPECT_EQ(e.rfind("snap.hsnap: ", 0), 0u) << e;
+  }
+  // ESTM must match the sample rate: estimates without one, or a sample rate without them.
+  std::vector<unsigned char> d = b;
+  size_t meta = SectionAt(d, "META");
+  memset(d.data() + meta + 16 + 120, 0, 8);
+  FixCrc(d);
+  EXPECT_NE(ReadError(d).find("but the snapshot is not sampled"), std::string::npos)
+      << ReadError(d);
+  hsa_snapshot_free(&s);
+  ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0);
+  s.meta.sample_rate = 4096;
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  EXPECT_EQ(hsa_snapshot_encode(&s, &data, &len, &err), -1);  // the encoder refuses it
+  EXPECT_NE(std::string(err.msg).find("0 estimates for 9 sites"), std::string::npos) << err.msg;
+  s.meta.sample_rate = 0;
+  d = Encode(s);
+  meta = SectionAt(d, "META");
+  d[meta + 16 + 120] = 1;
+  FixCrc(d);
+  EXPECT_NE(ReadError(d).find("section ESTM holds 0 estimates but the snapshot has 9 sites"),
+            std::string::npos)
+      << ReadError(d);
+  // The builder checks ids too.
+  EXPECT_EQ(hsa_snapshot_set_peak(&s, nullptr, 10, 0, 0, &err), -1);
+  hs_estm_rec e1[1] = {};
+  EXPECT_EQ(hsa_snapshot_set_estimates(&s, e1, 1, &err), -1);
+  hsa_snapshot_free(&s);
+}
+
+TEST(ReaderTest, RejectsTruncatedHistoryAtManyLengths) {
+  hsa_snapshot s;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0);
+  ASSERT_EQ(hsa_fixture_add_history(&s, 1, &err), 0) << err.msg;
+  std::vector<unsigned char> b = Encode(s);
+  for (size_t len = b.size() - 1; len > SectionAt(b, "SHAP"); len--) {
+    std::vector<unsigned char> t(b.begin(), b.begin() + len);
+    std::string e = ReadError(t);
+    ASSERT_NE(e, "") << "accepted a file truncated to " << len << " bytes";
+  }
+  hsa_snapshot_free(&s);
 }
 
 TEST(ReaderTest, MissingFileNamesIt) {

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -469,6 +470,153 @@ TEST(JsonTest, EscapesStrings) {
   std::string json = Capture([&](FILE *f) { hsa_report_json(f, &st, 0); });
   EXPECT_NE(json.find("\"filename\":\"we\\\"ird\\\\na\\tme\\u0001.py\""), std::string::npos)
       << json;
+  hsa_stats_free(&st);
+  hsa_snapshot_free(&s);
+}
+
+// Sampled snapshots: estimates summed per group and rounded, variances added, ` (±X)` in
+// text and "size_stderr" in JSON; --peak uses the PEAK copy.
+TEST_F(StatsTest, SampledEstimatesAndPeak) {
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_add_history(&new_, 1, &err), 0) << err.msg;
+  hsa_options o = Key(HSA_KEY_LINENO);
+  hsa_stats st;
+  ASSERT_EQ(hsa_stats_compute(&new_, &o, nullptr, &st, &err), 0) << err.msg;
+  EXPECT_TRUE(st.sampled);
+  std::string text = Capture([&](FILE *f) { hsa_report_text(f, &st, 3); });
+  // decoder: 12345678 + 500, var 250000; a.py:10 = sites 0 and 1: 5000+100 + 500+200 bytes,
+  // 5.4 + 2.4 -> 8 blocks, var 10000 + 40000 -> stderr 224 B
+  EXPECT_NE(text.find("/usr/lib/python3.11/json/decoder.py:353: size=11.8 MiB (±500 B), "
+                      "count=10, average=1206 KiB\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("/app/a.py:10: size=5800 B (±224 B), count=8, average=725 B\n"),
+            std::string::npos)
+      << text;
+  std::string json = Capture([&](FILE *f) { hsa_report_json(f, &st, 0); });
+  EXPECT_NE(json.find("{\"filename\":\"/app/a.py\",\"lineno\":10,\"size\":5800,\"count\":8,"
+                      "\"size_stderr\":224}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"total_size_stderr\":"), std::string::npos) << json;
+  hsa_stats_free(&st);
+  // diff: old exact, new sampled: the variances are the new snapshot's
+  ASSERT_EQ(hsa_stats_diff(&old_, &new_, &o, nullptr, &st, &err), 0) << err.msg;
+  EXPECT_TRUE(st.sampled);
+  for (size_t i = 0; i < st.n; i++) {
+    if (strcmp(st.items[i].frames[0].filename, "/app/a.py") != 0) continue;
+    EXPECT_EQ(st.items[i].size, 5800);
+    EXPECT_EQ(st.items[i].size_diff, 5800 - 3500);
+    EXPECT_DOUBLE_EQ(st.items[i].size_var, 50000.0);
+  }
+  hsa_stats_free(&st);
+  // sampled vs sampled: variances of both add
+  hsa_snapshot other;
+  ASSERT_EQ(hsa_fixture_build(1, &other, &err), 0);
+  ASSERT_EQ(hsa_fixture_add_history(&other, 1, &err), 0);
+  ASSERT_EQ(hsa_stats_diff(&other, &new_, &o, nullptr, &st, &err), 0) << err.msg;
+  for (size_t i = 0; i < st.n; i++) {
+    if (strcmp(st.items[i].frames[0].filename, "/app/a.py") != 0) continue;
+    EXPECT_EQ(st.items[i].size_diff, 0);
+    EXPECT_DOUBLE_EQ(st.items[i].size_var, 100000.0);
+  }
+  char line[512];
+  hsa_stat_format_ex(&st.items[0], 1, HSA_KEY_LINENO, 1, line, sizeof line);
+  EXPECT_NE(std::string(line).find(" (+0 B) (±"), std::string::npos) << line;
+  hsa_stats_free(&st);
+  hsa_snapshot_free(&other);
+  // --peak: the PEAK copy, no estimates
+  o.peak = 1;
+  ASSERT_EQ(hsa_stats_compute(&new_, &o, nullptr, &st, &err), 0) << err.msg;
+  EXPECT_FALSE(st.sampled);
+  ASSERT_GE(st.n, 2u);
+  EXPECT_STREQ(st.items[0].frames[0].filename, "/usr/lib/python3.11/json/decoder.py");
+  EXPECT_EQ(st.items[0].size, 12345678);
+  EXPECT_STREQ(st.items[1].frames[0].filename, "/app/a.py");
+  EXPECT_EQ(st.items[1].size, 3000500);
+  EXPECT_EQ(st.items[1].count, 32);
+  for (size_t i = 0; i < st.n; i++)  // sites 5 (nothing then) and 8 (not in the copy)
+    EXPECT_STRNE(st.items[i].frames[0].filename, "/app/zero.py");
+  hsa_stats_free(&st);
+  o.key = HSA_KEY_TYPE;
+  EXPECT_EQ(hsa_stats_compute(&new_, &o, nullptr, &st, &err), -1);
+  EXPECT_NE(std::string(err.msg).find("--peak cannot be combined with --key type"),
+            std::string::npos);
+  o.key = HSA_KEY_LINENO;
+  EXPECT_EQ(hsa_stats_compute(&old_, &o, nullptr, &st, &err), -1);  // no peak copy
+  EXPECT_NE(std::string(err.msg).find("never held 1 MiB"), std::string::npos) << err.msg;
+}
+
+// --native stacks: lineno/filename go to the innermost Python frame, traceback keeps all.
+TEST(StatsKeyFrameTest, MixedStackAttributedToPythonLine) {
+  hsa_snapshot s;
+  hsa_error err;
+  hsa_snapshot_init(&s);
+  uint32_t f[3];
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_NATIVE, 0, "/lib/libext.so", "", 0x10, &f[0],
+                                   &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_PYTHON, 7, "/app/m.py", "g", 0, &f[1], &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_NATIVE, 0, "/usr/bin/python3", "", 0x20, &f[2],
+                                   &err), 0);
+  hsa_site site{};
+  site.domain = HS_DOMAIN_MALLOC;
+  site.nframes = 3;
+  site.live_count = 1;
+  site.live_bytes = 4096;
+  site.frames = f;
+  ASSERT_EQ(hsa_snapshot_add_site(&s, &site, &err), 0);
+  EXPECT_EQ(hsa_site_key_frame(&s, &s.sites[0]), f[1]);
+  hsa_options o{};
+  hsa_stats st;
+  ASSERT_EQ(hsa_stats_compute(&s, &o, nullptr, &st, &err), 0);
+  ASSERT_EQ(st.n, 1u);
+  EXPECT_STREQ(st.items[0].frames[0].filename, "/app/m.py");
+  EXPECT_EQ(st.items[0].frames[0].lineno, 7);
+  hsa_stats_free(&st);
+  o.key = HSA_KEY_TRACEBACK;
+  ASSERT_EQ(hsa_stats_compute(&s, &o, nullptr, &st, &err), 0);
+  ASSERT_EQ(st.items[0].nframes, 3u);
+  std::string text = Capture([&](FILE *fp) { hsa_report_text(fp, &st, 0); });
+  EXPECT_EQ(text,
+            "/usr/bin/python3+0x20:0: size=4096 B, count=1, average=4096 B\n"
+            "  File \"/usr/bin/python3\", address 0x20\n"
+            "  File \"/app/m.py\", line 7\n"
+            "  File \"/lib/libext.so\", address 0x10\n");
+  hsa_stats_free(&st);
+  hsa_snapshot_free(&s);
+}
+
+// --key traceback text: Traceback.format() after each line, with the source when readable.
+TEST(ReportTest, TracebackTextShowsSourceLines) {
+  std::string dir = getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp";
+  std::string py = dir + "/tb_src.py";
+  FILE *fp = fopen(py.c_str(), "w");
+  ASSERT_NE(fp, nullptr);
+  fputs("import os\n\tdata = [bytes(10) for _ in range(3)]   \r\n", fp);
+  fclose(fp);
+  hsa_snapshot s;
+  hsa_error err;
+  hsa_snapshot_init(&s);
+  uint32_t f[2];
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_PYTHON, 2, py.c_str(), "f", 0, &f[0], &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_PYTHON, 9, "/nonexistent/main.py", "<module>",
+                                   0, &f[1], &err), 0);
+  hsa_site site{};
+  site.domain = HS_DOMAIN_OBJ;
+  site.nframes = 2;
+  site.live_count = 3;
+  site.live_bytes = 129;
+  site.frames = f;
+  ASSERT_EQ(hsa_snapshot_add_site(&s, &site, &err), 0);
+  hsa_options o{};
+  o.key = HSA_KEY_TRACEBACK;
+  hsa_stats st;
+  ASSERT_EQ(hsa_stats_compute(&s, &o, nullptr, &st, &err), 0);
+  std::string text = Capture([&](FILE *out) { hsa_report_text(out, &st, 0); });
+  EXPECT_EQ(text, "/nonexistent/main.py:9: size=129 B, count=3, average=43 B\n"
+                  "  File \"/nonexistent/main.py\", line 9\n"
+                  "  File \"" + py + "\", line 2\n"
+                  "    data = [bytes(10) for _ in range(3)]\n");
   hsa_stats_free(&st);
   hsa_snapshot_free(&s);
 }

@@ -180,3 +180,47 @@ int hsa_fixture_add_anatomy(struct hsa_snapshot *s, struct hsa_error *err) {
   s->meta.anatomy_us = 1234;
   return 0;
 }
+
+int hsa_fixture_add_history(struct hsa_snapshot *s, int sampled, struct hsa_error *err) {
+  if (s->nsites != 9) return hsa_fail(err, "hsa_fixture_add_history needs the NEW fixture");
+  struct hs_peak_rec_disk peak[8];
+  memset(peak, 0, sizeof peak);
+  for (uint32_t i = 0; i < 8; i++) {
+    peak[i].live_count = s->sites[i].live_count;
+    peak[i].live_bytes = s->sites[i].live_bytes;
+  }
+  peak[0].live_count = 30;
+  peak[0].live_bytes = 3000000;
+  peak[5].live_count = peak[5].live_bytes = 0;
+  peak[7].live_count = peak[7].live_bytes = 0;
+  uint64_t total = 0;
+  for (int i = 0; i < 8; i++) total += peak[i].live_bytes;
+  if (hsa_snapshot_set_peak(s, peak, 8, total, 2500000000ull, err) != 0) return -1;
+  static const uint64_t t[5] = {10000000ull, 500000000ull, 2500000000ull, 3000000000ull,
+                                3200000000ull};
+  const uint64_t live[5] = {1000000, 8000000, total, 12400000, 12300000};
+  struct hs_time_rec recs[5];
+  memset(recs, 0, sizeof recs);
+  for (int i = 0; i < 5; i++) {
+    recs[i].t_ns = t[i];
+    recs[i].live_bytes = live[i];
+    recs[i].live_count = 10 + (uint64_t)i;
+    recs[i].top[0].site = 4;
+    recs[i].top[0].bytes = live[i] / 2;
+    recs[i].top[1].site = 0;
+    recs[i].top[1].bytes = live[i] / 4;
+  }
+  if (hsa_snapshot_set_timeline(s, recs, 5, 20000000ull, err) != 0) return -1;
+  if (sampled) {
+    struct hs_estm_rec est[9];
+    for (uint32_t i = 0; i < 9; i++) {
+      est[i].live_bytes = (double)s->sites[i].live_bytes + 100.0 * (i + 1);
+      est[i].live_count = (double)s->sites[i].live_count + 0.4;
+      est[i].live_bytes_var = 10000.0 * (i + 1) * (i + 1);
+      est[i].alloc_bytes = (double)s->sites[i].alloc_bytes;
+    }
+    if (hsa_snapshot_set_estimates(s, est, 9, err) != 0) return -1;
+    s->meta.sample_rate = 16384;
+  }
+  return 0;
+}

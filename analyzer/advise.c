@@ -1,0 +1,937 @@
+/* heapshape analyzer: `heapshape advise` (see advise.h). */
+#include "analyzer/advise.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyzer/anatomy.h"
+#include "analyzer/baseline.h"
+#include "analyzer/cli.h"
+#include "analyzer/reader.h"
+#include "analyzer/report.h"
+#include "analyzer/snapshot.h"
+#include "analyzer/symbolize.h"
+
+#define ADV_MAX_FIELDS HS_SHAPE_MAX_FIELDS
+#define ADV_MAX_ALTS 8
+#define ADV_MAX_PIDS 16
+#define ADV_NUMPY_HEADER 112.0 /* sys.getsizeof(np.empty(0)): the ndarray object, dims */
+#define ADV_STR_ASSUMED 16     /* U<k> when the snapshot gives no string length */
+
+enum fkind { FK_FLOAT, FK_INT, FK_BOOL, FK_STR, FK_OBJ };
+static const char *const fkind_name[] = {"float", "int", "bool", "str", "object"};
+
+enum rkind { RK_DICT, RK_INSTANCE, RK_SLOTS, RK_TUPLE, RK_NAMEDTUPLE, RK_LIST };
+static const char *const rkind_name[] = {"dict", "instance", "slots instance", "tuple",
+                                         "namedtuple", "list"};
+
+struct field {
+  char name[64];  /* key, attribute, or f<i> for positions */
+  char ident[64]; /* a Python identifier for it */
+  enum fkind kind;
+  const char *type; /* observed type name(s) of the dominant shape */
+  unsigned width;   /* str: k of U<k> */
+  double chars;     /* str: average characters (from data bytes) */
+};
+
+struct alt {
+  const char *kind;
+  double est;
+  char detail[240];
+};
+
+struct site {
+  const struct hsa_snapshot *s;
+  const char *snapshot_path;
+  const char *filename, *function, *type;
+  int lineno;
+  enum rkind rk;
+  char shape[256];
+  unsigned scount, ssamples, nshapes;
+  struct field f[ADV_MAX_FIELDS];
+  int nf;
+  uint64_t objects, rec_bytes, cont_bytes, header, overhead, data, boxes;
+  double current;
+  int str_assumed;   /* some U<k> is an assumption */
+  int numeric_kind;  /* -1: not all one numeric kind; else the enum fkind */
+  int numpy_ok;      /* every field float/int/bool/str */
+  struct alt alts[ADV_MAX_ALTS];
+  int nalts;
+  int nproc; /* processes (snapshots) holding this site; 0: merged into another */
+  uint32_t pids[ADV_MAX_PIDS];
+  uint64_t max_objects; /* per process */
+  char classname[64];
+};
+
+/* ---- small helpers ---- */
+
+struct sb {
+  char *p;
+  size_t len, cap;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sb *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (b->len + (size_t)n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + (size_t)n + 1) cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (!q) return;
+    b->p = q;
+    b->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+static const char *sb_str(const struct sb *b) { return b->p ? b->p : ""; }
+
+static void size_text(double v, char *out, size_t outlen) { hsa_format_size(v, 0, out, outlen); }
+
+/* 1234567 -> "1_234_567" (Python literal) or "1,234,567" */
+static void group_digits(uint64_t v, char sep, char *out, size_t outlen) {
+  char tmp[32];
+  snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+  size_t n = strlen(tmp), o = 0;
+  for (size_t i = 0; i < n && o + 2 < outlen; i++) {
+    if (i && (n - i) % 3 == 0) out[o++] = sep;
+    out[o++] = tmp[i];
+  }
+  out[o] = '\0';
+}
+
+static int is_keyword(const char *s) {
+  static const char *const kw[] = {
+      "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+      "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+      "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+      "try", "while", "with", "yield", "np", "n", "i", "r", "records", "table", "rec"};
+  for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+    if (strcmp(s, kw[i]) == 0) return 1;
+  return 0;
+}
+
+static void make_ident(const char *name, char *out, size_t outlen) {
+  size_t o = 0;
+  if (!(name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z')))
+    out[o++] = '_';
+  for (const char *p = name; *p && o + 2 < outlen; p++) {
+    char c = *p;
+    int ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    out[o++] = ok ? c : '_';
+  }
+  out[o] = '\0';
+  if (is_keyword(out) && o + 2 < outlen) {
+    out[o++] = '_';
+    out[o] = '\0';
+  }
+}
+
+/* Python string literal of s (double quotes, backslash escapes). */
+static void py_quote(const char *s, char *out, size_t outlen) {
+  size_t o = 0;
+  out[o++] = '"';
+  for (; *s && o + 4 < outlen; s++) {
+    if (*s == '"' || *s == '\\') out[o++] = '\\';
+    out[o++] = (unsigned char)*s < 32 ? '?' : *s;
+  }
+  out[o++] = '"';
+  out[o] = '\0';
+}
+
+static enum fkind kind_of_type(const char *t) {
+  if (strcmp(t, "float") == 0 || strcmp(t, "numpy.float64") == 0) return FK_FLOAT;
+  if (strcmp(t, "int") == 0 || strcmp(t, "numpy.int64") == 0) return FK_INT;
+  if (strcmp(t, "bool") == 0 || strcmp(t, "numpy.bool_") == 0 || strcmp(t, "numpy.bool") == 0)
+    return FK_BOOL;
+  if (strcmp(t, "str") == 0) return FK_STR;
+  return FK_OBJ;
+}
+
+static enum fkind merge_kind(enum fkind a, enum fkind b) {
+  if (a == b) return a;
+  if (a == FK_OBJ || b == FK_OBJ || a == FK_STR || b == FK_STR) return FK_OBJ;
+  if (a == FK_FLOAT || b == FK_FLOAT) return FK_FLOAT; /* int/bool with float */
+  return FK_INT;                                        /* bool with int */
+}
+
+static const char *np_dtype(const struct field *f, char *buf, size_t n) {
+  switch (f->kind) {
+    case FK_FLOAT: return "np.float64";
+    case FK_INT: return "np.int64";
+    case FK_BOOL: return "np.bool_";
+    case FK_STR: snprintf(buf, n, "\"U%u\"", f->width); return buf;
+    default: return "object";
+  }
+}
+
+static const char *dtype_label(const struct field *f, char *buf, size_t n) {
+  switch (f->kind) {
+    case FK_FLOAT: return "float64";
+    case FK_INT: return "int64";
+    case FK_BOOL: return "bool";
+    case FK_STR: snprintf(buf, n, "U%u", f->width); return buf;
+    default: return "object";
+  }
+}
+
+static double itemsize(const struct field *f) {
+  switch (f->kind) {
+    case FK_FLOAT:
+    case FK_INT: return 8;
+    case FK_BOOL: return 1;
+    case FK_STR: return 4.0 * f->width;
+    default: return 8;
+  }
+}
+
+static double pad64(double v) { return ceil(v / 64.0) * 64.0; }
+
+static int64_t type_size(const struct hsa_snapshot *s, const char *name, int item, int64_t dflt) {
+  uint32_t t = hsa_snapshot_find_type(s, name);
+  if (t == HS_NO_TYPE) return dflt;
+  return item ? s->types[t].itemsize : s->types[t].basicsize;
+}
+
+/* The record accessor of field i of record r, e.g. r["x"], r.x, r[0]. */
+static void accessor(const struct site *st, int i, char *out, size_t outlen) {
+  char q[160];
+  switch (st->rk) {
+    case RK_DICT:
+      py_quote(st->f[i].name, q, sizeof q);
+      snprintf(out, outlen, "r[%s]", q);
+      break;
+    case RK_INSTANCE:
+    case RK_SLOTS: snprintf(out, outlen, "r.%s", st->f[i].name); break;
+    default: snprintf(out, outlen, "r[%d]", i); break;
+  }
+}
+
+/* ---- finding record rows ---- */
+
+static int shapes_compatible(const struct hsa_shape *a, const struct hsa_shape *b) {
+  if (a->kind != b->kind || a->nfields != b->nfields || a->length != b->length) return 0;
+  for (uint16_t k = 0; k < a->nfields; k++)
+    if (a->fields[k].name_sid != b->fields[k].name_sid) return 0;
+  return 1;
+}
+
+/* Whether the list row l holds (pointers to) the records of type tname: its top shape is a
+ * list whose stored items are all of that type. */
+static int holds_records(const struct hsa_snapshot *s, const struct hsa_anat_row *l,
+                         const char *tname) {
+  if (strcmp(l->type, "list") != 0 || !l->nshapes) return 0;
+  const struct hsa_shape *sh = l->shapes[0];
+  if (sh->kind != HS_SHAPE_LIST || !sh->nfields) return 0;
+  for (uint16_t k = 0; k < sh->nfields; k++) {
+    uint32_t t = sh->fields[k].type;
+    if (t == HS_NO_TYPE || strcmp(hsa_snapshot_type_name(s, t), tname) != 0) return 0;
+  }
+  return 1;
+}
+
+/* Bytes of the list(s) holding the records of row r: a list row at the same line holding
+ * records of its type, else the list row elsewhere whose item arrays fit n pointers best. */
+static uint64_t container_bytes(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
+                                const struct hsa_anat_row *r) {
+  const struct hsa_anat_row *best = NULL;
+  for (size_t i = 0; i < an->n; i++) {
+    const struct hsa_anat_row *l = &an->rows[i];
+    if (l == r || !holds_records(s, l, r->type)) continue;
+    double ptrs = (double)l->owned_bytes / 8.0;
+    if (ptrs < 0.9 * (double)r->objects || ptrs > 3.0 * (double)r->objects) continue;
+    int same = strcmp(l->frame.filename, r->frame.filename) == 0 &&
+               l->frame.lineno == r->frame.lineno;
+    if (same) return l->total;
+    if (!best || l->total > best->total) best = l;
+  }
+  return best ? best->total : 0;
+}
+
+/* Fills st from anatomy row r; 0 when r is not a record row. */
+static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
+                     const struct hsa_anat_row *r, struct site *st) {
+  memset(st, 0, sizeof *st);
+  if (!r->nshapes || r->domain != HS_DOMAIN_OBJ) return 0;
+  const struct hsa_shape *top = r->shapes[0];
+  if (!top->nfields || top->length != top->nfields) return 0;
+  switch (top->kind) {
+    case HS_SHAPE_DICT: st->rk = RK_DICT; break;
+    case HS_SHAPE_INSTANCE_DICT: st->rk = RK_INSTANCE; break;
+    case HS_SHAPE_INSTANCE_SLOTS: st->rk = RK_SLOTS; break;
+    case HS_SHAPE_TUPLE: st->rk = strcmp(r->type, "tuple") == 0 ? RK_TUPLE : RK_NAMEDTUPLE; break;
+    case HS_SHAPE_LIST: st->rk = RK_LIST; break;
+    default: return 0;
+  }
+  /* compatible shapes (same names and length) make up the dominant shape */
+  unsigned count = 0;
+  enum fkind kinds[ADV_MAX_FIELDS];
+  for (uint16_t k = 0; k < top->nfields; k++) {
+    uint32_t t = top->fields[k].type;
+    kinds[k] = t == HS_NO_TYPE ? FK_OBJ : kind_of_type(hsa_snapshot_type_name(s, t));
+  }
+  for (size_t j = 0; j < r->nshapes; j++) {
+    const struct hsa_shape *sh = r->shapes[j];
+    if (!shapes_compatible(top, sh)) continue;
+    count += sh->count;
+    for (uint16_t k = 0; k < sh->nfields; k++) {
+      uint32_t t = sh->fields[k].type;
+      kinds[k] = merge_kind(kinds[k],
+                            t == HS_NO_TYPE ? FK_OBJ : kind_of_type(hsa_snapshot_type_name(s, t)));
+    }
+  }
+  if (2 * count < top->samples) return 0;
+  st->s = s;
+  st->snapshot_path = s->path ? s->path : "snapshot";
+  st->filename = r->frame.filename;
+  st->lineno = r->frame.lineno;
+  st->function = r->frame.name;
+  st->type = r->type;
+  st->scount = count;
+  st->ssamples = top->samples;
+  st->nshapes = (unsigned)r->nshapes;
+  hsa_shape_format(s, r->type, top, st->shape, sizeof st->shape);
+  st->nf = top->nfields;
+  int nfloat = 0, nint = 0, nstr = 0;
+  for (int k = 0; k < st->nf; k++) {
+    struct field *f = &st->f[k];
+    if (st->rk == RK_DICT || st->rk == RK_INSTANCE || st->rk == RK_SLOTS)
+      snprintf(f->name, sizeof f->name, "%s", hsa_snapshot_string(s, top->fields[k].name_sid));
+    else
+      snprintf(f->name, sizeof f->name, "f%d", k);
+    if (!f->name[0]) snprintf(f->name, sizeof f->name, "f%d", k);
+    make_ident(f->name, f->ident, sizeof f->ident);
+    f->kind = kinds[k];
+    f->type = top->fields[k].type == HS_NO_TYPE ? "?" : hsa_snapshot_type_name(s, top->fields[k].type);
+    nfloat += f->kind == FK_FLOAT;
+    nint += f->kind == FK_INT;
+    nstr += f->kind == FK_STR;
+  }
+  const struct hs_anat_rec *raw = &s->rows[r->row];
+  st->objects = r->objects;
+  st->max_objects = r->objects;
+  st->rec_bytes = r->total;
+  st->cont_bytes = container_bytes(s, an, r);
+  st->current = (double)(st->rec_bytes + st->cont_bytes);
+  st->header = r->gc + r->preheader + r->header + r->owned_header;
+  st->overhead = r->overhead;
+  st->data = r->data;
+  /* boxed values owned now: owned object headers + owned data, less owned __dict__ objects
+   * (before 3.11 every instance has one: GC head + 16-byte header) */
+  uint64_t boxes = raw->owned_header_bytes + raw->owned_data_bytes, nonbox = 0;
+  if (st->rk == RK_INSTANCE && s->meta.python_version < 0x030b0000u)
+    nonbox = r->objects * (uint64_t)(s->meta.gc_head_size + 16);
+  st->boxes = boxes > nonbox ? boxes - nonbox : 0;
+  /* str widths: data per record less 8 per float and one digit per int, spread over the str
+   * fields; each str's data counts its trailing NUL */
+  if (nstr) {
+    double per = r->objects ? (double)r->data / (double)r->objects : 0;
+    /* a one-digit int is sizeof(PyLongObject) = 32 bytes from 3.11 (_PyLong_FromMedium),
+     * 28 before: 8 or 4 data bytes */
+    double intdata = s->meta.python_version >= 0x030b0000u ? 8.0 : 4.0;
+    double chars = (per - 8.0 * nfloat - intdata * nint) / nstr - 1.0;
+    for (int k = 0; k < st->nf; k++) {
+      if (st->f[k].kind != FK_STR) continue;
+      if (chars >= 1.0) {
+        st->f[k].chars = chars;
+        st->f[k].width = (unsigned)ceil(chars - 1e-9);
+      } else {
+        st->f[k].chars = ADV_STR_ASSUMED;
+        st->f[k].width = ADV_STR_ASSUMED;
+        st->str_assumed = 1;
+      }
+    }
+  }
+  st->numeric_kind = (int)st->f[0].kind;
+  st->numpy_ok = 1;
+  for (int k = 0; k < st->nf; k++) {
+    if ((int)st->f[k].kind != st->numeric_kind) st->numeric_kind = -1;
+    if (st->f[k].kind == FK_OBJ) st->numpy_ok = 0;
+  }
+  if (st->numeric_kind == FK_STR || st->numeric_kind == FK_OBJ) st->numeric_kind = -1;
+  if (st->rk == RK_INSTANCE || st->rk == RK_SLOTS || st->rk == RK_NAMEDTUPLE)
+    snprintf(st->classname, sizeof st->classname, "%s", st->type);
+  else
+    snprintf(st->classname, sizeof st->classname, "Record");
+  /* "module.Class" -> "Class" */
+  char *dot = strrchr(st->classname, '.');
+  if (dot) memmove(st->classname, dot + 1, strlen(dot));
+  st->nproc = 1;
+  st->pids[0] = s->meta.pid;
+  return 1;
+}
+
+/* ---- estimates ---- */
+
+static void add_alt(struct site *st, const char *kind, double est, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add_alt(struct site *st, const char *kind, double est, const char *fmt, ...) {
+  if (st->nalts == ADV_MAX_ALTS) return;
+  struct alt *a = &st->alts[st->nalts++];
+  a->kind = kind;
+  a->est = est;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->detail, sizeof a->detail, fmt, ap);
+  va_end(ap);
+}
+
+static double est_soa(const struct site *st, double n) {
+  double e = 0;
+  for (int k = 0; k < st->nf; k++) e += ADV_NUMPY_HEADER + n * itemsize(&st->f[k]);
+  return e;
+}
+
+static double est_struct(const struct site *st, double n, double *recsize) {
+  double per = 0;
+  for (int k = 0; k < st->nf; k++) per += itemsize(&st->f[k]);
+  if (recsize) *recsize = per;
+  return ADV_NUMPY_HEADER + n * per;
+}
+
+static double est_arrow(const struct site *st, double n) {
+  double e = 0;
+  for (int k = 0; k < st->nf; k++) {
+    switch (st->f[k].kind) {
+      case FK_BOOL: e += pad64(ceil(n / 8.0)); break;
+      case FK_STR: e += pad64(4.0 * (n + 1)) + pad64(n * st->f[k].chars); break;
+      default: e += pad64(8.0 * n); break;
+    }
+  }
+  return e;
+}
+
+/* The numpy layout of the records (SoA when one numeric kind, else structured). */
+static double est_numpy(const struct site *st, double n) {
+  return st->numeric_kind >= 0 ? est_soa(st, n) : est_struct(st, n, NULL);
+}
+
+static void compute_alts(struct site *st, double ram) {
+  const struct hsa_snapshot *s = st->s;
+  double n = (double)st->objects, gc = s->meta.gc_head_size ? s->meta.gc_head_size : 16;
+  char t1[32], t2[32], t3[32];
+  double keep = 0.98 * st->current; /* only alternatives that save something */
+  if (st->numpy_ok && st->current > ram) {
+    double e = est_numpy(st, n);
+    size_text(ram, t1, sizeof t1);
+    add_alt(st, "memmap", e,
+            "live records exceed RAM (%s): numpy.memmap on disk (%s), pages in on demand; or "
+            "process in chunks", t1, (size_text(e, t2, sizeof t2), t2));
+  }
+  if (st->numpy_ok && st->numeric_kind >= 0) {
+    double e = est_soa(st, n);
+    if (e < keep)
+      add_alt(st, "soa-numpy", e, "%d %s array%s of %" PRIu64 " (112 B + %g B per record each)",
+              st->nf, dtype_label(&st->f[0], t1, sizeof t1), st->nf == 1 ? "" : "s", st->objects,
+              itemsize(&st->f[0]));
+  } else if (st->numpy_ok) {
+    double per;
+    double e = est_struct(st, n, &per);
+    if (e < keep)
+      add_alt(st, "structured-array", e,
+              "one numpy structured array, %g B per record (packed fields)%s", per,
+              st->str_assumed ? "; str width U16 ASSUMED (strings are shared: no length seen)"
+                              : "");
+    double ea = est_arrow(st, n);
+    if (ea < keep)
+      add_alt(st, "arrow", ea,
+              "pyarrow Table: 8 B per float64/int64, 1 bit per bool, 4 B offset + characters "
+              "per str, buffers padded to 64 B");
+  }
+  int64_t obj_bs = type_size(s, "object", 0, 16);
+  int64_t tup_bs = type_size(s, "tuple", 0, 24), tup_is = type_size(s, "tuple", 1, 8);
+  size_text(st->boxes, t2, sizeof t2);
+  size_text(st->cont_bytes, t3, sizeof t3);
+  if (st->rk != RK_SLOTS) {
+    double per = gc + (double)obj_bs + 8.0 * st->nf;
+    double e = n * per + (double)st->boxes + (double)st->cont_bytes;
+    if (e < keep)
+      add_alt(st, "slots-dataclass", e,
+              "%g B per instance (GC %g + %" PRId64 " + 8 x %d slots), boxed values stay (%s), "
+              "list of records %s%s", per, gc, obj_bs, st->nf, t2, t3,
+              s->meta.python_version && s->meta.python_version < 0x030a0000u
+                  ? "; dataclass(slots=True) needs 3.10: write __slots__ by hand" : "");
+  }
+  if (st->rk != RK_TUPLE && st->rk != RK_NAMEDTUPLE) {
+    double per = gc + (double)tup_bs + (double)tup_is * st->nf;
+    double e = n * per + (double)st->boxes + (double)st->cont_bytes;
+    if (e < keep)
+      add_alt(st, "namedtuple", e,
+              "%g B per tuple (GC %g + %" PRId64 " + %" PRId64 " x %d), boxed values stay (%s), "
+              "list of records %s", per, gc, tup_bs, tup_is, st->nf, t2, t3);
+  }
+}
+
+/* ---- code ---- */
+
+static void field_list(const struct site *st, const char *fmt_kind, struct sb *b) {
+  char acc[200];
+  for (int k = 0; k < st->nf; k++) {
+    if (strcmp(fmt_kind, "ident") == 0) sb_add(b, "%s%s", k ? ", " : "", st->f[k].ident);
+    else {
+      accessor(st, k, acc, sizeof acc);
+      sb_add(b, "%s%s", k ? ", " : "", acc);
+    }
+  }
+}
+
+static void dtype_decl(const struct site *st, struct sb *b) {
+  char dt[32], q[160];
+  sb_add(b, "rec = np.dtype([");
+  for (int k = 0; k < st->nf; k++) {
+    py_quote(st->f[k].name, q, sizeof q);
+    sb_add(b, "%s(%s, %s)", k ? ", " : "", q, np_dtype(&st->f[k], dt, sizeof dt));
+  }
+  sb_add(b, "])%s\n", st->str_assumed ? "  # U16: assumed, check max(len(s))"
+                                      : "");
+}
+
+static void gen_code(const struct site *st, const char *kind, struct sb *b) {
+  char n[32], dt[32], acc[200], q[160];
+  group_digits(st->max_objects, '_', n, sizeof n);
+  const char *src = st->rk == RK_DICT ? "dict" : st->rk == RK_LIST ? "list" : "record";
+  if (strcmp(kind, "soa-numpy") == 0 || (strcmp(kind, "memmap") == 0 && st->numeric_kind >= 0)) {
+    int mm = strcmp(kind, "memmap") == 0;
+    sb_add(b, "import numpy as np\nn = %s  # records at this line\n", n);
+    for (int k = 0; k < st->nf; k++) {
+      if (mm)
+        sb_add(b, "%s = np.memmap(\"%s.bin\", dtype=%s, mode=\"w+\", shape=(n,))\n",
+               st->f[k].ident, st->f[k].ident, np_dtype(&st->f[k], dt, sizeof dt));
+      else
+        sb_add(b, "%s = np.empty(n, dtype=%s)\n", st->f[k].ident,
+               np_dtype(&st->f[k], dt, sizeof dt));
+    }
+    sb_add(b, "for i in range(n):  # instead of one %s per record:\n    ", src);
+    for (int k = 0; k < st->nf; k++) sb_add(b, "%s%s[i]", k ? ", " : "", st->f[k].ident);
+    sb_add(b, " = ...  # the values of ");
+    field_list(st, "acc", b);
+    accessor(st, 0, acc, sizeof acc);
+    sb_add(b, "\n# from records already built: %s = np.fromiter((%s for r in records), "
+              "dtype=%s, count=n)\n", st->f[0].ident, acc, np_dtype(&st->f[0], dt, sizeof dt));
+  } else if (strcmp(kind, "structured-array") == 0 || strcmp(kind, "memmap") == 0) {
+    sb_add(b, "import numpy as np\nn = %s  # records at this line\n", n);
+    dtype_decl(st, b);
+    if (strcmp(kind, "memmap") == 0)
+      sb_add(b, "table = np.memmap(\"table.bin\", dtype=rec, mode=\"w+\", shape=(n,))\n");
+    else
+      sb_add(b, "table = np.empty(n, dtype=rec)\n");
+    sb_add(b, "for i in range(n):  # instead of one %s per record:\n    table[i] = (", src);
+    field_list(st, "ident", b);
+    sb_add(b, "%s)\n", st->nf == 1 ? "," : "");
+    sb_add(b, "# from records already built: table = np.fromiter(((");
+    field_list(st, "acc", b);
+    sb_add(b, "%s) for r in records), dtype=rec, count=n)\n", st->nf == 1 ? "," : "");
+  } else if (strcmp(kind, "arrow") == 0) {
+    static const char *const pa_type[] = {"pa.float64()", "pa.int64()", "pa.bool_()",
+                                          "pa.string()", "None"};
+    sb_add(b, "import pyarrow as pa\ntable = pa.table({\n");
+    for (int k = 0; k < st->nf; k++) {
+      py_quote(st->f[k].name, q, sizeof q);
+      accessor(st, k, acc, sizeof acc);
+      sb_add(b, "    %s: pa.array([%s for r in records], %s),\n", q, acc, pa_type[st->f[k].kind]);
+    }
+    sb_add(b, "})  # better: append the values to per-column lists instead of building records\n");
+  } else if (strcmp(kind, "slots-dataclass") == 0) {
+    sb_add(b, "from dataclasses import dataclass\n\n@dataclass(slots=True)\nclass %s:\n",
+           st->classname);
+    for (int k = 0; k < st->nf; k++)
+      sb_add(b, "    %s: %s\n", st->f[k].ident,
+             st->f[k].kind == FK_OBJ ? "object" : fkind_name[st->f[k].kind]);
+    sb_add(b, "\nrecords = [%s(", st->classname);
+    field_list(st, "ident", b);
+    sb_add(b, ") for ...]  # where each %s was built\n", src);
+  } else if (strcmp(kind, "namedtuple") == 0) {
+    sb_add(b, "from typing import NamedTuple\n\nclass %s(NamedTuple):\n", st->classname);
+    for (int k = 0; k < st->nf; k++)
+      sb_add(b, "    %s: %s\n", st->f[k].ident,
+             st->f[k].kind == FK_OBJ ? "object" : fkind_name[st->f[k].kind]);
+    sb_add(b, "\nrecords = [%s(", st->classname);
+    field_list(st, "ident", b);
+    sb_add(b, ") for ...]  # where each %s was built\n", src);
+  } else if (strcmp(kind, "shared-memory") == 0) {
+    sb_add(b, "import numpy as np\nfrom multiprocessing import shared_memory\nn = %s\n", n);
+    if (st->numeric_kind >= 0) {
+      sb_add(b, "shm = shared_memory.SharedMemory(create=True, size=%d * n * %g)  # parent, "
+                "before forking\n", st->nf, itemsize(&st->f[0]));
+      sb_add(b, "cols = np.ndarray((%d, n), dtype=%s, buffer=shm.buf)\n", st->nf,
+             np_dtype(&st->f[0], dt, sizeof dt));
+      for (int k = 0; k < st->nf; k++) sb_add(b, "%s%s", k ? ", " : "", st->f[k].ident);
+      sb_add(b, "%s = cols  # fill once, in the parent\n", st->nf == 1 ? "," : "");
+      sb_add(b, "# children (fork or spawn): shm = shared_memory.SharedMemory(name=NAME); "
+                "cols = np.ndarray((%d, n), dtype=%s, buffer=shm.buf)\n", st->nf,
+             np_dtype(&st->f[0], dt, sizeof dt));
+    } else {
+      dtype_decl(st, b);
+      sb_add(b, "shm = shared_memory.SharedMemory(create=True, size=n * rec.itemsize)  # parent\n"
+                "table = np.ndarray((n,), dtype=rec, buffer=shm.buf)  # fill once, in the parent\n"
+                "# children: table = np.ndarray((n,), dtype=rec, buffer="
+                "shared_memory.SharedMemory(name=NAME).buf)\n");
+    }
+    sb_add(b, "# at the end, in the parent: shm.close(); shm.unlink()\n");
+  }
+}
+
+/* ---- multi-process grouping ---- */
+
+static int same_site(const struct site *a, const struct site *b) {
+  return a->lineno == b->lineno && strcmp(a->filename, b->filename) == 0 &&
+         strcmp(a->type, b->type) == 0 && strcmp(a->shape, b->shape) == 0 && a->rk == b->rk;
+}
+
+static void merge_into(struct site *g, const struct site *o) {
+  if (g->nproc < ADV_MAX_PIDS) g->pids[g->nproc] = o->pids[0];
+  g->nproc++;
+  g->objects += o->objects;
+  if (o->max_objects > g->max_objects) g->max_objects = o->max_objects;
+  g->rec_bytes += o->rec_bytes;
+  g->cont_bytes += o->cont_bytes;
+  g->current += o->current;
+  g->header += o->header;
+  g->overhead += o->overhead;
+  g->data += o->data;
+  g->boxes += o->boxes;
+}
+
+/* ---- output ---- */
+
+struct advice {
+  struct site *sites;
+  size_t n, cap;
+  size_t below; /* record rows under the threshold */
+  uint64_t min_objects;
+  double ram;
+  int ram_given;
+};
+
+static int cmp_site(const void *pa, const void *pb) {
+  const struct site *a = pa, *b = pb;
+  if (a->current != b->current) return a->current > b->current ? -1 : 1;
+  int c = strcmp(a->filename, b->filename);
+  return c ? c : a->lineno - b->lineno;
+}
+
+static void base_name(const char *p, char *out, size_t outlen) {
+  snprintf(out, outlen, "%s", p);
+}
+
+static void print_text(FILE *f, const struct advice *adv, int markdown, const char *const *files,
+                       size_t nfiles) {
+  char t1[32], t2[32], t3[32], t4[32], n[32], loc[1200];
+  size_t shown = 0;
+  for (size_t i = 0; i < adv->n; i++) shown += adv->sites[i].nproc > 0 && adv->sites[i].nalts > 0;
+  group_digits(adv->min_objects, ',', n, sizeof n);
+  if (markdown) fprintf(f, "## heapshape advise\n\n");
+  fprintf(f, "%zu site%s with %s+ records worth a layout change", shown, shown == 1 ? "" : "s", n);
+  if (adv->below) fprintf(f, " (%zu smaller record site%s left alone: readable code wins)",
+                          adv->below, adv->below == 1 ? "" : "s");
+  fprintf(f, "%s\n", markdown ? ".\n" : "");
+  for (size_t i = 0; i < adv->n; i++) {
+    const struct site *st = &adv->sites[i];
+    if (!st->nproc || !st->nalts) continue;
+    base_name(st->filename, loc, sizeof loc);
+    group_digits(st->objects, ',', n, sizeof n);
+    char py[32];
+    hsa_python_version(st->s->meta.python_version, py, sizeof py);
+    if (markdown)
+      fprintf(f, "### `%s:%d` (%s)\n\n", loc, st->lineno, st->function);
+    else
+      fprintf(f, "\n%s:%d (%s)\n", loc, st->lineno, st->function);
+    const char *ind = markdown ? "- " : "  ";
+    fprintf(f, "%s%s %s records", ind, n, rkind_name[st->rk]);
+    if (st->nproc > 1) fprintf(f, " in %d processes", st->nproc);
+    fprintf(f, ", shape %s%s%s (%u/%u sampled)\n", markdown ? "`" : "", st->shape,
+            markdown ? "`" : "", st->scount, st->ssamples);
+    fprintf(f, "%sfields: ", ind);
+    for (int k = 0; k < st->nf; k++)
+      fprintf(f, "%s%s %s", k ? ", " : "", st->f[k].name, fkind_name[st->f[k].kind]);
+    fprintf(f, " -> %s\n",
+            !st->numpy_ok ? "arbitrary objects: no numpy layout, slots or namedtuple"
+            : st->numeric_kind >= 0 ? "one numeric kind: struct of arrays"
+                                    : "mixed kinds: structured array or Arrow table");
+    size_text(st->current, t1, sizeof t1);
+    size_text((double)st->rec_bytes, t2, sizeof t2);
+    size_text((double)st->cont_bytes, t3, sizeof t3);
+    size_text((double)st->data, t4, sizeof t4);
+    fprintf(f, "%snow: %s (records %s + list of records %s), data %s; object headers %.1f%%, "
+               "headers & pointers %.1f%% (python %s)\n",
+            ind, t1, t2, t3, t4, st->rec_bytes ? 100.0 * st->header / st->rec_bytes : 0,
+            st->rec_bytes ? 100.0 * st->overhead / st->rec_bytes : 0, py);
+    if (markdown)
+      fprintf(f, "\n| # | layout | estimated | ratio | how |\n|---|---|---:|---:|---|\n");
+    for (int k = 0; k < st->nalts; k++) {
+      const struct alt *a = &st->alts[k];
+      size_text(a->est, t1, sizeof t1);
+      if (markdown)
+        fprintf(f, "| %d | %s | %s | %.1fx smaller | %s |\n", k + 1, a->kind, t1,
+                st->current / a->est, a->detail);
+      else
+        fprintf(f, "  %d. %-16s %10s  %5.1fx smaller  %s\n", k + 1, a->kind, t1,
+                st->current / a->est, a->detail);
+    }
+    struct sb code = {0};
+    gen_code(st, st->alts[0].kind, &code);
+    if (markdown) {
+      fprintf(f, "\nRewrite (%s):\n\n```python\n%s```\n\n", st->alts[0].kind, sb_str(&code));
+    } else {
+      fprintf(f, "  rewrite (%s):\n", st->alts[0].kind);
+      const char *p = sb_str(&code);
+      while (*p) {
+        const char *e = strchr(p, '\n');
+        if (!e) e = p + strlen(p);
+        fprintf(f, "    %.*s\n", (int)(e - p), p);
+        p = *e ? e + 1 : e;
+      }
+    }
+    free(code.p);
+  }
+  if (!shown) fprintf(f, "%sno advice: no record site reaches --min-objects\n", markdown ? "\n" : "");
+  (void)files;
+  (void)nfiles;
+}
+
+static void print_json(FILE *f, const struct advice *adv, const char *const *files,
+                       size_t nfiles) {
+  fputs("{\"recommendations\":[", f);
+  int first = 1;
+  char dt[32];
+  for (size_t i = 0; i < adv->n; i++) {
+    const struct site *st = &adv->sites[i];
+    if (!st->nproc) continue;
+    for (int k = 0; k < st->nalts; k++) {
+      const struct alt *a = &st->alts[k];
+      fputs(first ? "{\"filename\":" : ",{\"filename\":", f);
+      first = 0;
+      hsa_json_string(f, st->filename);
+      fprintf(f, ",\"lineno\":%d,\"function\":", st->lineno);
+      hsa_json_string(f, st->function);
+      fputs(",\"kind\":", f);
+      hsa_json_string(f, a->kind);
+      fprintf(f, ",\"rank\":%d,\"objects\":%" PRIu64 ",\"fields\":[", k + 1, st->objects);
+      for (int j = 0; j < st->nf; j++) {
+        fputs(j ? ",{\"name\":" : "{\"name\":", f);
+        hsa_json_string(f, st->f[j].name);
+        fputs(",\"type\":", f);
+        hsa_json_string(f, fkind_name[st->f[j].kind]);
+        fputs(",\"observed\":", f);
+        hsa_json_string(f, st->f[j].type);
+        fputs(",\"dtype\":", f);
+        hsa_json_string(f, dtype_label(&st->f[j], dt, sizeof dt));
+        fputc('}', f);
+      }
+      fprintf(f, "],\"current_bytes\":%.0f,\"estimated_bytes\":%.0f,\"ratio\":%.4f", st->current,
+              a->est, a->est > 0 ? st->current / a->est : 0.0);
+      fprintf(f, ",\"saving_bytes\":%.0f,\"record_bytes\":%" PRIu64 ",\"container_bytes\":%" PRIu64
+                 ",\"boxed_bytes\":%" PRIu64 ",\"header_share\":%.4f,\"overhead_share\":%.4f",
+              st->current - a->est, st->rec_bytes, st->cont_bytes, st->boxes,
+              st->rec_bytes ? (double)st->header / st->rec_bytes : 0,
+              st->rec_bytes ? (double)st->overhead / st->rec_bytes : 0);
+      fputs(",\"type\":", f);
+      hsa_json_string(f, st->type);
+      fputs(",\"record\":", f);
+      hsa_json_string(f, rkind_name[st->rk]);
+      fputs(",\"shape\":", f);
+      hsa_json_string(f, st->shape);
+      fprintf(f, ",\"shape_count\":%u,\"shape_samples\":%u,\"str_width_assumed\":%s,\"processes\":%d,\"pids\":[",
+              st->scount, st->ssamples, st->str_assumed ? "true" : "false", st->nproc);
+      for (int j = 0; j < st->nproc && j < ADV_MAX_PIDS; j++) fprintf(f, "%s%u", j ? "," : "", st->pids[j]);
+      fputs("],\"detail\":", f);
+      hsa_json_string(f, a->detail);
+      struct sb code = {0};
+      gen_code(st, a->kind, &code);
+      fputs(",\"code\":", f);
+      hsa_json_string(f, sb_str(&code));
+      free(code.p);
+      fputs(",\"snapshot\":", f);
+      hsa_json_string(f, st->snapshot_path);
+      fputc('}', f);
+    }
+  }
+  fprintf(f, "],\"min_objects\":%" PRIu64 ",\"ram_bytes\":%.0f,\"below_threshold\":%zu,"
+             "\"snapshots\":[", adv->min_objects, adv->ram, adv->below);
+  for (size_t i = 0; i < nfiles; i++) {
+    if (i) fputc(',', f);
+    hsa_json_string(f, files[i]);
+  }
+  fputs("]}\n", f);
+}
+
+/* ---- command ---- */
+
+static double machine_ram(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && psize > 0 ? (double)pages * (double)psize : 1e300;
+}
+
+int hsa_cli_advise(int argc, char **argv) {
+  struct advice adv;
+  memset(&adv, 0, sizeof adv);
+  adv.min_objects = 100000;
+  adv.ram = machine_ram();
+  int fmt = 0; /* 0 text, 1 markdown, 2 json */
+  long limit = 0;
+  const char **files = calloc((size_t)argc + 1, sizeof *files);
+  size_t nfiles = 0;
+  if (!files) return hsa_cli_error("out of memory");
+  int rc = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    size_t alen = strlen(a);
+    const char *v = NULL;
+#define OPT(name)                                                                     \
+  (strncmp(a, name, strlen(name)) == 0 && (a[strlen(name)] == '\0' || a[strlen(name)] == '=') && \
+   (v = a[strlen(name)] == '=' ? a + strlen(name) + 1 : (i + 1 < argc ? argv[++i] : NULL), 1))
+    if (OPT("--min-objects")) {
+      char *end;
+      errno = 0;
+      unsigned long long m = v ? strtoull(v, &end, 10) : 0;
+      if (!v || errno || end == v || *end || v[0] == '-') {
+        rc = hsa_cli_error("bad --min-objects \"%s\"; use a number of records >= 0", v ? v : "");
+        goto out;
+      }
+      adv.min_objects = m;
+    } else if (OPT("--ram")) {
+      if (!v || hsa_parse_size(v, &adv.ram) != 0 || adv.ram <= 0) {
+        rc = hsa_cli_error("bad --ram \"%s\"; use a size like 16G or 512MiB", v ? v : "");
+        goto out;
+      }
+      adv.ram_given = 1;
+    } else if (OPT("--format")) {
+      if (v && strcmp(v, "text") == 0) fmt = 0;
+      else if (v && strcmp(v, "markdown") == 0) fmt = 1;
+      else if (v && strcmp(v, "json") == 0) fmt = 2;
+      else {
+        rc = hsa_cli_error("bad --format \"%s\"; use text, markdown or json", v ? v : "");
+        goto out;
+      }
+    } else if (OPT("--limit")) {
+      char *end;
+      errno = 0;
+      limit = v ? strtol(v, &end, 10) : -1;
+      if (!v || errno || end == v || *end || limit < 0) {
+        rc = hsa_cli_error("bad --limit \"%s\"; use a number >= 0 (0 = all)", v ? v : "");
+        goto out;
+      }
+    } else if (a[0] == '-' && alen > 1) {
+      rc = hsa_cli_error("unknown option \"%s\" for advise; see heapshape --help", a);
+      goto out;
+    } else {
+      files[nfiles++] = a;
+    }
+#undef OPT
+  }
+  if (!nfiles) {
+    rc = hsa_cli_error("advise needs a snapshot file: heapshape advise FILE [FILE...]");
+    goto out;
+  }
+  struct hsa_snapshot *snaps = calloc(nfiles, sizeof *snaps);
+  struct hsa_anatomy *ans = calloc(nfiles, sizeof *ans);
+  struct hsa_symbolizer *sym = hsa_symbolizer_new();
+  size_t loaded = 0, computed = 0;
+  if (!snaps || !ans || !sym) {
+    rc = hsa_cli_error("out of memory");
+    goto done;
+  }
+  struct hsa_options opt;
+  memset(&opt, 0, sizeof opt);
+  opt.key = HSA_KEY_LINENO;
+  for (; loaded < nfiles; loaded++) {
+    struct hsa_error err;
+    if (hsa_snapshot_read_file(files[loaded], &snaps[loaded], &err) != 0) {
+      rc = hsa_cli_error("%s", err.msg);
+      goto done;
+    }
+  }
+  for (; computed < nfiles; computed++) {
+    struct hsa_error err;
+    if (hsa_anatomy_compute(&snaps[computed], &opt, sym, &ans[computed], &err) != 0) {
+      rc = hsa_cli_error("%s", err.msg);
+      goto done;
+    }
+    const struct hsa_anatomy *an = &ans[computed];
+    for (size_t r = 0; r < an->n; r++) {
+      struct site st;
+      if (!make_site(&snaps[computed], an, &an->rows[r], &st)) continue;
+      if (adv.n == adv.cap) {
+        size_t cap = adv.cap ? 2 * adv.cap : 16;
+        struct site *p = realloc(adv.sites, cap * sizeof *p);
+        if (!p) {
+          rc = hsa_cli_error("out of memory");
+          goto done;
+        }
+        adv.sites = p;
+        adv.cap = cap;
+      }
+      adv.sites[adv.n++] = st;
+    }
+  }
+  /* thresholds per process; then group the same site across processes */
+  size_t kept = 0;
+  for (size_t i = 0; i < adv.n; i++) {
+    if (adv.sites[i].objects < adv.min_objects) {
+      adv.below++;
+      continue;
+    }
+    adv.sites[kept++] = adv.sites[i];
+  }
+  adv.n = kept;
+  qsort(adv.sites, adv.n, sizeof *adv.sites, cmp_site);
+  for (size_t i = 0; i < adv.n; i++) {
+    struct site *g = &adv.sites[i];
+    if (!g->nproc) continue;
+    for (size_t j = i + 1; j < adv.n; j++) {
+      struct site *o = &adv.sites[j];
+      if (!o->nproc || o->s == g->s || !same_site(g, o)) continue;
+      merge_into(g, o);
+      o->nproc = 0;
+    }
+  }
+  for (size_t i = 0; i < adv.n; i++) {
+    struct site *st = &adv.sites[i];
+    if (!st->nproc) continue;
+    if (st->nproc > 1 && st->numpy_ok) {
+      /* one copy, shared, instead of one per process */
+      double one = est_numpy(st, (double)st->max_objects);
+      char t1[32];
+      size_text(st->current - one, t1, sizeof t1);
+      add_alt(st, "shared-memory", one,
+              "%d processes build the same records: one copy in multiprocessing.shared_memory "
+              "with numpy views saves %s over all of them", st->nproc, t1);
+    }
+    compute_alts(st, adv.ram);
+  }
+  qsort(adv.sites, adv.n, sizeof *adv.sites, cmp_site);
+  if (limit > 0) {
+    size_t shown = 0;
+    for (size_t i = 0; i < adv.n; i++)
+      if (adv.sites[i].nproc && adv.sites[i].nalts && ++shown > (size_t)limit) adv.sites[i].nproc = 0;
+  }
+  if (fmt == 2) print_json(stdout, &adv, files, nfiles);
+  else print_text(stdout, &adv, fmt == 1, files, nfiles);
+  if (ferror(stdout) || fflush(stdout) != 0) {
+    fprintf(stderr, "heapshape: error: writing the advice failed: %s\n", strerror(errno));
+    rc = 1;
+  }
+done:
+  free(adv.sites);
+  while (computed > 0) hsa_anatomy_free(&ans[--computed]);
+  while (loaded > 0) hsa_snapshot_free(&snaps[--loaded]);
+  free(ans);
+  free(snaps);
+  hsa_symbolizer_free(sym);
+out:
+  free(files);
+  return rc;
+}

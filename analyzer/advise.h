@@ -1,0 +1,46 @@
+/* heapshape analyzer: `heapshape advise` -- layout advice from the object anatomy of one or
+ * more snapshots (format v2+: TYPE, ANAT, SHAP).
+ *
+ * A "record row" is an ANAT row whose objects are records: dicts, class instances (with a
+ * __dict__, inline values or __slots__), tuples and namedtuples, or lists (the inner lists of a
+ * list of lists), with a dominant sampled shape (compatible shapes >= half the samples) whose
+ * fields are all stored (length == stored fields). Field kinds come from the value types of
+ * the shape: float, int, bool, str, or object (anything else, None included).
+ *
+ * The decision framework (per record row with >= min_objects objects; below: no advice):
+ *   all fields one numeric kind   soa-numpy (one array per field: float64, int64, bool)
+ *   numeric/str/bool, mixed       structured-array (str as fixed-width U<k>), arrow
+ *   always (unless already so)    slots-dataclass, namedtuple (boxed values stay boxed)
+ *   any object field              only slots-dataclass and namedtuple
+ *   current bytes > RAM           memmap (numpy-able records), first
+ *   same site in >= 2 snapshots   shared-memory (numpy-able records): one copy for all
+ *
+ * Size arithmetic (requested bytes, comparable with heapshape's live bytes), from the TYPE
+ * table and META of the snapshot:
+ *   current           record row total (own + owned) + the list holding the records
+ *   numpy array       112 + n * itemsize (float64/int64 8, bool 1, U<k> 4k)
+ *   structured array  112 + n * sum(field sizes)
+ *   arrow             per column: 8n (float64/int64), ceil(n/8) (bool), 4(n+1) + n*len (str),
+ *                     each buffer padded to 64 bytes
+ *   slots dataclass   n * (GC head + object.basicsize + 8 * fields) + boxed values + list
+ *   namedtuple        n * (GC head + tuple.basicsize + fields * tuple.itemsize) + boxed + list
+ *   boxed values      the owned boxed scalars of the row now (owned object headers + owned
+ *                     data, less the headers of owned __dict__ objects before 3.11): floats
+ *                     and large ints and unique strs stay boxed; small ints, bools, interned
+ *                     strs are shared and cost nothing here
+ * Errors follow snapshot.h. */
+#ifndef HEAPSHAPE_ANALYZER_ADVISE_H
+#define HEAPSHAPE_ANALYZER_ADVISE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* `heapshape advise FILE... [--min-objects N] [--ram SIZE] [--format text|markdown|json]
+ *  [--limit N]`; argv[0] is "advise". Returns the exit status (0, or 2 after one error line). */
+int hsa_cli_advise(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPSHAPE_ANALYZER_ADVISE_H */
