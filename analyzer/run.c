@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "analyzer/advise.h"
+#include "analyzer/anatomy.h"
 #include "analyzer/cli.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
@@ -183,6 +185,32 @@ static int parse_interval(const char *text, char *out, size_t outlen) {
 }
 
 /* Summary on stderr after the child ended. */
+/* The summary's second half: the site holding most memory, dissected, and the best layout
+ * advice (the first lines of `heapshape anatomy` and `heapshape advise`). */
+static void run_summary_anatomy(const struct hsa_snapshot *s, const char *path) {
+  struct hsa_options opt;
+  struct hsa_anatomy an;
+  struct hsa_error err;
+  memset(&opt, 0, sizeof opt);
+  if (hsa_anatomy_compute(s, &opt, NULL, &an, &err) == 0) {
+    fprintf(stderr, "heapshape: biggest site, dissected (more: heapshape anatomy %s):\n", path);
+    hsa_anatomy_report_text(stderr, s, &an, 1);
+    hsa_anatomy_free(&an);
+  }
+  /* advise prints to stdout; the summary belongs on stderr with the rest */
+  fflush(stdout);
+  int saved = dup(1);
+  if (saved < 0) return;
+  dup2(2, 1);
+  char a0[] = "advise", a2[] = "--limit", a3[] = "1";
+  char *argv[] = {a0, (char *)path, a2, a3, NULL};
+  fprintf(stderr, "heapshape: layout advice (more: heapshape advise %s):\n", path);
+  hsa_cli_advise(4, argv);
+  fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+}
+
 static void summarize(const char *out_path, const char *dir, char **before, size_t nbefore,
                       const char *how) {
   const char *base = hs_basename(out_path);
@@ -251,6 +279,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
         fprintf(stderr, "heapshape: error: %s\n", err.msg);
       }
       hsa_symbolizer_free(sym);
+      if (hsa_snapshot_has_anatomy(&s)) run_summary_anatomy(&s, out_path);
       hsa_snapshot_free(&s);
     }
   }
@@ -269,7 +298,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
 int hsa_cli_run(int argc, char **argv) {
   const char *out_opt = NULL;
   const char *frames = NULL;
-  int native = 0;
+  int native = 0, all_children = 0;
   char sample_rate[32] = "", interval[48] = "";
   int i = 1;
   for (; i < argc; i++) {
@@ -297,6 +326,8 @@ int hsa_cli_run(int argc, char **argv) {
         return hsa_cli_error("bad --frames \"%s\"; use a number from 1 to 65535", frames);
     } else if (strcmp(a, "--native") == 0) {
       native = 1;
+    } else if (strcmp(a, "--all-children") == 0) {
+      all_children = 1;
     } else if (strcmp(a, "--sample-rate") == 0 || strncmp(a, "--sample-rate=", 14) == 0) {
       const char *v = a[13] == '=' ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
       if (!v) return hsa_cli_error("--sample-rate needs a size in bytes (e.g. 65536, 64K, 1M)");
@@ -383,6 +414,7 @@ int hsa_cli_run(int argc, char **argv) {
     setenv("HEAPSHAPE_OUTPUT", buf, 1);
     if (frames) setenv("HEAPSHAPE_FRAMES", frames, 1);
     if (native) setenv("HEAPSHAPE_NATIVE", "1", 1);
+    if (all_children) setenv("HEAPSHAPE_CHILDREN", "all", 1);
     if (sample_rate[0]) setenv("HEAPSHAPE_SAMPLE_RATE", sample_rate, 1);
     if (interval[0]) setenv("HEAPSHAPE_INTERVAL", interval, 1);
     setenv("HEAPSHAPE_DIR", cwd, 1);

@@ -1070,6 +1070,10 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_proc.root_pid = (int)hs_env_u32("HEAPSHAPE_ROOT_PID", 0, 0, 0x7fffffff);
   hs_proc.max_frames = hs_env_u32("HEAPSHAPE_FRAMES", 1, 1, HS_MAX_FRAMES);
   hs_proc.anatomy = (int)hs_env_u32("HEAPSHAPE_ANATOMY", 1, 0, 1);
+  {
+    const char *c = getenv("HEAPSHAPE_CHILDREN");
+    hs_proc.all_children = c && strcmp(c, "all") == 0;
+  }
   hs_sample_rate = hs_env_u32("HEAPSHAPE_SAMPLE_RATE", 0, 0, 0x7fffffff);
   /* a census of sampled blocks says nothing about the heap's objects */
   if (hs_sample_rate && !getenv("HEAPSHAPE_ANATOMY")) hs_proc.anatomy = 0;
@@ -1130,7 +1134,16 @@ static void hs_final_snapshot(void) {
   int saved = hs_busy;
   hs_busy = 1;
   hs_proc.final_written = 1;
-  hs_snapshot_write(NULL, HS_REASON_EXIT);
+  /* Under `heapshape run`, a child process that neither runs Python nor allocated 1 MiB (the
+   * shells and tools a pyenv shim or a build script starts) leaves no file unless asked for
+   * with HEAPSHAPE_CHILDREN=all: dozens of empty snapshots would hide the ones that matter. */
+  int child = hs_proc.root_pid && hs_proc.pid != hs_proc.root_pid;
+  hs_lock_acquire();
+  hs_stats_merge();
+  uint64_t allocated = hs_tot.alloc_bytes;
+  hs_lock_release();
+  if (!child || hs_py_hooked || allocated >= (1u << 20) || hs_proc.all_children)
+    hs_snapshot_write(NULL, HS_REASON_EXIT);
   hs_active = 0; /* nothing more will be written: let the exit's frees run untracked */
   hs_busy = saved;
 }
