@@ -113,6 +113,96 @@ static int hs_maps_find(const struct hs_maps *m, uint64_t addr, const char **pat
   return 0;
 }
 
+/* 1 when [addr, addr + n) lies inside one readable mapping. */
+static int hs_maps_readable(const struct hs_maps *m, uint64_t addr, uint64_t n) {
+  if (!m->text) return 0;
+  for (const char *l = m->text; *l;) {
+    const char *e = strchr(l, '\n');
+    if (!e) e = l + strlen(l);
+    const char *s = l;
+    uint64_t lo = hs_hex(&s);
+    s++;
+    uint64_t hi = hs_hex(&s);
+    if (addr >= lo && addr < hi) return s[1] == 'r' && addr + n <= hi;
+    l = *e ? e + 1 : e;
+  }
+  return 0;
+}
+
+/* The GNU build-id of the ELF module mapped at base (its offset-0 mapping), as lowercase hex
+ * into out (at least 41 bytes); returns its length, 0 if none. Reads only mapped, readable
+ * memory: the ELF and program headers, then the PT_NOTE segments. */
+static size_t hs_build_id(const struct hs_maps *m, uint64_t base, char *out, size_t cap) {
+  const unsigned char *eh = (const unsigned char *)(uintptr_t)base;
+  if (!hs_maps_readable(m, base, 64) || memcmp(eh, "\177ELF", 4) != 0 || eh[4] != 2) return 0;
+  uint64_t phoff;
+  uint16_t phentsize, phnum;
+  memcpy(&phoff, eh + 32, 8);
+  memcpy(&phentsize, eh + 54, 2);
+  memcpy(&phnum, eh + 56, 2);
+  if (phentsize < 56 || !hs_maps_readable(m, base + phoff, (uint64_t)phentsize * phnum)) return 0;
+  uint64_t first_vaddr = UINT64_MAX;
+  for (uint16_t i = 0; i < phnum; i++) {
+    const unsigned char *ph = eh + phoff + (uint64_t)i * phentsize;
+    uint32_t type;
+    uint64_t vaddr;
+    memcpy(&type, ph, 4);
+    memcpy(&vaddr, ph + 16, 8);
+    if (type == 1 /* PT_LOAD */ && vaddr < first_vaddr) first_vaddr = vaddr;
+  }
+  if (first_vaddr == UINT64_MAX) return 0;
+  uint64_t bias = base - (first_vaddr & ~(uint64_t)4095);
+  for (uint16_t i = 0; i < phnum; i++) {
+    const unsigned char *ph = eh + phoff + (uint64_t)i * phentsize;
+    uint32_t type;
+    uint64_t vaddr, memsz;
+    memcpy(&type, ph, 4);
+    memcpy(&vaddr, ph + 16, 8);
+    memcpy(&memsz, ph + 40, 8);
+    if (type != 4 /* PT_NOTE */ || !hs_maps_readable(m, bias + vaddr, memsz)) continue;
+    const unsigned char *n = (const unsigned char *)(uintptr_t)(bias + vaddr), *end = n + memsz;
+    while (n + 12 <= end) {
+      uint32_t namesz, descsz, ntype;
+      memcpy(&namesz, n, 4);
+      memcpy(&descsz, n + 4, 4);
+      memcpy(&ntype, n + 8, 4);
+      const unsigned char *name = n + 12, *desc = name + ((namesz + 3) & ~3u);
+      const unsigned char *next = desc + ((descsz + 3) & ~3u);
+      if (next > end || next < n) break;
+      if (ntype == 3 /* NT_GNU_BUILD_ID */ && namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+          descsz * 2 < cap) {
+        static const char hex[] = "0123456789abcdef";
+        for (uint32_t k = 0; k < descsz; k++) {
+          out[2 * k] = hex[desc[k] >> 4];
+          out[2 * k + 1] = hex[desc[k] & 15];
+        }
+        return 2 * (size_t)descsz;
+      }
+      n = next;
+    }
+  }
+  return 0;
+}
+
+/* Modules that native frames point into: path, build-id and load address (hs_lock). */
+#define HS_MAX_MODULES 4096
+static struct hs_module_rec hs_modules[HS_MAX_MODULES];
+static uint32_t hs_nmodules;
+
+static void hs_note_module_unlocked(const struct hs_maps *m, uint32_t path_sid, uint64_t base) {
+  for (uint32_t i = 0; i < hs_nmodules; i++)
+    if (hs_modules[i].path_sid == path_sid && hs_modules[i].base == base) return;
+  if (hs_nmodules == HS_MAX_MODULES) return;
+  char id[130];
+  size_t n = hs_build_id(m, base, id, sizeof id);
+  uint32_t id_sid = hs_intern_string_unlocked(id, n);
+  struct hs_module_rec *r = &hs_modules[hs_nmodules++];
+  memset(r, 0, sizeof *r);
+  r->path_sid = path_sid;
+  r->build_id_sid = id_sid == UINT32_MAX ? 0 : id_sid;
+  r->base = base;
+}
+
 /* ------------------------------------------------------------------ serialization */
 
 struct hs_out {
@@ -147,6 +237,7 @@ static void hs_resolve_native_unlocked(const struct hs_maps *m) {
     if (sid == UINT32_MAX || sid == 0) continue;
     f->file_sid = sid;
     f->addr -= base;
+    hs_note_module_unlocked(m, sid, base);
   }
 }
 
@@ -166,6 +257,9 @@ static size_t hs_serialized_size(const struct hs_anatomy *an) {
     n += hs_site_rec_size(nf);
   }
   n += hs_anatomy_serialized_size(an);
+#if HS_FORMAT_VERSION >= 4
+  n += sizeof(struct hs_section_header) + 8 + (size_t)hs_nmodules * sizeof(struct hs_module_rec);
+#endif
 #if HS_FORMAT_VERSION >= 3
   struct hs_history h;
   hs_history_get(&h);
@@ -305,6 +399,12 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
   hs_put(o, &z, 4);
   HS_STATIC_ASSERT(sizeof(struct hs_site_est) == sizeof(struct hs_estm_rec), "ESTM record");
   if (ne) hs_put(o, h.est, (size_t)ne * sizeof(struct hs_estm_rec));
+#endif
+#if HS_FORMAT_VERSION >= 4
+  hs_put_section(o, HS_TAG_MODS, 8 + (uint64_t)hs_nmodules * sizeof(struct hs_module_rec));
+  hs_put(o, &hs_nmodules, 4);
+  hs_put(o, &z, 4);
+  if (hs_nmodules) hs_put(o, hs_modules, (size_t)hs_nmodules * sizeof(struct hs_module_rec));
 #endif
 }
 

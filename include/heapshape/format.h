@@ -70,6 +70,7 @@ enum hs_reason {
 #define HS_TAG_PEAK HS_TAG('P', 'E', 'A', 'K')
 #define HS_TAG_TIME HS_TAG('T', 'I', 'M', 'E')
 #define HS_TAG_ESTM HS_TAG('E', 'S', 'T', 'M')
+#define HS_TAG_MODS HS_TAG('M', 'O', 'D', 'S')
 #define HS_TAG_END HS_TAG('E', 'N', 'D', ' ')
 
 #define HS_NO_TYPE 0xFFFFFFFFu
@@ -226,6 +227,14 @@ struct hs_estm_rec {
   double alloc_bytes;
 };
 
+/* v4 */
+struct hs_module_rec {
+  uint32_t path_sid;
+  uint32_t build_id_sid; /* lowercase hex; the empty string when the module has none */
+  uint64_t base;         /* start of the module's mapping at file offset 0 */
+  uint64_t reserved;
+};
+
 struct hs_end_rec {
   uint32_t crc32;
   uint32_t reserved;
@@ -245,6 +254,7 @@ HS_STATIC_ASSERT(sizeof(struct hs_peak_rec_disk) == 16, "PEAK layout");
 HS_STATIC_ASSERT(sizeof(struct hs_time_hdr) == 16, "TIME header layout");
 HS_STATIC_ASSERT(sizeof(struct hs_time_rec) == 88, "TIME layout");
 HS_STATIC_ASSERT(sizeof(struct hs_estm_rec) == 32, "ESTM layout");
+HS_STATIC_ASSERT(sizeof(struct hs_module_rec) == 24, "MODS layout");
 
 /* Padded size of a payload of n bytes. */
 static inline uint64_t hs_pad8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }
