@@ -73,7 +73,7 @@ import ctypes, time
 values = [float(i) for i in range(1_000_000)]
 t = time.perf_counter()
 ctypes.CDLL(None).heapshape_snapshot(b"%s")
-print("%.3f" % (time.perf_counter() - t))
+print("%%.3f" %% (time.perf_counter() - t))
 """
 
 
