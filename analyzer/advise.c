@@ -839,6 +839,7 @@ int hsa_cli_advise(int argc, char **argv) {
   struct hsa_snapshot *snaps = calloc(nfiles, sizeof *snaps);
   struct hsa_anatomy *ans = calloc(nfiles, sizeof *ans);
   struct hsa_symbolizer *sym = hsa_symbolizer_new();
+  hsa_symbolizer_set_warnings(sym, stderr);
   size_t loaded = 0, computed = 0;
   if (!snaps || !ans || !sym) {
     rc = hsa_cli_error("out of memory");

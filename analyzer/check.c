@@ -619,6 +619,7 @@ int hsa_cli_check(int argc, char **argv) {
                          bl_base && kb == HSA_KEY_FILENAME ? files[0] : files[1]);
   }
   struct hsa_symbolizer *sym = symbols ? hsa_symbolizer_new() : NULL;
+  hsa_symbolizer_set_warnings(sym, stderr);
   struct hsa_check_result res;
   struct hsa_error err;
   if (hsa_check_evaluate(&base, &news, key, &lim, sym, &res, &err) != 0) {
@@ -709,6 +710,7 @@ int hsa_cli_baseline(int argc, char **argv) {
   int rc = load_input(snap, root, &s, NULL, NULL);
   if (rc) return rc;
   struct hsa_symbolizer *sym = symbols ? hsa_symbolizer_new() : NULL;
+  hsa_symbolizer_set_warnings(sym, stderr);
   struct hsa_error err;
   int to_stdout = strcmp(to, "-") == 0;
   char *tmp = NULL;

@@ -225,6 +225,7 @@ static int cmd_stats_or_diff(int argc, char **argv, int is_diff) {
     rc = hsa_cli_error("out of memory");
     goto out;
   }
+  hsa_symbolizer_set_warnings(sym, stderr);
   int r = is_diff ? hsa_stats_diff(&snaps[0], &snaps[1], &q.opt, sym, &st, &err)
                   : hsa_stats_compute(&snaps[0], &q.opt, sym, &st, &err);
   if (r != 0) {
@@ -271,6 +272,7 @@ static int cmd_anatomy(int argc, char **argv) {
     rc = hsa_cli_error("out of memory");
     goto out;
   }
+  hsa_symbolizer_set_warnings(sym, stderr);
   if (hsa_anatomy_compute(&snap, &q.opt, sym, &an, &err) != 0) {
     rc = hsa_cli_error("%s", err.msg);
     goto out;

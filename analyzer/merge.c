@@ -253,6 +253,22 @@ int hsa_merge(const struct hsa_snapshot *const *in, size_t n, enum hsa_merge_mod
                                  cmdline, err))
       goto fail;
   }
+  /* Modules (v4): every distinct (path, build-id, base) of the inputs, so the merged frames are
+   * still checked against the build-ids recorded by the runs. */
+  for (size_t i = 0; i < n; i++) {
+    for (uint32_t k = 0; k < in[i]->nmodules; k++) {
+      const struct hs_module_rec *im = &in[i]->modules[k];
+      const char *path = hsa_snapshot_string(in[i], im->path_sid);
+      const char *id = hsa_snapshot_string(in[i], im->build_id_sid);
+      int seen = 0;
+      for (uint32_t j = 0; j < out->nmodules && !seen; j++) {
+        const struct hs_module_rec *om = &out->modules[j];
+        seen = om->base == im->base && strcmp(hsa_snapshot_string(out, om->path_sid), path) == 0 &&
+               strcmp(hsa_snapshot_string(out, om->build_id_sid), id) == 0;
+      }
+      if (!seen && hsa_snapshot_add_module(out, path, id, im->base, err)) goto fail;
+    }
+  }
   rc = 0;
   goto done;
 oom:

@@ -26,6 +26,7 @@ static const char *tag_name(uint32_t tag) {
     case HS_TAG_PEAK: return "PEAK";
     case HS_TAG_TIME: return "TIME";
     case HS_TAG_ESTM: return "ESTM";
+    case HS_TAG_MODS: return "MODS";
     case HS_TAG_END: return "END";
     default: return "?";
   }
@@ -476,6 +477,36 @@ static int read_estimates(const unsigned char *d, uint64_t size, uint64_t *off,
   return 0;
 }
 
+/* ---- v4: MODS ---- */
+
+static int read_modules(const unsigned char *d, uint64_t size, uint64_t *off,
+                        struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  uint32_t n;
+  if (open_counted(d, size, off, HS_TAG_MODS, s, &c, &n, err) != 0) return -1;
+  if ((uint64_t)n * sizeof(struct hs_module_rec) != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section MODS claims %u modules (%llu bytes) but holds %llu "
+                    "bytes",
+                    s->path, n, (unsigned long long)n * sizeof(struct hs_module_rec),
+                    (unsigned long long)(c.end - c.pos));
+  s->modules = calloc(n ? n : 1, sizeof *s->modules);
+  if (!s->modules) return hsa_fail(err, "%s: out of memory reading %u modules", s->path, n);
+  memcpy(s->modules, d + c.pos, (size_t)n * sizeof *s->modules);
+  s->nmodules = n;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct hs_module_rec *m = &s->modules[i];
+    if (check_sid(s, m->path_sid, "module", i, err) != 0) return -1;
+    if (check_sid(s, m->build_id_sid, "module", i, err) != 0) return -1;
+    if (!hsa_build_id_valid(s->strings[m->build_id_sid], s->string_lens[m->build_id_sid]))
+      return hsa_fail(err,
+                      "%s: corrupt: module %u (%s) has build-id \"%s\", which is not an "
+                      "even-length lowercase hex string",
+                      s->path, i, s->strings[m->path_sid], s->strings[m->build_id_sid]);
+  }
+  return 0;
+}
+
 /* The CRC check, done up front when the file ends in something that looks like END. Returns 1
  * if it checked (and matched), 0 if there is no END at the tail, -1 on mismatch. */
 static int check_tail_crc(const unsigned char *d, uint64_t size, const char *name,
@@ -556,6 +587,9 @@ int hsa_snapshot_read_buffer(const void *data, size_t len, const char *name,
     if (read_peak(d, size, &off, out, err) != 0) goto fail;
     if (read_timeline(d, size, &off, out, err) != 0) goto fail;
     if (read_estimates(d, size, &off, out, err) != 0) goto fail;
+  }
+  if (out->version >= 4) {
+    if (read_modules(d, size, &off, out, err) != 0) goto fail;
   }
   uint64_t end_at = off;
   struct cursor c;

@@ -360,5 +360,18 @@ int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
     fprintf(f, "anatomy: none (%s)\n", s->version < 2 ? "format version 1"
                                       : !m->python_version ? "no Python interpreter"
                                                            : "the anatomy pass did not run");
+  if (s->version < 4) {
+    fprintf(f, "modules: none (format version %u)\n", s->version);
+  } else {
+    fprintf(f, "modules: %u\n", s->nmodules);
+    const uint32_t show = 10;
+    for (uint32_t i = 0; i < s->nmodules && i < show; i++) {
+      const struct hs_module_rec *mo = &s->modules[i];
+      const char *id = hsa_snapshot_string(s, mo->build_id_sid);
+      fprintf(f, "  %s build-id %s base 0x%" PRIx64 "\n", hsa_snapshot_string(s, mo->path_sid),
+              id[0] ? id : "none", mo->base);
+    }
+    if (s->nmodules > show) fprintf(f, "  ... %u more\n", s->nmodules - show);
+  }
   return ferror(f) ? -1 : 0;
 }

@@ -49,7 +49,9 @@ int hsa_report_text(FILE *f, const struct hsa_stats *st, size_t limit);
 /* Writes the JSON document above with up to limit statistics (0 = all), then a newline. */
 int hsa_report_json(FILE *f, const struct hsa_stats *st, size_t limit);
 
-/* `heapshape info`: the snapshot's META and counts, one "name: value" per line. */
+/* `heapshape info`: the snapshot's META and counts, one "name: value" per line; then (format v4)
+ * "modules: N" and the first 10 modules, one "  PATH build-id HEX|none base 0xADDR" each, and
+ * "  ... K more" when there are more. */
 int hsa_report_info(FILE *f, const struct hsa_snapshot *s);
 
 /* Writes s as a JSON string literal (quotes, escapes). */

@@ -267,6 +267,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       memset(&opt, 0, sizeof opt);
       opt.key = HSA_KEY_LINENO;
       struct hsa_symbolizer *sym = hsa_symbolizer_new();
+      hsa_symbolizer_set_warnings(sym, stderr);
       struct hsa_stats st;
       if (hsa_stats_compute(&s, &opt, sym, &st, &err) == 0) {
         if (st.n) {

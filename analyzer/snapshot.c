@@ -48,6 +48,7 @@ void hsa_snapshot_free(struct hsa_snapshot *s) {
   free(s->peak);
   free(s->timeline);
   free(s->estimates);
+  free(s->modules);
   free(s->types);
   free(s->rows);
   free(s->shapes);
@@ -299,6 +300,48 @@ int hsa_snapshot_set_estimates(struct hsa_snapshot *s, const struct hs_estm_rec 
     return hsa_fail(err, "out of memory setting the estimates");
   s->nestimates = n;
   return 0;
+}
+
+int hsa_build_id_valid(const char *str, size_t len) {
+  if (len % 2) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!((str[i] >= '0' && str[i] <= '9') || (str[i] >= 'a' && str[i] <= 'f'))) return 0;
+  return 1;
+}
+
+int hsa_snapshot_add_module(struct hsa_snapshot *s, const char *path, const char *build_id,
+                            uint64_t base, struct hsa_error *err) {
+  if (!build_id) build_id = "";
+  if (!hsa_build_id_valid(build_id, strlen(build_id)))
+    return hsa_fail(err, "module %s: build-id \"%s\" is not an even-length lowercase hex string",
+                    path ? path : "", build_id);
+  struct hs_module_rec r;
+  memset(&r, 0, sizeof r);
+  r.base = base;
+  if (hsa_snapshot_add_string(s, path, &r.path_sid, err) != 0) return -1;
+  if (hsa_snapshot_add_string(s, build_id, &r.build_id_sid, err) != 0) return -1;
+  if (s->nmodules == UINT32_MAX) return hsa_fail(err, "too many modules for a snapshot");
+  if (grow((void **)&s->modules, &s->cap_modules, s->nmodules + 1, sizeof *s->modules) != 0)
+    return hsa_fail(err, "out of memory adding a module");
+  s->modules[s->nmodules++] = r;
+  return 0;
+}
+
+const char *hsa_snapshot_module_build_id(const struct hsa_snapshot *s, uint32_t path_sid) {
+  if (!s->nmodules || path_sid >= s->nstrings) return NULL;
+  const char *path = s->strings[path_sid];
+  for (int pass = 0; pass < 2; pass++) {
+    for (uint32_t i = 0; i < s->nmodules; i++) {
+      const struct hs_module_rec *m = &s->modules[i];
+      /* the shim stores the frames' own string id; compare the text only as a fallback */
+      if (pass == 0 ? m->path_sid != path_sid
+                    : m->path_sid >= s->nstrings || strcmp(s->strings[m->path_sid], path) != 0)
+        continue;
+      const char *id = hsa_snapshot_string(s, m->build_id_sid);
+      if (id[0]) return id;
+    }
+  }
+  return NULL;
 }
 
 int hsa_snapshot_is_sampled(const struct hsa_snapshot *s) {

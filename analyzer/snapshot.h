@@ -97,8 +97,13 @@ struct hsa_snapshot {
    * site; 0 otherwise. */
   uint32_t nestimates;
   struct hs_estm_rec *estimates;
+  /* format v4 (empty for v1-v3 files): the modules native frames point into, in file order.
+   * path_sid is the frames' file name; build_id_sid a lowercase hex string, or the empty
+   * string when none was recorded. */
+  uint32_t nmodules;
+  struct hs_module_rec *modules;
   /* builder bookkeeping (capacities, string index); zero in a freshly read snapshot is fine */
-  uint32_t cap_strings, cap_frames, cap_sites, cap_types, cap_rows, cap_shapes;
+  uint32_t cap_strings, cap_frames, cap_sites, cap_types, cap_rows, cap_shapes, cap_modules;
   void *string_index;
 };
 
@@ -165,6 +170,20 @@ int hsa_snapshot_set_timeline(struct hsa_snapshot *s, const struct hs_time_rec *
                               uint64_t interval_ns, struct hsa_error *err);
 int hsa_snapshot_set_estimates(struct hsa_snapshot *s, const struct hs_estm_rec *recs,
                                uint32_t n, struct hsa_error *err);
+
+/* v4 builder: adds a module record (path and build_id are interned; build_id NULL or "" when
+ * none is known, else an even-length lowercase hex string, checked). */
+int hsa_snapshot_add_module(struct hsa_snapshot *s, const char *path, const char *build_id,
+                            uint64_t base, struct hsa_error *err);
+
+/* 1 if str (len bytes) is a valid recorded build-id: empty, or an even number of lowercase
+ * hex digits. */
+int hsa_build_id_valid(const char *str, size_t len);
+
+/* The build-id recorded for the module whose path is string path_sid (the frames' file name):
+ * the first non-empty one among the MODS records of that path, or NULL when none was
+ * recorded (no MODS entry, an empty build-id, or a v1-v3 snapshot). */
+const char *hsa_snapshot_module_build_id(const struct hsa_snapshot *s, uint32_t path_sid);
 
 /* 1 if the snapshot was taken in sampled mode and carries per-site estimates (format v3,
  * meta.sample_rate > 0 and one ESTM record per site). */

@@ -68,6 +68,9 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
                     "cannot encode a sampled snapshot (sample rate %llu) with %u estimates for "
                     "%u sites (one per site is required)",
                     (unsigned long long)s->meta.sample_rate, s->nestimates, s->nsites);
+  for (uint32_t i = 0; version >= 4 && i < s->nmodules; i++)
+    if (s->modules[i].path_sid >= s->nstrings || s->modules[i].build_id_sid >= s->nstrings)
+      return hsa_fail(err, "cannot encode module %u: string id out of range", i);
   if (version >= 3 && s->npeak > s->nsites)
     return hsa_fail(err, "cannot encode a peak copy of %u sites for %u sites", s->npeak,
                     s->nsites);
@@ -185,6 +188,18 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
     put32(&b, ne);
     put32(&b, 0);
     put(&b, s->estimates, sizeof *s->estimates * ne);
+    end_section(&b, at);
+  }
+
+  if (version >= 4) {
+    at = begin_section(&b, HS_TAG_MODS);
+    put32(&b, s->nmodules);
+    put32(&b, 0);
+    for (uint32_t i = 0; i < s->nmodules; i++) {
+      struct hs_module_rec r = s->modules[i];
+      r.reserved = 0;
+      put(&b, &r, sizeof r);
+    }
     end_section(&b, at);
   }
 

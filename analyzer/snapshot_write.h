@@ -14,13 +14,13 @@ extern "C" {
 #endif
 
 /* Encodes s into a new malloc'ed buffer (*data, *len bytes; caller frees), CRC included.
- * Writes the current format version (HS_FORMAT_VERSION), anatomy and v3 sections included. */
+ * Writes the current format version (HS_FORMAT_VERSION), anatomy, v3 sections and MODS included. */
 int hsa_snapshot_encode(const struct hsa_snapshot *s, unsigned char **data, size_t *len,
                         struct hsa_error *err);
 
 /* Same, in format version (1 .. HS_FORMAT_VERSION). Version 1 drops the anatomy (TYPE, ANAT,
  * SHAP) and META's v2 fields, as a version-1 writer would have written the file; version 2
- * drops PEAK, TIME, ESTM and META's sample rate. Version 3 writes ESTM's records only when
+ * drops PEAK, TIME, ESTM and META's sample rate; version 3 drops MODS. Version 3+ writes ESTM's records only when
  * meta.sample_rate is set (count 0 otherwise). */
 int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
                                 unsigned char **data, size_t *len, struct hsa_error *err);

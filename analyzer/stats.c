@@ -85,7 +85,9 @@ void hsa_frame_resolve(const struct hsa_snapshot *s, uint32_t fid, struct hsa_sy
       const char *module = hsa_snapshot_string(s, f->filename_sid);
       struct hsa_symbol sy;
       out->native = 1;
-      if (sym && hsa_symbolize(sym, module, f->addr, &sy)) {
+      if (sym && hsa_symbolize_checked(sym, module,
+                                       hsa_snapshot_module_build_id(s, f->filename_sid),
+                                       s->path, f->addr, &sy)) {
         if (sy.function) out->name = sy.function;
         if (sy.file) {
           out->filename = sy.file;

@@ -3,6 +3,7 @@
  * overlap each other. */
 #include "analyzer/symbolize.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,17 +12,29 @@
 #include <gelf.h>
 #include <uthash.h>
 
+/* A build-id a snapshot recorded for a module, and the verdict on it (cached). */
+struct hsa_expected_id {
+  struct hsa_expected_id *next;
+  int match; /* the file's build-id equals it */
+  int warned;
+  char id[]; /* lowercase hex */
+};
+
 struct hsa_module {
   char *path; /* hash key */
   Dwfl *dwfl; /* NULL if the module could not be opened */
   Dwfl_Module *mod;
   uint64_t link_base; /* lowest PT_LOAD p_vaddr rounded down to the page size */
   Dwarf_Addr bias; /* dwfl address = link-time address + bias */
+  char build_id[2 * HSA_BUILD_ID_MAX + 1]; /* the file's, lowercase hex; "" if it has none */
+  struct hsa_expected_id *expected;
   UT_hash_handle hh;
 };
 
 struct hsa_symbolizer {
   struct hsa_module *modules;
+  FILE *warn;
+  unsigned mismatches;
 };
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -39,14 +52,43 @@ void hsa_symbolizer_free(struct hsa_symbolizer *sym) {
   HASH_ITER(hh, sym->modules, m, tmp) {
     HASH_DEL(sym->modules, m);
     if (m->dwfl) dwfl_end(m->dwfl);
+    while (m->expected) {
+      struct hsa_expected_id *e = m->expected;
+      m->expected = e->next;
+      free(e);
+    }
     free(m->path);
     free(m);
   }
   free(sym);
 }
 
-/* Opens path with libdwfl and fills m->dwfl/mod/link_base/bias; leaves m->dwfl NULL on any
- * failure. */
+void hsa_symbolizer_set_warnings(struct hsa_symbolizer *sym, FILE *f) {
+  if (sym) sym->warn = f;
+}
+
+unsigned hsa_symbolizer_mismatches(const struct hsa_symbolizer *sym) {
+  return sym ? sym->mismatches : 0;
+}
+
+/* The main file's GNU build-id of mod as lowercase hex into out (2 * HSA_BUILD_ID_MAX + 1
+ * bytes); "" when it has none. */
+static void module_build_id(Dwfl_Module *mod, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *bits = NULL;
+  GElf_Addr vaddr = 0;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  out[0] = '\0';
+  if (n <= 0 || n > HSA_BUILD_ID_MAX || !bits) return;
+  for (int k = 0; k < n; k++) {
+    out[2 * k] = hex[bits[k] >> 4];
+    out[2 * k + 1] = hex[bits[k] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+/* Opens path with libdwfl and fills m->dwfl/mod/link_base/bias/build_id; leaves m->dwfl NULL
+ * on any failure. */
 static void open_module(struct hsa_module *m) {
   Dwfl *dwfl = dwfl_begin(&offline_callbacks);
   if (!dwfl) return;
@@ -76,26 +118,80 @@ static void open_module(struct hsa_module *m) {
   m->dwfl = dwfl;
   m->mod = mod;
   m->bias = bias;
+  module_build_id(mod, m->build_id);
+}
+
+static struct hsa_module *get_module(struct hsa_symbolizer *sym, const char *path) {
+  struct hsa_module *m = NULL;
+  HASH_FIND_STR(sym->modules, path, m);
+  if (m) return m;
+  m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->path = strdup(path);
+  if (!m->path) {
+    free(m);
+    return NULL;
+  }
+  open_module(m);
+  HASH_ADD_KEYPTR(hh, sym->modules, m->path, strlen(m->path), m);
+  return m;
+}
+
+/* 1 if the open module m may be symbolized for a snapshot that recorded build_id (NULL or ""
+ * for none); warns once per (module, recorded build-id) on a mismatch. */
+static int build_id_ok(struct hsa_symbolizer *sym, struct hsa_module *m, const char *build_id,
+                       const char *snapshot) {
+  if (!build_id || !build_id[0]) return 1;
+  struct hsa_expected_id *e;
+  for (e = m->expected; e; e = e->next)
+    if (strcmp(e->id, build_id) == 0) break;
+  if (!e) {
+    size_t n = strlen(build_id);
+    e = calloc(1, sizeof *e + n + 1);
+    if (!e) return 0; /* out of memory: do not risk a wrong answer */
+    memcpy(e->id, build_id, n + 1);
+    e->match = strcmp(m->build_id, build_id) == 0;
+    e->next = m->expected;
+    m->expected = e;
+    if (!e->match) sym->mismatches++;
+  }
+  if (!e->match && !e->warned) {
+    e->warned = 1;
+    if (sym->warn)
+      fprintf(sym->warn,
+              "heapshape: warning: %s: %s has changed since the run (build-id %s, now %s); its "
+              "frames are not symbolized\n",
+              snapshot && snapshot[0] ? snapshot : "-", m->path, build_id,
+              m->build_id[0] ? m->build_id : "none");
+  }
+  return e->match;
 }
 
 int hsa_symbolize(struct hsa_symbolizer *sym, const char *path, uint64_t addr,
                   struct hsa_symbol *out) {
+  return hsa_symbolize_checked(sym, path, NULL, NULL, addr, out);
+}
+
+int hsa_file_build_id(const char *path, char *out, size_t outlen) {
+  if (outlen) out[0] = '\0';
+  struct hsa_module m;
+  memset(&m, 0, sizeof m);
+  m.path = (char *)path;
+  open_module(&m);
+  if (!m.dwfl) return -1;
+  size_t n = strlen(m.build_id);
+  if (n < outlen) memcpy(out, m.build_id, n + 1);
+  dwfl_end(m.dwfl);
+  return n < outlen ? (int)n : -1;
+}
+
+int hsa_symbolize_checked(struct hsa_symbolizer *sym, const char *path, const char *build_id,
+                          const char *snapshot, uint64_t addr, struct hsa_symbol *out) {
   memset(out, 0, sizeof *out);
   if (!sym || !path || !path[0]) return 0;
-  struct hsa_module *m = NULL;
-  HASH_FIND_STR(sym->modules, path, m);
-  if (!m) {
-    m = calloc(1, sizeof *m);
-    if (!m) return 0;
-    m->path = strdup(path);
-    if (!m->path) {
-      free(m);
-      return 0;
-    }
-    open_module(m);
-    HASH_ADD_KEYPTR(hh, sym->modules, m->path, strlen(m->path), m);
-  }
-  if (!m->dwfl) return 0;
+  struct hsa_module *m = get_module(sym, path);
+  if (!m || !m->dwfl) return 0;
+  if (!build_id_ok(sym, m, build_id, snapshot)) return 0;
   /* Native frames hold return addresses: look up the byte before, which lies inside the call
    * instruction (right even when the call is the last instruction of a noreturn path). */
   Dwarf_Addr a = addr + m->link_base + m->bias - (addr > 0 ? 1 : 0);

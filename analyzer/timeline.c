@@ -138,6 +138,7 @@ int hsa_cli_timeline(int argc, char **argv) {
   struct hsa_error err;
   if (hsa_snapshot_read_file(file, &s, &err) != 0) return hsa_cli_error("%s", err.msg);
   struct hsa_symbolizer *sym = symbols ? hsa_symbolizer_new() : NULL;
+  hsa_symbolizer_set_warnings(sym, stderr);
   int rc = json ? hsa_timeline_report_json(stdout, &s, sym, &err)
                 : hsa_timeline_report_text(stdout, &s, sym, (int)width, &err);
   if (rc != 0) rc = hsa_cli_error("%s", err.msg);

@@ -3,6 +3,7 @@
 // copies a fixture to $HEAPSHAPE_OUTPUT (so the test does not depend on the shim).
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "analyzer/snapshot.h"
 #include "analyzer/snapshot_write.h"
+#include "analyzer/symbolize.h"
 #include "analyzer/testdata/fixture.h"
 
 namespace {
@@ -67,6 +69,82 @@ class CliTest : public ::testing::Test {
 
   std::string bin_, dir_, old_, new_, out_, err_;
 };
+
+// A v4 snapshot whose one native site is in the real libc (qsort), recording build_id for it,
+// plus 11 more modules so `info` shows "... 2 more".
+void WriteLibcSnapshot(const std::string &path, const std::string &build_id,
+                       std::string *module, uint64_t *addr) {
+  Dl_info info;
+  ASSERT_NE(dladdr(reinterpret_cast<void *>(&qsort), &info), 0);
+  *module = info.dli_fname;
+  *addr = reinterpret_cast<uintptr_t>(&qsort) - reinterpret_cast<uintptr_t>(info.dli_fbase) + 1;
+  hsa_snapshot s;
+  hsa_error err;
+  hsa_snapshot_init(&s);
+  uint32_t fid;
+  ASSERT_EQ(hsa_snapshot_set_program(&s, "prog", "prog", &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_frame(&s, HS_FRAME_NATIVE, 0, module->c_str(), "", *addr, &fid, &err),
+            0);
+  hsa_site site{};
+  site.domain = HS_DOMAIN_MALLOC;
+  site.nframes = 1;
+  site.allocs = site.live_count = 1;
+  site.alloc_bytes = site.live_bytes = site.peak_live_bytes = 100;
+  site.frames = &fid;
+  ASSERT_EQ(hsa_snapshot_add_site(&s, &site, &err), 0);
+  s.meta.live_bytes = 100;
+  s.meta.live_count = 1;
+  s.meta.reason = HS_REASON_EXIT;
+  ASSERT_EQ(hsa_snapshot_add_module(&s, module->c_str(), build_id.c_str(), 0x7f0000000000, &err),
+            0) << err.msg;
+  for (int i = 0; i < 11; i++) {
+    std::string p = "/usr/lib/libx" + std::to_string(i) + ".so";
+    ASSERT_EQ(hsa_snapshot_add_module(&s, p.c_str(), i ? "abcd" : "", 0x1000 * (i + 1), &err), 0);
+  }
+  ASSERT_EQ(hsa_snapshot_write_file(&s, path.c_str(), &err), 0) << err.msg;
+  hsa_snapshot_free(&s);
+}
+
+TEST_F(CliTest, ModulesBuildIdCheck) {
+  std::string module;
+  uint64_t addr;
+  char id[2 * HSA_BUILD_ID_MAX + 1];
+  WriteLibcSnapshot(dir_ + "/tmp.hsnap", "", &module, &addr);
+  ASSERT_GT(hsa_file_build_id(module.c_str(), id, sizeof id), 0) << module;
+  std::string wrong(id);
+  wrong[wrong.size() - 1] = wrong.back() == 'f' ? 'e' : 'f';
+  WriteLibcSnapshot(dir_ + "/good.hsnap", id, &module, &addr);
+  WriteLibcSnapshot(dir_ + "/stale.hsnap", wrong, &module, &addr);
+  // Same build-id: symbolized, no warning.
+  EXPECT_EQ(Run("stats good.hsnap --key traceback"), 0);
+  EXPECT_NE(out_.find("in qsort"), std::string::npos) << out_;
+  EXPECT_EQ(err_, "");
+  // Changed: module+0xADDR and one warning line, even with the frame printed twice (diff).
+  EXPECT_EQ(Run("diff stale.hsnap stale.hsnap --key traceback"), 0);
+  char addr_text[32];
+  snprintf(addr_text, sizeof addr_text, "address 0x%llx", (unsigned long long)addr);
+  EXPECT_NE(out_.find("File \"" + module + "\", " + addr_text + "\n"), std::string::npos)
+      << out_;
+  EXPECT_EQ(out_.find("qsort"), std::string::npos) << out_;
+  EXPECT_EQ(err_, "heapshape: warning: stale.hsnap: " + module +
+                      " has changed since the run (build-id " + wrong + ", now " + id +
+                      "); its frames are not symbolized\n");
+  // --no-symbols: nothing is looked at, nothing to warn about.
+  EXPECT_EQ(Run("stats stale.hsnap --no-symbols"), 0);
+  EXPECT_EQ(err_, "");
+  // info lists the modules: a count, the first 10, then how many more.
+  EXPECT_EQ(Run("info good.hsnap"), 0);
+  EXPECT_NE(out_.find("format version: 4\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("modules: 12\n  " + module + " build-id " + id + " base 0x7f0000000000\n" +
+                      "  /usr/lib/libx0.so build-id none base 0x1000\n" +
+                      "  /usr/lib/libx1.so build-id abcd base 0x2000\n"),
+            std::string::npos)
+      << out_;
+  EXPECT_NE(out_.find("  /usr/lib/libx8.so build-id abcd base 0x9000\n  ... 2 more\n"),
+            std::string::npos)
+      << out_;
+  EXPECT_EQ(out_.find("libx9"), std::string::npos) << out_;
+}
 
 TEST_F(CliTest, UnknownCommandIsUsageError) {
   EXPECT_EQ(Run("frobnicate"), 2);
@@ -233,7 +311,7 @@ TEST_F(CliTest, NoAnatomyIsExit2WithReason) {
   EXPECT_EQ(Run("info new.hsnap"), 0);
   EXPECT_NE(out_.find("anatomy: none (the anatomy pass did not run)"), std::string::npos) << out_;
   EXPECT_EQ(Run("--version"), 0);
-  EXPECT_NE(out_.find("reads snapshot format versions 1 to 3"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("reads snapshot format versions 1 to 4"), std::string::npos) << out_;
   EXPECT_EQ(Run("--help"), 0);
   EXPECT_NE(out_.find("anatomy FILE"), std::string::npos);
   EXPECT_NE(out_.find("sizes FILE"), std::string::npos);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/snapshot.h"
 #include "analyzer/snapshot_write.h"
@@ -87,6 +88,10 @@ void ExpectSameSnapshot(const hsa_snapshot &a, const hsa_snapshot &b) {
   if (a.nrows) {
     EXPECT_EQ(memcmp(a.rows, b.rows, sizeof *a.rows * a.nrows), 0);
   }
+  ASSERT_EQ(a.nmodules, b.nmodules);
+  if (a.nmodules) {
+    EXPECT_EQ(memcmp(a.modules, b.modules, sizeof *a.modules * a.nmodules), 0);
+  }
   ASSERT_EQ(a.nshapes, b.nshapes);
   for (uint32_t i = 0; i < a.nshapes; i++) {
     const hsa_shape &x = a.shapes[i], &y = b.shapes[i];
@@ -123,7 +128,7 @@ TEST(ReaderTest, RoundTripFixture) {
     ASSERT_EQ(bytes.size() % 8, 0u);
     ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "x.hsnap", &read, &err), 0)
         << err.msg;
-    EXPECT_EQ(read.version, 3u);
+    EXPECT_EQ(read.version, 4u);
     EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));  // sections present, but empty
     EXPECT_FALSE(hsa_snapshot_has_peak(&read));
     EXPECT_FALSE(hsa_snapshot_is_sampled(&read));
@@ -173,8 +178,8 @@ TEST(ReaderTest, DocumentExampleLayout) {
   std::vector<unsigned char> b = Encode(s);
   // header 32 + META 16+128 + STRS 16+pad8(4+4+8+13=29 -> 32) + FRMS 16+8+24
   // + SITE 16+8+64 + TYPE, ANAT, SHAP 3 x (16+8) (v2, empty)
-  // + PEAK 16+24, TIME 16+16, ESTM 16+8 (v3, empty) + END 16+8
-  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24);
+  // + PEAK 16+24, TIME 16+16, ESTM 16+8 (v3, empty) + MODS 16+8 (v4, empty) + END 16+8
+  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24 + 24);
   EXPECT_EQ(memcmp(b.data(), "HSNAP\0\r\n", 8), 0);
   EXPECT_EQ(memcmp(b.data() + 32, "META", 4), 0);
   EXPECT_EQ(memcmp(b.data() + 176, "STRS", 4), 0);
@@ -207,12 +212,12 @@ TEST(ReaderTest, RejectsForeignFile) {
   EXPECT_EQ(ReadError({}).rfind("snap.hsnap: not a heapshape snapshot (the file is empty)", 0), 0u);
 }
 
-TEST(ReaderTest, RejectsVersion4) {
+TEST(ReaderTest, RejectsVersion5) {
   std::vector<unsigned char> b = FixtureBytes();
-  b[8] = 4;
+  b[8] = 5;
   FixCrc(b);
   std::string e = ReadError(b);
-  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 4; this heapshape reads versions 1 to 3",
+  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 5; this heapshape reads versions 1 to 4",
                     0),
             0u)
       << e;
@@ -234,7 +239,7 @@ TEST(ReaderTest, RoundTripAnatomy) {
   ASSERT_LT(SectionAt(bytes, "SHAP"), SectionAt(bytes, "END "));
   ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "a.hsnap", &read, &err), 0)
       << err.msg;
-  EXPECT_EQ(read.version, 3u);
+  EXPECT_EQ(read.version, 4u);
   EXPECT_TRUE(hsa_snapshot_has_anatomy(&read));
   EXPECT_EQ(read.ntypes, 7u);
   EXPECT_EQ(read.nrows, 5u);
@@ -280,7 +285,7 @@ TEST(ReaderTest, ReadsVersion1WithoutAnatomy) {
   EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));
   hsa_snapshot_free(&read);
   // Versions this writer cannot produce are refused.
-  EXPECT_EQ(hsa_snapshot_encode_version(&built, 4, &data, &len, &err), -1);
+  EXPECT_EQ(hsa_snapshot_encode_version(&built, 5, &data, &len, &err), -1);
   hsa_snapshot_free(&built);
 }
 
@@ -644,6 +649,155 @@ TEST(ReaderTest, RejectsTruncatedHistoryAtManyLengths) {
     std::vector<unsigned char> t(b.begin(), b.begin() + len);
     std::string e = ReadError(t);
     ASSERT_NE(e, "") << "accepted a file truncated to " << len << " bytes";
+  }
+  hsa_snapshot_free(&s);
+}
+
+// Format v4: MODS round trips after ESTM; a v3 encoding drops it and reads without modules.
+void AddModules(hsa_snapshot *s) {
+  hsa_error err;
+  uint32_t fid;
+  ASSERT_EQ(hsa_snapshot_add_frame(s, HS_FRAME_NATIVE, 0, "/usr/lib/libfoo.so", "", 0x1234, &fid,
+                                   &err), 0) << err.msg;
+  ASSERT_EQ(hsa_snapshot_add_module(s, "/usr/lib/libfoo.so", "00ff1a2b3c4d5e6f", 0x7f0000000000,
+                                    &err), 0) << err.msg;
+  ASSERT_EQ(hsa_snapshot_add_module(s, "/usr/bin/prog", "", 0x555555554000, &err), 0) << err.msg;
+  ASSERT_EQ(hsa_snapshot_add_module(s, "/usr/lib/libbar.so",
+                                    "0123456789abcdef0123456789abcdef01234567", 0x7f0000100000,
+                                    &err), 0) << err.msg;
+}
+
+TEST(ReaderTest, RoundTripModules) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  ASSERT_EQ(hsa_fixture_add_history(&built, 1, &err), 0) << err.msg;
+  AddModules(&built);
+  std::vector<unsigned char> bytes = Encode(built);
+  ASSERT_EQ(bytes.size() % 8, 0u);
+  ASSERT_LT(SectionAt(bytes, "ESTM"), SectionAt(bytes, "MODS"));
+  ASSERT_LT(SectionAt(bytes, "MODS"), SectionAt(bytes, "END "));
+  ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "m.hsnap", &read, &err), 0)
+      << err.msg;
+  EXPECT_EQ(read.version, 4u);
+  ExpectSameSnapshot(built, read);
+  ASSERT_EQ(read.nmodules, 3u);
+  EXPECT_STREQ(hsa_snapshot_string(&read, read.modules[0].path_sid), "/usr/lib/libfoo.so");
+  EXPECT_STREQ(hsa_snapshot_string(&read, read.modules[0].build_id_sid), "00ff1a2b3c4d5e6f");
+  EXPECT_EQ(read.modules[0].base, 0x7f0000000000ull);
+  EXPECT_STREQ(hsa_snapshot_string(&read, read.modules[1].build_id_sid), "");
+  // the frame's file name is the module's path: the recorded build-id is found from it
+  uint32_t frame_sid = read.frames[read.nframes - 1].filename_sid;
+  EXPECT_STREQ(hsa_snapshot_module_build_id(&read, frame_sid), "00ff1a2b3c4d5e6f");
+  EXPECT_EQ(hsa_snapshot_module_build_id(&read, read.modules[1].path_sid), nullptr);  // empty
+  EXPECT_EQ(hsa_snapshot_module_build_id(&read, read.meta.program_sid), nullptr);
+  EXPECT_EQ(Encode(read), bytes);
+  hsa_snapshot_free(&read);
+  // Version 3: no MODS; reads as a snapshot without modules.
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(hsa_snapshot_encode_version(&built, 3, &data, &len, &err), 0) << err.msg;
+  std::vector<unsigned char> v3(data, data + len);
+  free(data);
+  EXPECT_EQ(v3[8], 3);
+  EXPECT_EQ(SectionAt(v3, "MODS"), 0u);
+  ASSERT_EQ(hsa_snapshot_read_buffer(v3.data(), v3.size(), "v3.hsnap", &read, &err), 0)
+      << err.msg;
+  EXPECT_EQ(read.version, 3u);
+  EXPECT_EQ(read.nmodules, 0u);
+  EXPECT_EQ(read.nsites, built.nsites);
+  EXPECT_TRUE(hsa_snapshot_is_sampled(&read));
+  EXPECT_EQ(hsa_snapshot_module_build_id(&read, frame_sid), nullptr);
+  hsa_snapshot_free(&read);
+  // A v3 file claiming version 4 lacks MODS: refused.
+  v3[8] = 4;
+  FixCrc(v3);
+  EXPECT_NE(ReadError(v3).find("corrupt: expected section MODS at byte"), std::string::npos)
+      << ReadError(v3);
+  // The builder refuses bad build-ids.
+  for (const char *bad : {"abc", "ABCD", "00 1", "0g", "-1"}) {
+    EXPECT_EQ(hsa_snapshot_add_module(&built, "/x.so", bad, 0, &err), -1) << bad;
+    EXPECT_NE(std::string(err.msg).find("not an even-length lowercase hex string"),
+              std::string::npos) << err.msg;
+  }
+  EXPECT_TRUE(hsa_build_id_valid("", 0));
+  EXPECT_TRUE(hsa_build_id_valid("09af", 4));
+  EXPECT_FALSE(hsa_build_id_valid("09aF", 4));
+  hsa_snapshot_free(&built);
+}
+
+// Merging (run --repeat, heapshape merge) keeps every distinct module record of the inputs.
+TEST(ReaderTest, MergeKeepsModules) {
+  hsa_snapshot a, b, m;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &a, &err), 0);
+  ASSERT_EQ(hsa_fixture_build(1, &b, &err), 0);
+  AddModules(&a);
+  AddModules(&b);
+  ASSERT_EQ(hsa_snapshot_add_module(&b, "/usr/lib/libfoo.so", "abcd", 0x7f0000200000, &err), 0);
+  const hsa_snapshot *in[2] = {&a, &b};
+  ASSERT_EQ(hsa_merge(in, 2, HSA_MERGE_MEDIAN, nullptr, &m, &err), 0) << err.msg;
+  ASSERT_EQ(m.nmodules, 4u);
+  EXPECT_STREQ(hsa_snapshot_string(&m, m.modules[3].build_id_sid), "abcd");
+  uint32_t sid;
+  ASSERT_EQ(hsa_snapshot_add_string(&m, "/usr/lib/libfoo.so", &sid, &err), 0);
+  EXPECT_STREQ(hsa_snapshot_module_build_id(&m, sid), "00ff1a2b3c4d5e6f");
+  hsa_snapshot_free(&a);
+  hsa_snapshot_free(&b);
+  hsa_snapshot_free(&m);
+}
+
+TEST(ReaderTest, RejectsBadModules) {
+  hsa_snapshot s;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0);
+  AddModules(&s);
+  const std::vector<unsigned char> b = Encode(s);
+  EXPECT_EQ(ReadError(b), "");
+  // string ids of the build-ids, to point a module at a string that is not hex
+  uint32_t upper, odd, nonhex;
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "ABCDEF", &upper, &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "abc", &odd, &err), 0);
+  ASSERT_EQ(hsa_snapshot_add_string(&s, "/usr/lib/libfoo.so", &nonhex, &err), 0);
+  const std::vector<unsigned char> b2 = Encode(s);
+  uint32_t nstr = s.nstrings;
+  struct Case {
+    const std::vector<unsigned char> *bytes;
+    size_t at;  // offset in the MODS payload
+    std::function<void(unsigned char *)> damage;
+    std::string want;
+  };
+  std::vector<Case> cases = {
+      {&b, 0, [](unsigned char *p) { p[0] += 1; }, "corrupt: section MODS claims 4 modules"},
+      {&b, 0, [](unsigned char *p) { p[0] -= 1; }, "corrupt: section MODS claims 2 modules"},
+      {&b, 0, [](unsigned char *p) { memset(p, 0xff, 4); },
+       "corrupt: section MODS claims 4294967295 modules"},
+      {&b2, 8 + 24 * 1, [nstr](unsigned char *p) { memcpy(p, &nstr, 4); },
+       "corrupt: module 1 refers to string " + std::to_string(nstr)},
+      {&b2, 8 + 24 * 2 + 4, [nstr](unsigned char *p) { memcpy(p, &nstr, 4); },
+       "corrupt: module 2 refers to string " + std::to_string(nstr)},
+      {&b2, 8 + 4, [upper](unsigned char *p) { memcpy(p, &upper, 4); },
+       "corrupt: module 0 (/usr/lib/libfoo.so) has build-id \"ABCDEF\", which is not an "
+       "even-length lowercase hex string"},
+      {&b2, 8 + 24 + 4, [odd](unsigned char *p) { memcpy(p, &odd, 4); },
+       "corrupt: module 1 (/usr/bin/prog) has build-id \"abc\""},
+      {&b2, 8 + 48 + 4, [nonhex](unsigned char *p) { memcpy(p, &nonhex, 4); },
+       "has build-id \"/usr/lib/libfoo.so\""},
+  };
+  for (const Case &c : cases) {
+    std::vector<unsigned char> d = *c.bytes;
+    size_t at = SectionAt(d, "MODS");
+    ASSERT_NE(at, 0u);
+    c.damage(d.data() + at + 16 + c.at);
+    FixCrc(d);
+    std::string e = ReadError(d);
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.want << " / " << e;
+    EXPECT_EQ(e.rfind("snap.hsnap: ", 0), 0u) << e;
+  }
+  // Truncation anywhere in MODS is refused.
+  for (size_t len = b.size() - 1; len > SectionAt(b, "MODS"); len--) {
+    std::vector<unsigned char> t(b.begin(), b.begin() + len);
+    ASSERT_NE(ReadError(t), "") << "accepted a file truncated to " << len << " bytes";
   }
   hsa_snapshot_free(&s);
 }

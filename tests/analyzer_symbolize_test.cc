@@ -1,11 +1,13 @@
-// Tests for analyzer/symbolize.c: libdwfl lookups of native frames, the per-module cache, and
-// the module+0xADDR fallback of hsa_frame_resolve.
+// Tests for analyzer/symbolize.c: libdwfl lookups of native frames, the per-module cache, the
+// module+0xADDR fallback of hsa_frame_resolve, and the build-id check of format v4 (MODS).
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "analyzer/snapshot.h"
@@ -74,6 +76,121 @@ TEST(SymbolizeTest, FrameResolveFallsBackToModulePlusOffset) {
   EXPECT_EQ(t.lineno, 0);
   hsa_symbolizer_free(sym);
   hsa_snapshot_free(&s);
+}
+
+// The module libc's qsort lives in, and qsort's address in it as a frame would hold it (a
+// return address: first byte + 1).
+struct LibcFrame {
+  std::string path;
+  uint64_t addr;
+};
+LibcFrame QsortFrame() {
+  Dl_info info;
+  EXPECT_NE(dladdr(reinterpret_cast<void *>(&qsort), &info), 0);
+  return {info.dli_fname,
+          reinterpret_cast<uintptr_t>(&qsort) - reinterpret_cast<uintptr_t>(info.dli_fbase) + 1};
+}
+
+// A fixture snapshot with one native frame in the real libc, recording build_id for it.
+void BuildLibcSnapshot(hsa_snapshot *s, const LibcFrame &lf, const char *build_id,
+                       uint32_t *fid) {
+  hsa_error err;
+  hsa_snapshot_init(s);
+  ASSERT_EQ(hsa_snapshot_add_frame(s, HS_FRAME_NATIVE, 0, lf.path.c_str(), "", lf.addr, fid, &err),
+            0) << err.msg;
+  ASSERT_EQ(hsa_snapshot_add_module(s, lf.path.c_str(), build_id, 0x7f1234560000, &err), 0)
+      << err.msg;
+  s->path = strdup("run.hsnap");
+}
+
+TEST(SymbolizeTest, FileBuildId) {
+  char id[2 * HSA_BUILD_ID_MAX + 1];
+  LibcFrame lf = QsortFrame();
+  int n = hsa_file_build_id(lf.path.c_str(), id, sizeof id);
+  ASSERT_GT(n, 0) << lf.path << " has no GNU build-id";
+  EXPECT_EQ(static_cast<size_t>(n), strlen(id));
+  EXPECT_TRUE(hsa_build_id_valid(id, strlen(id))) << id;
+  EXPECT_EQ(hsa_file_build_id("/nonexistent/lib.so", id, sizeof id), -1);
+  EXPECT_STREQ(id, "");
+  EXPECT_EQ(hsa_file_build_id("/etc/hostname", id, sizeof id), -1);  // not ELF
+  // /proc/self/exe (this test) is symbolized the same way: its build-id, if any, is hex too.
+  n = hsa_file_build_id("/proc/self/exe", id, sizeof id);
+  EXPECT_GE(n, 0);
+  EXPECT_TRUE(hsa_build_id_valid(id, strlen(id))) << id;
+}
+
+TEST(SymbolizeTest, MatchingBuildIdIsSymbolized) {
+  LibcFrame lf = QsortFrame();
+  char id[2 * HSA_BUILD_ID_MAX + 1];
+  ASSERT_GT(hsa_file_build_id(lf.path.c_str(), id, sizeof id), 0);
+  hsa_snapshot s;
+  uint32_t fid;
+  BuildLibcSnapshot(&s, lf, id, &fid);
+  EXPECT_STREQ(hsa_snapshot_module_build_id(&s, s.frames[fid].filename_sid), id);
+  hsa_symbolizer *sym = hsa_symbolizer_new();
+  char *warn_text = nullptr;
+  size_t warn_len = 0;
+  FILE *warn = open_memstream(&warn_text, &warn_len);
+  hsa_symbolizer_set_warnings(sym, warn);
+  char buf[256];
+  hsa_frame_text t;
+  for (int i = 0; i < 2; i++) {  // the second time from the cache
+    hsa_frame_resolve(&s, fid, sym, HSA_KEY_LINENO, &t, buf, sizeof buf);
+    EXPECT_NE(std::string(t.name).find("qsort"), std::string::npos) << t.name;
+  }
+  EXPECT_EQ(hsa_symbolizer_mismatches(sym), 0u);
+  fclose(warn);
+  EXPECT_EQ(std::string(warn_text), "");
+  free(warn_text);
+  hsa_symbolizer_free(sym);
+  hsa_snapshot_free(&s);
+}
+
+TEST(SymbolizeTest, ChangedBuildIdIsNotSymbolizedAndWarnsOnce) {
+  LibcFrame lf = QsortFrame();
+  char id[2 * HSA_BUILD_ID_MAX + 1];
+  ASSERT_GT(hsa_file_build_id(lf.path.c_str(), id, sizeof id), 0);
+  std::string wrong(id);
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  hsa_snapshot s, good;
+  uint32_t fid, gfid;
+  BuildLibcSnapshot(&s, lf, wrong.c_str(), &fid);
+  BuildLibcSnapshot(&good, lf, id, &gfid);
+  hsa_symbolizer *sym = hsa_symbolizer_new();
+  char *warn_text = nullptr;
+  size_t warn_len = 0;
+  FILE *warn = open_memstream(&warn_text, &warn_len);
+  hsa_symbolizer_set_warnings(sym, warn);
+  char buf[256];
+  hsa_frame_text t;
+  char want[512];
+  snprintf(want, sizeof want, "%s+0x%llx", lf.path.c_str(), (unsigned long long)lf.addr);
+  for (int i = 0; i < 3; i++) {
+    hsa_frame_resolve(&s, fid, sym, HSA_KEY_LINENO, &t, buf, sizeof buf);
+    EXPECT_STREQ(t.filename, want);
+    EXPECT_STREQ(t.name, "");
+    EXPECT_EQ(t.lineno, 0);
+    EXPECT_EQ(t.native, 1);
+  }
+  hsa_symbol out;
+  EXPECT_EQ(hsa_symbolize_checked(sym, lf.path.c_str(), wrong.c_str(), "run.hsnap", lf.addr, &out),
+            0);
+  EXPECT_EQ(out.function, nullptr);
+  // The same module with the right build-id (another snapshot) is still symbolized, and
+  // without a recorded build-id (v3 snapshot) too.
+  hsa_frame_resolve(&good, gfid, sym, HSA_KEY_LINENO, &t, buf, sizeof buf);
+  EXPECT_NE(std::string(t.name).find("qsort"), std::string::npos) << t.name;
+  EXPECT_EQ(hsa_symbolize(sym, lf.path.c_str(), lf.addr, &out), 1);
+  EXPECT_EQ(hsa_symbolizer_mismatches(sym), 1u);
+  fclose(warn);
+  std::string expected = "heapshape: warning: run.hsnap: " + lf.path +
+                         " has changed since the run (build-id " + wrong + ", now " + id +
+                         "); its frames are not symbolized\n";
+  EXPECT_EQ(std::string(warn_text), expected);
+  free(warn_text);
+  hsa_symbolizer_free(sym);
+  hsa_snapshot_free(&s);
+  hsa_snapshot_free(&good);
 }
 
 }  // namespace

@@ -28,9 +28,9 @@ extern "C" {
 #define HS_MAGIC "HSNAP\0\r\n"
 #define HS_MAGIC_LEN 8
 /* Bump by one on any layout or meaning change (docs/snapshot-format.md, "Versioning"). */
-#define HS_FORMAT_VERSION 3u
+#define HS_FORMAT_VERSION 4u
 #define HS_FORMAT_MIN_READ 1u
-#define HS_FORMAT_MAX_READ 3u
+#define HS_FORMAT_MAX_READ 4u
 #define HS_BOM 0x01020304u
 
 /* On-disk enums: values are fixed forever; retire, never reuse. */

@@ -1,6 +1,9 @@
 """--native: native stacks from libunwind, symbolized offline, mixed with Python frames; C
 extension allocations attributed to the Python line that called into them."""
 import os
+import re
+import shutil
+import struct
 import subprocess
 
 import hstest
@@ -8,6 +11,59 @@ import hstest
 TREE = os.path.join(hstest.SRC, "tests", "call_tree")
 TREE_SRC = os.path.join(hstest.PROGRAMS, "call_tree.c")
 NUMPY = os.path.join(hstest.PROGRAMS, "numpy_lines.py")
+
+
+def read_modules(path):
+    """The MODS records of a v4 snapshot as [(module path, build-id hex, base)]."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"HSNAP\0\r\n", path
+    version = struct.unpack_from("<I", data, 8)[0]
+    assert version >= 4, "format version %d has no MODS" % version
+    off, strings, mods = 32, [], None
+    while off + 16 <= len(data):
+        tag, _, length = struct.unpack_from("<4sIQ", data, off)
+        p = off + 16
+        if tag == b"STRS":
+            n = struct.unpack_from("<I", data, p)[0]
+            q = p + 4
+            for _ in range(n):
+                ln = struct.unpack_from("<I", data, q)[0]
+                strings.append(data[q + 4:q + 4 + ln].decode("utf-8", "replace"))
+                q += 4 + ln
+        elif tag == b"MODS":
+            n = struct.unpack_from("<I", data, p)[0]
+            mods = [struct.unpack_from("<IIQQ", data, p + 8 + 24 * i)[:3] for i in range(n)]
+        elif tag == b"END ":
+            break
+        off = p + ((length + 7) & ~7)
+    assert mods is not None, "no MODS section in " + path
+    return [(strings[a], strings[b], base) for a, b, base in mods]
+
+
+def elf_build_id(path):
+    """The GNU build-id of an ELF file as `readelf -n` reports it ("" if none)."""
+    if shutil.which("readelf"):
+        out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True,
+                             check=True).stdout
+        m = re.search(r"Build ID:\s*([0-9a-f]+)", out)
+        return m.group(1) if m else ""
+    # no binutils: the NT_GNU_BUILD_ID note of the PT_NOTE segments (64-bit little-endian ELF)
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        ptype, _, offset, _, _, filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        q, end = offset, offset + filesz
+        while ptype == 4 and q + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, q)
+            name = data[q + 12:q + 12 + namesz]
+            desc_at = q + 12 + ((namesz + 3) & ~3)
+            if ntype == 3 and name == b"GNU\0":
+                return data[desc_at:desc_at + descsz].hex()
+            q = desc_at + ((descsz + 3) & ~3)
+    return ""
 
 
 def frames_of(entry):
@@ -35,6 +91,57 @@ class NativeStacks(hstest.TestCase):
             self.assertEqual(len(found), 1, "no single %d-byte stack for %s in %r" % (size, path, stats[:5]))
             fr = [f for f in frames_of(found[0]) if f[0] == "call_tree.c"]
             self.assertEqual(fr, chain, "stack of the %s path" % path)
+
+    def test_modules_carry_build_ids(self):
+        out = os.path.join(self.tmp, "mods.hsnap")
+        hstest.profile([TREE], out, frames="8", native=True)
+        mods = read_modules(out)
+        self.assertTrue(mods, "no MODS entries")
+        by_path = {}
+        for path, build_id, base in mods:
+            self.assertRegex(build_id, r"^([0-9a-f]{2})*$", path)
+            self.assertEqual(base % 4096, 0, "%s: base 0x%x" % (path, base))
+            by_path.setdefault(path, set()).add(build_id)
+        tree = [p for p in by_path if os.path.realpath(p) == os.path.realpath(TREE)]
+        libc = [p for p in by_path if re.match(r"libc[.-].*so", os.path.basename(p))]
+        self.assertEqual(len(tree), 1, "call_tree not among the modules: %r" % sorted(by_path))
+        self.assertEqual(len(libc), 1, "libc not among the modules: %r" % sorted(by_path))
+        for path in tree + libc:
+            want = elf_build_id(path)
+            self.assertTrue(want, "%s has no build-id" % path)
+            self.assertEqual(by_path[path], {want}, path)
+        # every module: what the file on disk says (they cannot have changed since the run)
+        for path, ids in by_path.items():
+            if os.path.exists(path):
+                self.assertEqual(ids, {elf_build_id(path)}, path)
+        info = hstest.cli("info", out).stdout
+        self.assertIn("modules: %d\n" % len(mods), info)
+        self.assertIn("build-id " + elf_build_id(tree[0]), info)
+        # matching build-ids: symbolized, and no warning
+        p = hstest.cli("stats", out, "--key", "traceback", "--format", "json", "--limit", "0")
+        self.assertNotIn("has changed since the run", p.stderr)
+        self.assertIn("leaf", p.stdout)
+
+    def test_rebuilt_module_is_not_symbolized(self):
+        prog = os.path.join(self.tmp, "call_tree_copy")
+        shutil.copy(TREE, prog)
+        out = os.path.join(self.tmp, "copy.hsnap")
+        hstest.profile([prog], out, frames="8", native=True)
+        recorded = {p: b for p, b, _ in read_modules(out)}
+        self.assertIn(prog, recorded)
+        # "rebuild" the program: another binary with another build-id at the same path
+        other = os.path.join(hstest.SRC, "tests", "native_sites")
+        os.unlink(prog)
+        shutil.copy(other, prog)
+        now = elf_build_id(prog)
+        self.assertNotEqual(now, recorded[prog])
+        p = hstest.cli("stats", out, "--key", "traceback", "--format", "json", "--limit", "0")
+        warnings = [l for l in p.stderr.splitlines() if "has changed since the run" in l]
+        self.assertEqual(warnings, ["heapshape: warning: %s: %s has changed since the run "
+                                    "(build-id %s, now %s); its frames are not symbolized"
+                                    % (out, prog, recorded[prog], now)], p.stderr)
+        self.assertNotIn('"leaf"', p.stdout)
+        self.assertIn(prog + "+0x", p.stdout)
 
     def test_mixed_python_and_native(self):
         py = "/usr/bin/python3.11"
