@@ -274,6 +274,14 @@ int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) {
 
 static uint32_t hs_unknown_site[HS_DOMAIN_COUNT]; /* site + 1; benign race: same value */
 
+#define HS_SCACHE 4096
+#define HS_SCACHE_FRAMES 16
+static struct hs_scache {
+  uint32_t tag, n;
+  uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1 */
+  uint32_t frames[HS_SCACHE_FRAMES];
+} hs_sc[HS_SCACHE];
+
 static uint32_t hs_py_unknown_site(uint8_t domain) {
   if (!hs_unknown_site[domain]) {
     struct hs_stack st;
@@ -301,8 +309,27 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   }
   struct hs_stack st;
   st.n = (uint32_t)n;
-  for (int i = 0; i < n; i++) st.frames[i] = es[i]->frame;
-  return hs_intern_site(domain, &st);
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
+  for (int i = 0; i < n; i++) {
+    st.frames[i] = es[i]->frame;
+    h = (h ^ es[i]->frame) * 0xBF58476D1CE4E5B9ull;
+  }
+  if (n > HS_SCACHE_FRAMES || hs_py_released) return hs_intern_site(domain, &st);
+  /* Multi-frame sites: a direct-mapped cache from the frame ids to the site, in front of the
+   * locked hash table (GIL-protected, like the line cache). */
+  struct hs_scache *c = &hs_sc[(h >> 40) & (HS_SCACHE - 1)];
+  uint32_t tag = (uint32_t)(h >> 8) | 1u;
+  if (c->tag == tag && c->n == (uint32_t)n && memcmp(c->frames, st.frames, 4u * (uint32_t)n) == 0) {
+    if (HS_LIKELY(c->site[domain])) return c->site[domain] - 1;
+  } else {
+    c->tag = tag;
+    c->n = (uint32_t)n;
+    memcpy(c->frames, st.frames, 4u * (uint32_t)n);
+    memset(c->site, 0, sizeof c->site);
+  }
+  uint32_t site = hs_intern_site(domain, &st);
+  c->site[domain] = site + 1;
+  return site;
 }
 
 int hs_py_holds_gil(void) {
