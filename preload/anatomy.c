@@ -72,35 +72,16 @@ struct hs_range {
   uintptr_t lo, hi;
 };
 
-static uint64_t hs_hexnum(const char **s) {
-  uint64_t v = 0;
-  for (;;) {
-    char c = **s;
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0) return v;
-    v = v * 16 + (uint64_t)d;
-    (*s)++;
-  }
-}
-
 /* File-backed readable mappings (not /dev), in address order as /proc/self/maps lists them. */
 static size_t hs_ranges_parse(const char *maps, struct hs_range *out, size_t cap) {
+  struct hs_map_line ml;
   size_t n = 0;
-  for (const char *l = maps; l && *l && n < cap;) {
-    const char *e = strchr(l, '\n');
-    if (!e) e = l + strlen(l);
-    const char *s = l;
-    uint64_t lo = hs_hexnum(&s);
-    s++;
-    uint64_t hi = hs_hexnum(&s);
-    int readable = s[0] == ' ' && s[1] == 'r';
-    const char *p = memchr(l, '/', (size_t)(e - l));
-    if (readable && p && strncmp(p, "/dev/", 5) != 0) {
-      out[n].lo = lo;
-      out[n].hi = hi;
+  for (const char *cur = maps; n < cap && hs_maps_next(&cur, &ml);) {
+    if (ml.perms[0] == 'r' && ml.pathlen && strncmp(ml.path, "/dev/", 5) != 0) {
+      out[n].lo = ml.lo;
+      out[n].hi = ml.hi;
       n++;
     }
-    l = *e ? e + 1 : e;
   }
   return n;
 }

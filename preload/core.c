@@ -111,6 +111,37 @@ size_t hs_fmt_u64(char *out, uint64_t v) {
   return n;
 }
 
+static uint64_t hs_parse_hex(const char **s) {
+  uint64_t v = 0;
+  for (;;) {
+    char c = **s;
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return v;
+    v = v * 16 + (uint64_t)d;
+    (*s)++;
+  }
+}
+
+int hs_maps_next(const char **cursor, struct hs_map_line *out) {
+  const char *l = *cursor;
+  if (!l || !*l) return 0;
+  const char *e = strchr(l, '\n');
+  if (!e) e = l + strlen(l);
+  const char *s = l;
+  out->lo = hs_parse_hex(&s);
+  if (*s == '-') s++;
+  out->hi = hs_parse_hex(&s);
+  if (*s == ' ') s++;
+  for (int i = 0; i < 4; i++) out->perms[i] = s < e ? *s++ : '-';
+  if (*s == ' ') s++;
+  out->off = hs_parse_hex(&s);
+  const char *p = memchr(s, '/', (size_t)(e - s));
+  out->path = p;
+  out->pathlen = p ? (size_t)(e - p) : 0;
+  *cursor = *e ? e + 1 : e;
+  return 1;
+}
+
 static void hs_write_all(int fd, const char *s, size_t n) {
   while (n) {
     ssize_t w = write(fd, s, n);

@@ -295,6 +295,17 @@ extern int hs_py_hooked HS_HIDDEN;
  * native caller. */
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
 
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode [path]". */
+struct hs_map_line {
+  uint64_t lo, hi, off;
+  char perms[4];
+  const char *path; /* the file's absolute path, or NULL (anonymous, [heap], ...) */
+  size_t pathlen;
+};
+/* Parses the line at *cursor (a NUL-terminated copy of the file; NULL or "" ends at once) and
+ * moves *cursor to the next line; returns 0 at the end. */
+int hs_maps_next(const char **cursor, struct hs_map_line *out) HS_HIDDEN;
+
 /* Small no-allocation formatting helpers (util in core.c). */
 size_t hs_fmt_u64(char *out, uint64_t v) HS_HIDDEN; /* returns length, no NUL */
 uint64_t hs_now_ns(void) HS_HIDDEN;

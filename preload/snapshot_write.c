@@ -55,77 +55,38 @@ static void hs_maps_read(struct hs_maps *m) {
   m->cap = cap;
 }
 
-static uint64_t hs_hex(const char **s) {
-  uint64_t v = 0;
-  for (;;) {
-    char c = **s;
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0) return v;
-    v = v * 16 + (uint64_t)d;
-    (*s)++;
-  }
-}
-
 /* Finds the file-backed mapping containing addr. On success sets path/len and base, the start
  * of that file's mapping at offset 0. */
 static int hs_maps_find(const struct hs_maps *m, uint64_t addr, const char **path, size_t *len,
                         uint64_t *base) {
-  if (!m->text) return 0;
+  struct hs_map_line ml;
   const char *found = NULL;
   size_t flen = 0;
-  for (const char *l = m->text; *l;) {
-    const char *e = strchr(l, '\n');
-    if (!e) e = l + strlen(l);
-    const char *s = l;
-    uint64_t lo = hs_hex(&s);
-    s++;
-    uint64_t hi = hs_hex(&s);
-    if (addr >= lo && addr < hi) {
-      const char *p = memchr(l, '/', (size_t)(e - l));
-      if (p) {
-        found = p;
-        flen = (size_t)(e - p);
-      }
+  for (const char *cur = m->text; hs_maps_next(&cur, &ml);) {
+    if (addr >= ml.lo && addr < ml.hi) {
+      found = ml.path;
+      flen = ml.pathlen;
       break;
     }
-    l = *e ? e + 1 : e;
   }
   if (!found) return 0;
   /* The lowest mapping of the same file with offset 0. */
-  for (const char *l = m->text; *l;) {
-    const char *e = strchr(l, '\n');
-    if (!e) e = l + strlen(l);
-    const char *s = l;
-    uint64_t lo = hs_hex(&s);
-    s++;
-    hs_hex(&s);
-    s += 6; /* " rwxp " */
-    uint64_t off = hs_hex(&s);
-    const char *p = memchr(l, '/', (size_t)(e - l));
-    if (off == 0 && p && (size_t)(e - p) == flen && memcmp(p, found, flen) == 0) {
+  for (const char *cur = m->text; hs_maps_next(&cur, &ml);) {
+    if (ml.off == 0 && ml.pathlen == flen && memcmp(ml.path, found, flen) == 0) {
       *path = found;
       *len = flen;
-      *base = lo;
+      *base = ml.lo;
       return 1;
     }
-    l = *e ? e + 1 : e;
   }
   return 0;
 }
 
 /* 1 when [addr, addr + n) lies inside one readable mapping. */
 static int hs_maps_readable(const struct hs_maps *m, uint64_t addr, uint64_t n) {
-  if (!m->text) return 0;
-  for (const char *l = m->text; *l;) {
-    const char *e = strchr(l, '\n');
-    if (!e) e = l + strlen(l);
-    const char *s = l;
-    uint64_t lo = hs_hex(&s);
-    s++;
-    uint64_t hi = hs_hex(&s);
-    if (addr >= lo && addr < hi) return s[1] == 'r' && addr + n <= hi;
-    l = *e ? e + 1 : e;
-  }
+  struct hs_map_line ml;
+  for (const char *cur = m->text; hs_maps_next(&cur, &ml);)
+    if (addr >= ml.lo && addr < ml.hi) return ml.perms[0] == 'r' && addr + n <= ml.hi;
   return 0;
 }
 
