@@ -149,11 +149,25 @@ static struct hs_lcache *hs_py_frame_uncached(const char *code, int32_t off) {
   return e;
 }
 
-static struct hs_lcache *hs_py_frame(const char *code, int32_t off) {
-  if (HS_UNLIKELY(hs_py_released)) return hs_py_frame_uncached(code, off);
+static inline struct hs_lcache *hs_lc_slot(const char *code, int32_t off) {
   size_t h = (size_t)((((uint64_t)(uintptr_t)code >> 4) ^ (uint64_t)(uint32_t)off * 0x9E3779B1u) *
                       0x9E3779B97F4A7C15ull >> 51) & (HS_LCACHE - 1);
-  struct hs_lcache *e = &hs_lc[h];
+  return &hs_lc[h];
+}
+
+/* The cache entry of (code, off) if present and still valid, else NULL. */
+static inline struct hs_lcache *hs_py_frame_cached(const char *code, int32_t off) {
+  if (HS_UNLIKELY(hs_py_released)) return NULL;
+  struct hs_lcache *e = hs_lc_slot(code, off);
+  if (e->code == code && e->off == off && e->fname == *(void *const *)(code + hs_co_filename) &&
+      e->name == *(void *const *)(code + hs_co_name))
+    return e;
+  return NULL;
+}
+
+static struct hs_lcache *hs_py_frame(const char *code, int32_t off) {
+  if (HS_UNLIKELY(hs_py_released)) return hs_py_frame_uncached(code, off);
+  struct hs_lcache *e = hs_lc_slot(code, off);
   const void *fname = *(void *const *)(code + hs_co_filename);
   const void *name = *(void *const *)(code + hs_co_name);
   if (HS_LIKELY(e->code == code && e->off == off && e->fname == fname && e->name == name)) return e;
@@ -223,12 +237,14 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *se
         char *instr = RD_PTR(f, 56);
         char *first = code + o_adapt;
         int entry = v311 && *(const uint8_t *)(f + 68);
-        if (!(owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, o_first))) {
-          struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
-          if (e) {
-            if (seg) seg[n] = 0;
-            out[n++] = e;
-          }
+        /* a cached (code, offset) was complete when cached: skip reading _co_firsttraceable,
+         * which sits on another cache line of the code object */
+        struct hs_lcache *e = hs_py_frame_cached(code, (int32_t)(instr - first));
+        if (!e && !(owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, o_first)))
+          e = hs_py_frame(code, (int32_t)(instr - first));
+        if (e) {
+          if (seg) seg[n] = 0;
+          out[n++] = e;
         }
         if (entry) HS_SEG_END();
       }
@@ -244,9 +260,13 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *se
         char *code = RD_PTR(f, 0);
         char *instr = RD_PTR(f, 56);
         char *first = code + 200;
-        if (!code || *(void *const *)(code + 8) != p_CodeType) continue;
-        if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, 184)) continue;
-        struct hs_lcache *e = hs_py_frame(code, (int32_t)(instr - first));
+        if (!code) continue;
+        struct hs_lcache *e = hs_py_frame_cached(code, (int32_t)(instr - first));
+        if (!e) {
+          if (*(void *const *)(code + 8) != p_CodeType) continue;
+          if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, 184)) continue;
+          e = hs_py_frame(code, (int32_t)(instr - first));
+        }
         if (e) {
           if (seg) seg[n] = 0;
           out[n++] = e;
