@@ -136,9 +136,15 @@ struct hs_anatomy {
   uint32_t row_samples_n;
   uint32_t micros;
   int ok;
+  /* one-entry caches: consecutive blocks mostly share a type, and a site and type */
+  uintptr_t last_type_addr;
+  long last_type;
+  uint64_t last_row_key;
+  uint32_t last_row;
 };
 
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
+static uint32_t hs_row_lookup(struct hs_anatomy *a, uint64_t key);
 
 #define CLS(a, i) ((a)->cls[i] & 0x3fffffffu)
 #define OFF(a, i) (((a)->cls[i] >> 30) * 16u)
@@ -181,9 +187,14 @@ static inline size_t hs_hash_ptr(uintptr_t p, size_t bits) {
 }
 
 static long hs_type_find(const struct hs_anatomy *a, uintptr_t t) {
+  if (t && t == a->last_type_addr) return a->last_type;
   size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
   while (a->tidx[i]) {
-    if (a->types[a->tidx[i] - 1].addr == t) return (long)a->tidx[i] - 1;
+    if (a->types[a->tidx[i] - 1].addr == t) {
+      ((struct hs_anatomy *)a)->last_type_addr = t; /* a one-entry cache, not the answer */
+      ((struct hs_anatomy *)a)->last_type = (long)a->tidx[i] - 1;
+      return (long)a->tidx[i] - 1;
+    }
     i = (i + 1) & m;
   }
   return -1;
@@ -557,6 +568,18 @@ static void hs_own_pass(struct hs_anatomy *a, size_t i) {
 
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type) {
   uint64_t key = ((uint64_t)site << 32 | type) + 1;
+  /* blocks are visited in address order, and neighbours mostly share site and type */
+  if (key == a->last_row_key) return a->last_row;
+  uint32_t r = hs_row_lookup(a, key);
+  if (r != UINT32_MAX) {
+    a->last_row_key = key;
+    a->last_row = r;
+  }
+  return r;
+}
+
+static uint32_t hs_row_lookup(struct hs_anatomy *a, uint64_t key) {
+  uint32_t site = (uint32_t)((key - 1) >> 32), type = (uint32_t)(key - 1);
   size_t m = ((size_t)1 << a->rbits) - 1, h = hs_hash_ptr((uintptr_t)key, a->rbits);
   while (a->rkeys[h]) {
     if (a->rkeys[h] == key) return a->rval[h];
