@@ -360,7 +360,8 @@ int hsa_cli_main(int argc, char **argv) {
   if (strcmp(cmd, "check") == 0) return hsa_cli_check(argc - 1, argv + 1);
   if (strcmp(cmd, "baseline") == 0) return hsa_cli_baseline(argc - 1, argv + 1);
   if (strcmp(cmd, "merge") == 0) return hsa_cli_merge(argc - 1, argv + 1);
-  return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, anatomy, sizes, help "
-                       "(usage: heapshape --help)",
+  return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, timeline, "
+                       "anatomy, advise, sizes, check, baseline, merge, help (usage: heapshape "
+                       "--help)",
                        cmd);
 }
