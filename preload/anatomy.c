@@ -111,7 +111,13 @@ struct hs_shape {
 
 struct hs_anatomy {
   size_t cap; /* hs_live_capacity() */
-  /* per slot scratch */
+  /* which slots hold a block: a bitmap over the slots and, per 64 slots, the number of live
+   * blocks before them; the per-block scratch below is indexed by that rank, so it costs 8
+   * bytes per live block rather than per slot (a slot is a 16-byte granule of the heap) */
+  uint64_t *lbits;
+  uint32_t *lpre;
+  size_t nwords, nlive;
+  /* per block scratch, by rank */
   uint32_t *cls;   /* bits 0-29: type index + 1 (0 = not an object); bits 30-31: offset / 16 */
   uint32_t *owner; /* owner slot + 1; 0 = not owned */
   /* static ranges */
@@ -122,7 +128,8 @@ struct hs_anatomy {
   uint32_t ntypes;
   uint32_t *tidx;
   uintptr_t *tneg;
-  size_t tbits;
+  size_t tbits; /* tidx: grows with the types found */
+  size_t nbits; /* tneg: fixed */
   /* rows: (site, type) -> row, open addressing */
   struct hs_row *rows;
   uint32_t nrows;
@@ -146,8 +153,24 @@ struct hs_anatomy {
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
 static uint32_t hs_row_lookup(struct hs_anatomy *a, uint64_t key);
 
-#define CLS(a, i) ((a)->cls[i] & 0x3fffffffu)
-#define OFF(a, i) (((a)->cls[i] >> 30) * 16u)
+static inline unsigned hs_popc64(uint64_t x) { /* inline without -mpopcnt */
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+/* Rank of live slot i: live blocks in slots before it. */
+static inline size_t RK(const struct hs_anatomy *a, size_t i) {
+  return a->lpre[i >> 6] + hs_popc64(a->lbits[i >> 6] & ((1ull << (i & 63)) - 1));
+}
+#define CLS(a, i) ((a)->cls[RK(a, i)] & 0x3fffffffu)
+#define OFF(a, i) (((a)->cls[RK(a, i)] >> 30) * 16u)
+#define OWNER(a, i) ((a)->owner[RK(a, i)])
+/* Visits every live slot i in address order, with r its rank. */
+#define HS_FOR_LIVE(a, i, r)                                                        \
+  for (size_t hs_w_ = 0, r = 0; hs_w_ < (a)->nwords; hs_w_++)                        \
+    for (uint64_t hs_b_ = (a)->lbits[hs_w_]; hs_b_; hs_b_ &= hs_b_ - 1, r++)          \
+      for (size_t i = hs_w_ * 64 + (size_t)__builtin_ctzll(hs_b_), hs_once_ = 1; hs_once_; hs_once_ = 0)
 
 static inline uint32_t slot_site(const struct hs_anatomy *a, size_t i) {
   (void)a;
@@ -201,21 +224,21 @@ static long hs_type_find(const struct hs_anatomy *a, uintptr_t t) {
 }
 
 static int hs_neg_has(const struct hs_anatomy *a, uintptr_t t) {
-  size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
+  size_t m = ((size_t)1 << a->nbits) - 1, i = hs_hash_ptr(t, a->nbits);
   for (int probe = 0; probe < 8 && a->tneg[i]; probe++, i = (i + 1) & m)
     if (a->tneg[i] == t) return 1;
   return 0;
 }
 
 static void hs_neg_add(struct hs_anatomy *a, uintptr_t t) {
-  size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
+  size_t m = ((size_t)1 << a->nbits) - 1, i = hs_hash_ptr(t, a->nbits);
   for (int probe = 0; probe < 8; probe++, i = (i + 1) & m) {
     if (!a->tneg[i]) {
       a->tneg[i] = t;
       return;
     }
   }
-  a->tneg[hs_hash_ptr(t, a->tbits)] = t; /* bounded: overwrite */
+  a->tneg[hs_hash_ptr(t, a->nbits)] = t; /* bounded: overwrite */
 }
 
 /* Copies a NUL-terminated name at p that lies in static memory or in a live str's data. */
@@ -246,8 +269,25 @@ static uint32_t hs_read_cname(struct hs_anatomy *a, uintptr_t p) {
   return sid == UINT32_MAX ? 0 : sid;
 }
 
+/* Doubles the type index when it is half full. */
+static int hs_tidx_grow(struct hs_anatomy *a) {
+  if ((size_t)(a->ntypes + 1) * 2 <= ((size_t)1 << a->tbits)) return 0;
+  size_t nb = a->tbits + 1, m = ((size_t)1 << nb) - 1;
+  uint32_t *n = hs_scratch(sizeof(uint32_t) << nb);
+  if (!n) return -1;
+  for (uint32_t k = 0; k < a->ntypes; k++) {
+    size_t i = hs_hash_ptr(a->types[k].addr, nb);
+    while (n[i]) i = (i + 1) & m;
+    n[i] = k + 1;
+  }
+  hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
+  a->tidx = n;
+  a->tbits = nb;
+  return 0;
+}
+
 static long hs_type_add(struct hs_anatomy *a, uintptr_t t, uint32_t flags) {
-  if (a->ntypes >= MAX_TYPES) return -1;
+  if (a->ntypes >= MAX_TYPES || hs_tidx_grow(a) < 0) return -1;
   struct hs_type *ty = &a->types[a->ntypes];
   ty->addr = t;
   ty->flags = flags;
@@ -315,7 +355,7 @@ static void hs_classify(struct hs_anatomy *a, size_t i) {
     if (want != off || minsize + off > size) continue;
     int64_t refcnt = (int64_t)rd64(b + off);
     if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) continue;
-    a->cls[i] = ((uint32_t)ti + 1) | ((off / 16u) << 30);
+    a->cls[RK(a, i)] = ((uint32_t)ti + 1) | ((off / 16u) << 30);
     return;
   }
 }
@@ -339,7 +379,7 @@ static int hs_is_scalar(const struct hs_type *t) {
 }
 
 static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
-  if (j >= 0 && (size_t)j != owner && !a->owner[j]) a->owner[j] = (uint32_t)owner + 1;
+  if (j >= 0 && (size_t)j != owner && !OWNER(a, j)) OWNER(a, j) = (uint32_t)owner + 1;
 }
 
 /* A boxed scalar referenced only by the owner. */
@@ -578,8 +618,35 @@ static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type) {
   return r;
 }
 
+/* Doubles the row index when it is half full. */
+static int hs_rows_grow(struct hs_anatomy *a) {
+  if ((size_t)(a->nrows + 1) * 2 <= ((size_t)1 << a->rbits)) return 0;
+  size_t nb = a->rbits + 1, m = ((size_t)1 << nb) - 1;
+  uint64_t *k = hs_scratch(sizeof(uint64_t) << nb);
+  uint32_t *v = hs_scratch(sizeof(uint32_t) << nb);
+  if (!k || !v) {
+    hs_unscratch(k, sizeof(uint64_t) << nb);
+    hs_unscratch(v, sizeof(uint32_t) << nb);
+    return -1;
+  }
+  for (size_t h = 0; h < ((size_t)1 << a->rbits); h++) {
+    if (!a->rkeys[h]) continue;
+    size_t j = hs_hash_ptr((uintptr_t)a->rkeys[h], nb);
+    while (k[j]) j = (j + 1) & m;
+    k[j] = a->rkeys[h];
+    v[j] = a->rval[h];
+  }
+  hs_unscratch(a->rkeys, sizeof(uint64_t) << a->rbits);
+  hs_unscratch(a->rval, sizeof(uint32_t) << a->rbits);
+  a->rkeys = k;
+  a->rval = v;
+  a->rbits = nb;
+  return 0;
+}
+
 static uint32_t hs_row_lookup(struct hs_anatomy *a, uint64_t key) {
   uint32_t site = (uint32_t)((key - 1) >> 32), type = (uint32_t)(key - 1);
+  if (hs_rows_grow(a) < 0) return UINT32_MAX;
   size_t m = ((size_t)1 << a->rbits) - 1, h = hs_hash_ptr((uintptr_t)key, a->rbits);
   while (a->rkeys[h]) {
     if (a->rkeys[h] == key) return a->rval[h];
@@ -811,9 +878,10 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
   }
   /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
    * order (which follows addresses, not creation order) */
-  for (size_t i = 0; i < a->cap; i++) {
-    if (!CLS(a, i) || a->owner[i] || !hs_shapeable(&a->types[CLS(a, i) - 1])) continue;
-    uint32_t r = hs_row_of(a, slot_site(a, i), CLS(a, i) - 1);
+  HS_FOR_LIVE(a, i, ri) {
+    uint32_t c = a->cls[ri] & 0x3fffffffu;
+    if (!c || a->owner[ri] || !hs_shapeable(&a->types[c - 1])) continue;
+    uint32_t r = hs_row_of(a, slot_site(a, i), c - 1);
     if (r == UINT32_MAX || !sel[r]) continue;
     uint32_t nth = seen[r]++;
     uint64_t objs = a->rows[r].r.objects;
@@ -857,12 +925,14 @@ static uint64_t hs_mono_us(void) {
 
 void hs_anatomy_free(struct hs_anatomy *a) {
   if (!a) return;
-  hs_unscratch(a->cls, a->cap * 4);
-  hs_unscratch(a->owner, a->cap * 4);
+  hs_unscratch(a->lbits, a->nwords * 8);
+  hs_unscratch(a->lpre, a->nwords * 4);
+  hs_unscratch(a->cls, a->nlive * 4);
+  hs_unscratch(a->owner, a->nlive * 4);
   hs_unscratch(a->ranges, a->ranges_bytes);
   hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
   hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
-  hs_unscratch(a->tneg, sizeof(uintptr_t) << a->tbits);
+  hs_unscratch(a->tneg, sizeof(uintptr_t) << a->nbits);
   hs_unscratch(a->rows, sizeof(struct hs_row) * MAX_ROWS);
   hs_unscratch(a->rkeys, sizeof(uint64_t) << a->rbits);
   hs_unscratch(a->rval, sizeof(uint32_t) << a->rbits);
@@ -871,24 +941,50 @@ void hs_anatomy_free(struct hs_anatomy *a) {
   hs_unscratch(a, sizeof *a);
 }
 
+/* Builds the live-slot bitmap and its per-word ranks; 0 when out of memory. */
+static int hs_live_index(struct hs_anatomy *a) {
+  a->nwords = (a->cap + 63) / 64;
+  a->lbits = hs_scratch(a->nwords * 8);
+  a->lpre = hs_scratch(a->nwords * 4);
+  if (!a->lbits || !a->lpre) return 0;
+  size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS; /* a multiple of 64 */
+  for (uint32_t l = 0; l < hs_nleaves; l++) {
+    const uint32_t *leaf = hs_leaves[l];
+    uint64_t *w = a->lbits + (size_t)l * (HS_LEAF_SLOTS / 64);
+    for (size_t k = 0; k < HS_LEAF_SLOTS; k++)
+      if (leaf[k]) w[k >> 6] |= 1ull << (k & 63);
+  }
+  for (size_t k = nl; k < a->cap; k++)
+    if (hs_map[k - nl].key) a->lbits[k >> 6] |= 1ull << (k & 63);
+  size_t n = 0;
+  for (size_t w = 0; w < a->nwords; w++) {
+    a->lpre[w] = (uint32_t)n;
+    n += hs_popc64(a->lbits[w]);
+  }
+  a->nlive = n;
+  return n < UINT32_MAX;
+}
+
 struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   uint64_t t0 = hs_mono_us();
   struct hs_anatomy *a = hs_scratch(sizeof *a);
   if (!a) return NULL;
   memset(a, 0, sizeof *a);
   a->cap = hs_live_capacity();
-  a->tbits = 15; /* 32K slots for types and the negative cache */
-  /* rows: at most one per live block; twice the need, between 1K and 2M slots */
-  size_t live = hs_tot.live_count;
-  a->rbits = 10;
-  while (a->rbits < 21 && ((size_t)1 << a->rbits) < 2 * live) a->rbits++;
+  a->tbits = 10; /* grows */
+  a->nbits = 12; /* a bounded negative cache */
+  a->rbits = 10; /* grows */
   a->ranges_bytes = sizeof(struct hs_range) * 65536;
-  a->cls = hs_scratch(a->cap * 4);
-  a->owner = hs_scratch(a->cap * 4);
+  if (!hs_live_index(a)) {
+    hs_anatomy_free(a);
+    return NULL;
+  }
+  a->cls = hs_scratch(a->nlive * 4);
+  a->owner = hs_scratch(a->nlive * 4);
   a->ranges = hs_scratch(a->ranges_bytes);
   a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
   a->tidx = hs_scratch(sizeof(uint32_t) << a->tbits);
-  a->tneg = hs_scratch(sizeof(uintptr_t) << a->tbits);
+  a->tneg = hs_scratch(sizeof(uintptr_t) << a->nbits);
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
@@ -900,21 +996,24 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->nranges = hs_ranges_parse(maps_text, a->ranges, 65536);
 
   /* 1. types of OBJ blocks */
-  for (size_t i = 0; i < a->cap; i++) {
-    if (!slot_key(a, i)) continue;
+  HS_FOR_LIVE(a, i, r) {
+    (void)r;
     if (hs_site_domain(slot_site(a, i)) == HS_DOMAIN_OBJ) hs_classify(a, i);
   }
   /* 2. ownership */
-  for (size_t i = 0; i < a->cap; i++)
-    if (CLS(a, i)) hs_own_pass(a, i);
+  HS_FOR_LIVE(a, i, r)
+    if (a->cls[r]) hs_own_pass(a, i);
   /* 3. rows: objects in their own row, owned blocks in their top owner's row */
-  for (size_t i = 0; i < a->cap; i++) {
-    if (!slot_key(a, i)) continue;
+  HS_FOR_LIVE(a, i, rk) {
     uintptr_t b = slot_key(a, i);
     uint64_t size = slot_size(a, i);
     uint8_t dom = hs_site_domain(slot_site(a, i));
     size_t top = i;
-    for (int depth = 0; depth < 16 && a->owner[top]; depth++) top = a->owner[top] - 1;
+    uint32_t up = a->owner[rk];
+    for (int depth = 0; depth < 16 && up; depth++) {
+      top = up - 1;
+      up = OWNER(a, top);
+    }
     uint32_t row = hs_row_of(a, slot_site(a, top), CLS(a, top) ? CLS(a, top) - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
