@@ -951,8 +951,11 @@ static int hs_live_index(struct hs_anatomy *a) {
   for (uint32_t l = 0; l < hs_nleaves; l++) {
     const uint32_t *leaf = hs_leaves[l];
     uint64_t *w = a->lbits + (size_t)l * (HS_LEAF_SLOTS / 64);
-    for (size_t k = 0; k < HS_LEAF_SLOTS; k++)
-      if (leaf[k]) w[k >> 6] |= 1ull << (k & 63);
+    for (size_t k = 0; k < HS_LEAF_SLOTS; k += 64) { /* branch-free: the pattern is random */
+      uint64_t bits = 0;
+      for (unsigned b = 0; b < 64; b++) bits |= (uint64_t)(leaf[k + b] != 0) << b;
+      w[k >> 6] = bits;
+    }
   }
   for (size_t k = nl; k < a->cap; k++)
     if (hs_map[k - nl].key) a->lbits[k >> 6] |= 1ull << (k & 63);
