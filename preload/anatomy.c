@@ -119,7 +119,7 @@ struct hs_anatomy {
   size_t nwords, nlive;
   /* per block scratch, by rank */
   uint32_t *cls;   /* bits 0-29: type index + 1 (0 = not an object); bits 30-31: offset / 16 */
-  uint32_t *owner; /* owner slot + 1; 0 = not owned */
+  uint64_t *owned; /* bit per block: claimed by an owner (and counted in the owner's row) */
   /* static ranges */
   struct hs_range *ranges;
   size_t nranges, ranges_bytes;
@@ -165,7 +165,9 @@ static inline size_t RK(const struct hs_anatomy *a, size_t i) {
 }
 #define CLS(a, i) ((a)->cls[RK(a, i)] & 0x3fffffffu)
 #define OFF(a, i) (((a)->cls[RK(a, i)] >> 30) * 16u)
-#define OWNER(a, i) ((a)->owner[RK(a, i)])
+static inline int hs_owned_r(const struct hs_anatomy *a, size_t r) {
+  return (int)(a->owned[r >> 6] >> (r & 63)) & 1;
+}
 /* Visits every live slot i in address order, with r its rank. */
 #define HS_FOR_LIVE(a, i, r)                                                        \
   for (size_t hs_w_ = 0, r = 0; hs_w_ < (a)->nwords; hs_w_++)                        \
@@ -378,8 +380,17 @@ static int hs_is_scalar(const struct hs_type *t) {
          t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type;
 }
 
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t owner);
+
+/* Block j becomes owner's, unless it is already someone's. Owners are never owned themselves
+ * (instances claim their dicts first; a claimed dict claims nothing), so j is counted in the
+ * owner's row at once and only a bit is kept. */
 static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
-  if (j >= 0 && (size_t)j != owner && !OWNER(a, j)) OWNER(a, j) = (uint32_t)owner + 1;
+  if (j < 0 || (size_t)j == owner) return;
+  size_t r = RK(a, (size_t)j);
+  if (hs_owned_r(a, r)) return;
+  a->owned[r >> 6] |= 1ull << (r & 63);
+  hs_count_owned(a, (size_t)j, owner);
 }
 
 /* A boxed scalar referenced only by the owner. */
@@ -570,6 +581,15 @@ static void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type
   }
 }
 
+/* Instances of classes (heap types that are not built-in containers) own their __dict__,
+ * values and slots; they claim before the containers do. */
+static int hs_is_instance_type(const struct hs_type *t) {
+  return (t->tp_flags & TPF_HEAPTYPE) && !(t->tp_flags & TPF_BUILTIN_CONTAINER) &&
+         t->addr != hs_pyi.bytearray_type && t->addr != hs_pyi.set_type &&
+         t->addr != hs_pyi.frozenset_type;
+}
+
+/* Containers (list, tuple, dict, bytearray, set) claim their tables and boxed scalars. */
 static void hs_own_pass(struct hs_anatomy *a, size_t i) {
   const struct hs_type *t = &a->types[CLS(a, i) - 1];
   uintptr_t o = slot_key(a, i) + OFF(a, i);
@@ -599,8 +619,6 @@ static void hs_own_pass(struct hs_anatomy *a, size_t i) {
   } else if (t->addr == hs_pyi.set_type || t->addr == hs_pyi.frozenset_type) {
     if (avail >= 48 && rd64(o + 40) != o + 64) /* table, unless the inline smalltable */
       hs_own_block(a, hs_live_find(rd64(o + 40)), i);
-  } else if ((t->tp_flags & TPF_HEAPTYPE) && !(t->tp_flags & TPF_BUILTIN_CONTAINER)) {
-    hs_own_instance(a, i, t);
   }
 }
 
@@ -707,6 +725,23 @@ static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i) {
   }
   if (s.gc + s.pre + s.hdr > size) s.hdr = size - s.gc - s.pre;
   return s;
+}
+
+/* Counts block j, just claimed, in the row of its owner. */
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t owner) {
+  uint32_t oc = CLS(a, owner);
+  uint32_t row = hs_row_of(a, slot_site(a, owner), oc ? oc - 1 : HS_NO_TYPE);
+  if (row == UINT32_MAX) return;
+  struct hs_anat_rec *r = &a->rows[row].r;
+  uint64_t size = slot_size(a, j);
+  struct hs_split sp = hs_split_object(a, j);
+  r->owned_blocks++;
+  r->owned_bytes += size;
+  r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
+  r->owned_rounding_bytes += hs_rounding(slot_key(a, j), size, hs_site_domain(slot_site(a, j)));
+  /* a bytearray's buffer is all data */
+  if (!CLS(a, j) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
+  r->owned_data_bytes += sp.data;
 }
 
 /* ------------------------------------------------------------------ shapes */
@@ -880,7 +915,7 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
    * order (which follows addresses, not creation order) */
   HS_FOR_LIVE(a, i, ri) {
     uint32_t c = a->cls[ri] & 0x3fffffffu;
-    if (!c || a->owner[ri] || !hs_shapeable(&a->types[c - 1])) continue;
+    if (!c || hs_owned_r(a, ri) || !hs_shapeable(&a->types[c - 1])) continue;
     uint32_t r = hs_row_of(a, slot_site(a, i), c - 1);
     if (r == UINT32_MAX || !sel[r]) continue;
     uint32_t nth = seen[r]++;
@@ -928,7 +963,7 @@ void hs_anatomy_free(struct hs_anatomy *a) {
   hs_unscratch(a->lbits, a->nwords * 8);
   hs_unscratch(a->lpre, a->nwords * 4);
   hs_unscratch(a->cls, a->nlive * 4);
-  hs_unscratch(a->owner, a->nlive * 4);
+  hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->ranges, a->ranges_bytes);
   hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
   hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
@@ -983,7 +1018,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     return NULL;
   }
   a->cls = hs_scratch(a->nlive * 4);
-  a->owner = hs_scratch(a->nlive * 4);
+  a->owned = hs_scratch((a->nlive + 63) / 64 * 8);
   a->ranges = hs_scratch(a->ranges_bytes);
   a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
   a->tidx = hs_scratch(sizeof(uint32_t) << a->tbits);
@@ -991,7 +1026,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
-  if (!a->cls || !a->owner || !a->ranges || !a->types || !a->tidx ||
+  if (!a->cls || !a->owned || !a->ranges || !a->types || !a->tidx ||
       !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
     hs_anatomy_free(a);
     return NULL;
@@ -1003,43 +1038,32 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     (void)r;
     if (hs_site_domain(slot_site(a, i)) == HS_DOMAIN_OBJ) hs_classify(a, i);
   }
-  /* 2. ownership */
-  HS_FOR_LIVE(a, i, r)
-    if (a->cls[r]) hs_own_pass(a, i);
-  /* 3. rows: objects in their own row, owned blocks in their top owner's row */
+  /* 2. ownership, counted in the owner's row: instances first, then containers that are
+   * not themselves owned (an instance's dict) */
+  HS_FOR_LIVE(a, i, r) {
+    uint32_t c = a->cls[r] & 0x3fffffffu;
+    if (c && hs_is_instance_type(&a->types[c - 1])) hs_own_instance(a, i, &a->types[c - 1]);
+  }
+  HS_FOR_LIVE(a, i, r) {
+    uint32_t c = a->cls[r] & 0x3fffffffu;
+    if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) hs_own_pass(a, i);
+  }
+  /* 3. rows: every block no one owns in its own (site, type) row */
   HS_FOR_LIVE(a, i, rk) {
-    uintptr_t b = slot_key(a, i);
-    uint64_t size = slot_size(a, i);
-    uint8_t dom = hs_site_domain(slot_site(a, i));
-    size_t top = i;
-    uint32_t up = a->owner[rk];
-    for (int depth = 0; depth < 16 && up; depth++) {
-      top = up - 1;
-      up = OWNER(a, top);
-    }
-    uint32_t row = hs_row_of(a, slot_site(a, top), CLS(a, top) ? CLS(a, top) - 1 : HS_NO_TYPE);
+    if (hs_owned_r(a, rk)) continue;
+    uint32_t c = a->cls[rk] & 0x3fffffffu;
+    uint32_t row = hs_row_of(a, slot_site(a, i), c ? c - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
+    uint64_t size = slot_size(a, i);
     struct hs_split sp = hs_split_object(a, i);
-    uint64_t rounding = hs_rounding(b, size, dom);
-    if (top == i) {
-      r->objects++;
-      r->bytes += size;
-      r->gc_bytes += sp.gc;
-      r->preheader_bytes += sp.pre;
-      r->header_bytes += sp.hdr;
-      r->rounding_bytes += rounding;
-      r->data_bytes += sp.data;
-    } else {
-      r->owned_blocks++;
-      r->owned_bytes += size;
-      r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
-      r->owned_rounding_bytes += rounding;
-      /* a bytearray's buffer is all data */
-      if (!CLS(a, i) && CLS(a, top) && a->types[CLS(a, top) - 1].addr == hs_pyi.bytearray_type)
-        sp.data = size;
-      r->owned_data_bytes += sp.data;
-    }
+    r->objects++;
+    r->bytes += size;
+    r->gc_bytes += sp.gc;
+    r->preheader_bytes += sp.pre;
+    r->header_bytes += sp.hdr;
+    r->rounding_bytes += hs_rounding(slot_key(a, i), size, hs_site_domain(slot_site(a, i)));
+    r->data_bytes += sp.data;
   }
   /* 4. shapes of the biggest rows */
   a->row_samples_n = a->nrows;
