@@ -47,7 +47,7 @@
    TPF_UNICODE_SUBCLASS | TPF_DICT_SUBCLASS | TPF_TYPE_SUBCLASS)
 
 #define TYPE_HEADER_READ 296 /* bytes of a type object we read: up to tp_dictoffset */
-#define MAX_TYPES 65536
+#define MAX_TYPES 16383 /* a type index + 1 takes 14 bits of a block's class */
 #define MAX_ROWS (1u << 20)
 #define SHAPE_ROWS 256
 #define SHAPE_SAMPLES 16
@@ -118,7 +118,7 @@ struct hs_anatomy {
   uint32_t *lpre;
   size_t nwords, nlive;
   /* per block scratch, by rank */
-  uint32_t *cls;   /* bits 0-29: type index + 1 (0 = not an object); bits 30-31: offset / 16 */
+  uint16_t *cls;   /* bits 0-13: type index + 1 (0 = not an object); bits 14-15: offset / 16 */
   uint64_t *owned; /* bit per block: claimed by an owner (and counted in the owner's row) */
   /* static ranges */
   struct hs_range *ranges;
@@ -163,8 +163,9 @@ static inline unsigned hs_popc64(uint64_t x) { /* inline without -mpopcnt */
 static inline size_t RK(const struct hs_anatomy *a, size_t i) {
   return a->lpre[i >> 6] + hs_popc64(a->lbits[i >> 6] & ((1ull << (i & 63)) - 1));
 }
-#define CLS(a, i) ((a)->cls[RK(a, i)] & 0x3fffffffu)
-#define OFF(a, i) (((a)->cls[RK(a, i)] >> 30) * 16u)
+#define CLS_MASK 0x3fffu
+#define CLS(a, i) ((uint32_t)(a)->cls[RK(a, i)] & CLS_MASK)
+#define OFF(a, i) (((uint32_t)(a)->cls[RK(a, i)] >> 14) * 16u)
 static inline int hs_owned_r(const struct hs_anatomy *a, size_t r) {
   return (int)(a->owned[r >> 6] >> (r & 63)) & 1;
 }
@@ -357,7 +358,7 @@ static void hs_classify(struct hs_anatomy *a, size_t i) {
     if (want != off || minsize + off > size) continue;
     int64_t refcnt = (int64_t)rd64(b + off);
     if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) continue;
-    a->cls[RK(a, i)] = ((uint32_t)ti + 1) | ((off / 16u) << 30);
+    a->cls[RK(a, i)] = (uint16_t)(((uint32_t)ti + 1) | ((off / 16u) << 14));
     return;
   }
 }
@@ -914,7 +915,7 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
   /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
    * order (which follows addresses, not creation order) */
   HS_FOR_LIVE(a, i, ri) {
-    uint32_t c = a->cls[ri] & 0x3fffffffu;
+    uint32_t c = a->cls[ri] & CLS_MASK;
     if (!c || hs_owned_r(a, ri) || !hs_shapeable(&a->types[c - 1])) continue;
     uint32_t r = hs_row_of(a, slot_site(a, i), c - 1);
     if (r == UINT32_MAX || !sel[r]) continue;
@@ -962,7 +963,7 @@ void hs_anatomy_free(struct hs_anatomy *a) {
   if (!a) return;
   hs_unscratch(a->lbits, a->nwords * 8);
   hs_unscratch(a->lpre, a->nwords * 4);
-  hs_unscratch(a->cls, a->nlive * 4);
+  hs_unscratch(a->cls, a->nlive * 2);
   hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->ranges, a->ranges_bytes);
   hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
@@ -1017,7 +1018,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     hs_anatomy_free(a);
     return NULL;
   }
-  a->cls = hs_scratch(a->nlive * 4);
+  a->cls = hs_scratch(a->nlive * 2);
   a->owned = hs_scratch((a->nlive + 63) / 64 * 8);
   a->ranges = hs_scratch(a->ranges_bytes);
   a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
@@ -1041,17 +1042,17 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   /* 2. ownership, counted in the owner's row: instances first, then containers that are
    * not themselves owned (an instance's dict) */
   HS_FOR_LIVE(a, i, r) {
-    uint32_t c = a->cls[r] & 0x3fffffffu;
+    uint32_t c = a->cls[r] & CLS_MASK;
     if (c && hs_is_instance_type(&a->types[c - 1])) hs_own_instance(a, i, &a->types[c - 1]);
   }
   HS_FOR_LIVE(a, i, r) {
-    uint32_t c = a->cls[r] & 0x3fffffffu;
+    uint32_t c = a->cls[r] & CLS_MASK;
     if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) hs_own_pass(a, i);
   }
   /* 3. rows: every block no one owns in its own (site, type) row */
   HS_FOR_LIVE(a, i, rk) {
     if (hs_owned_r(a, rk)) continue;
-    uint32_t c = a->cls[rk] & 0x3fffffffu;
+    uint32_t c = a->cls[rk] & CLS_MASK;
     uint32_t row = hs_row_of(a, slot_site(a, i), c ? c - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
