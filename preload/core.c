@@ -412,7 +412,7 @@ struct hs_thread {
   struct hs_site_est *est;
   uint32_t cap;
   int in_use;
-  struct hs_totals tot; /* deltas; peak_live_bytes unused */
+  struct hs_totals tot; /* deltas; only live_bytes is kept (the merge derives the rest) */
   uint64_t events;
   struct hs_thread *next;
 };
@@ -539,15 +539,18 @@ static void hs_stats_merge_unlocked(void) {
         hs_est[i].alloc_bytes += t->est[i].alloc_bytes;
       }
     }
-    t0.allocs += t->tot.allocs;
-    t0.frees += t->tot.frees;
-    t0.alloc_bytes += t->tot.alloc_bytes;
-    t0.live_count += t->tot.live_count;
-    t0.live_bytes += t->tot.live_bytes;
+    t0.live_bytes += t->tot.live_bytes; /* per thread, only live bytes are kept (hs_periodic) */
   }
-  for (uint32_t i = 0; i < n; i++)
+  /* the other totals and every site's live count follow from the per-site counters */
+  for (uint32_t i = 0; i < n; i++) {
+    hs_stats[i].live_count = hs_stats[i].allocs - hs_stats[i].frees;
+    t0.allocs += hs_stats[i].allocs;
+    t0.frees += hs_stats[i].frees;
+    t0.alloc_bytes += hs_stats[i].alloc_bytes;
+    t0.live_count += hs_stats[i].live_count;
     if (hs_stats[i].live_bytes > hs_stats[i].peak_live_bytes)
       hs_stats[i].peak_live_bytes = hs_stats[i].live_bytes;
+  }
   if (t0.live_bytes > t0.peak_live_bytes) t0.peak_live_bytes = t0.live_bytes;
   hs_tot = t0;
 }
@@ -899,16 +902,13 @@ static void hs_map_delete(uint64_t *valp) {
   hs_map_count--;
 }
 
-static void hs_site_account_free(struct hs_thread *t, uint64_t val) {
+static inline __attribute__((always_inline)) void hs_site_account_free(struct hs_thread *t, uint64_t val) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
   uint64_t size = val >> HS_SITE_ID_BITS;
   struct hs_site_stats *st = &t->st[site];
   st->frees++;
-  st->live_count--;
   st->live_bytes -= size;
-  if (t->est) hs_est_account(t->est, site, size, -1);
-  t->tot.frees++;
-  t->tot.live_count--;
+  if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, size, -1);
   t->tot.live_bytes -= size;
 }
 
@@ -931,12 +931,8 @@ static inline void hs_account_alloc(struct hs_thread *t, uint32_t site, uint64_t
   struct hs_site_stats *st = &t->st[site];
   st->allocs++;
   st->alloc_bytes += sz;
-  st->live_count++;
   st->live_bytes += sz;
-  if (t->est) hs_est_account(t->est, site, sz, 1);
-  t->tot.allocs++;
-  t->tot.alloc_bytes += sz;
-  t->tot.live_count++;
+  if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, sz, 1);
   t->tot.live_bytes += sz;
 }
 

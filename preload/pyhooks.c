@@ -404,11 +404,78 @@ uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
   return hs_native_site(domain, ret);
 }
 
+/* One-frame fast path (not --native), for MEM and OBJ (GIL held): the innermost frame's
+ * (code, offset) read inline; then a per-thread memo of the last (code, offset), then the
+ * line cache. UINT32_MAX sends the caller to the general walk (incomplete or C-entry frames,
+ * cache misses, first sight of a site). A memo entry skips the line cache's co_filename /
+ * co_name check, so it is dropped whenever a code object is freed (hs_code_epoch, bumped by
+ * the OBJ free hook; code objects are not GC objects in 3.8-3.13, so ob_type is at +8). */
+static int hs_fast;
+static unsigned hs_code_epoch; /* GIL */
+static HS_TLS const char *hs_memo_code;
+static HS_TLS int32_t hs_memo_off;
+static HS_TLS unsigned hs_memo_epoch;
+static HS_TLS uint32_t hs_memo_site[HS_DOMAIN_COUNT]; /* site + 1 */
+
+static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
+  const char *code, *f;
+  int32_t off;
+  switch (hs_walk) {
+    case HS_WALK_38:
+    case HS_WALK_310:
+      f = RD_PTR(ts, 24);
+      if (HS_UNLIKELY(!f)) return UINT32_MAX;
+      code = RD_PTR(f, 32);
+      off = hs_walk == HS_WALK_38 ? RD_I32(f, 104) : RD_I32(f, 96) * 2;
+      break;
+    case HS_WALK_311:
+    case HS_WALK_312: {
+      int v311 = hs_walk == HS_WALK_311;
+      const char *cframe = RD_PTR(ts, 56);
+      if (HS_UNLIKELY(!cframe)) return UINT32_MAX;
+      f = RD_PTR(cframe, v311 ? 8 : 0);
+      if (HS_UNLIKELY(!f) || (!v311 && *(const uint8_t *)(f + 70) == 3)) return UINT32_MAX;
+      code = RD_PTR(f, v311 ? 32 : 0);
+      off = (int32_t)(RD_PTR(f, 56) - (code + (v311 ? 184 : 192)));
+      break;
+    }
+    case HS_WALK_313:
+      f = RD_PTR(ts, 72);
+      if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + 70) == 3) return UINT32_MAX;
+      code = RD_PTR(f, 0);
+      if (HS_UNLIKELY(!code)) return UINT32_MAX;
+      off = (int32_t)(RD_PTR(f, 56) - (code + 200));
+      break;
+    default:
+      return UINT32_MAX;
+  }
+  if (code == hs_memo_code && off == hs_memo_off && hs_memo_epoch == hs_code_epoch &&
+      HS_LIKELY(hs_memo_site[domain]))
+    return hs_memo_site[domain] - 1;
+  struct hs_lcache *e = hs_lc_slot(code, off);
+  if (!(e->code == code && e->off == off && e->site[domain] &&
+        e->fname == *(void *const *)(code + hs_co_filename) &&
+        e->name == *(void *const *)(code + hs_co_name)))
+    return UINT32_MAX;
+  if (code != hs_memo_code || off != hs_memo_off || hs_memo_epoch != hs_code_epoch) {
+    memset(hs_memo_site, 0, sizeof hs_memo_site);
+    hs_memo_code = code;
+    hs_memo_off = off;
+    hs_memo_epoch = hs_code_epoch;
+  }
+  hs_memo_site[domain] = e->site[domain];
+  return e->site[domain] - 1;
+}
+
 static uint32_t hs_py_site(uint8_t domain) {
   if (hs_walk != HS_WALK_NONE) {
     /* MEM and OBJ are called with the GIL held (the C API's contract), so the current thread
      * state is ours; RAW may be called without it and is checked. */
     char *ts = domain == HS_DOMAIN_RAW ? hs_py_gil_tstate() : p_tstate_get();
+    if (HS_LIKELY(hs_fast) && ts && domain != HS_DOMAIN_RAW) {
+      uint32_t s = hs_py_site_fast(ts, domain);
+      if (HS_LIKELY(s != UINT32_MAX)) return s;
+    }
     if (ts) {
       if (HS_UNLIKELY(hs_native_mode)) return hs_native_site_stack(domain, ts);
       uint32_t s = hs_py_site_of(ts, domain);
@@ -469,6 +536,10 @@ static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
 
 static void hs_py_free(void *ctx, void *ptr) {
   struct hs_pydom *d = ctx;
+  /* a code object going away (tracked or not): memos keyed by its address are stale */
+  if (d->domain == HS_DOMAIN_OBJ && ptr &&
+      HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
+    hs_code_epoch++;
   if (ptr && !hs_busy && hs_active) {
     hs_busy = 1;
     if (HS_UNLIKELY(hs_attention)) hs_attend();
@@ -622,6 +693,7 @@ void hs_py_init(void) {
   hs_py_install(HS_PYMEM_RAW);
   hs_py_install(HS_PYMEM_MEM);
   hs_py_install(HS_PYMEM_OBJ);
+  hs_fast = hs_walk != HS_WALK_NONE && hs_proc.max_frames == 1 && !hs_native_mode;
   hs_py_hooked = 1;
   hs_py_pending = 1;
   hs_attention = 1;
