@@ -116,18 +116,39 @@ static uint32_t hs_py_intern_str(const char *u) {
 
 /* (code object, instruction offset) -> frame id and, for one-frame sites, the site per
  * domain. Direct-mapped; protected by the GIL (entries are only touched by the thread that
- * holds it). An entry is valid only while the code object at that address still has the same
- * co_filename and co_name objects, which guards against a freed code object's address being
- * reused. */
+ * holds it). An entry is valid only while no code object was freed at its address since it
+ * was made (hs_lc_valid, below). */
 #define HS_LCACHE 8192
 struct hs_lcache {
   const char *code;
-  const void *fname, *name;
   int32_t off;
   uint32_t frame;
   uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1; 0 = not computed */
+  unsigned epoch;                 /* hs_code_epoch when last validated */
 };
 static struct hs_lcache hs_lc[HS_LCACHE];
+
+/* A freed code object's address is soon reused by another code object, often with its
+ * co_filename str reused too, so comparing those pointers cannot tell them apart. Instead the
+ * OBJ free hook (under the GIL) counts every code object freed, tracked or not (code objects
+ * are not GC objects in 3.8-3.13, so ob_type is at +8), and records the count in a bucket of
+ * hs_code_freed chosen by the address. An entry made at epoch E for code C is valid while no
+ * code object of C's bucket was freed after E. */
+#define HS_CODE_BUCKETS 4096
+static unsigned hs_code_epoch = 1;
+static unsigned hs_code_freed[HS_CODE_BUCKETS];
+
+static inline size_t hs_code_bucket(const void *code) {
+  return (size_t)(((uint64_t)(uintptr_t)code >> 4) * 0x9E3779B97F4A7C15ull >> 52) & (HS_CODE_BUCKETS - 1);
+}
+
+static void hs_code_freed_at(const void *code) {
+  hs_code_freed[hs_code_bucket(code)] = ++hs_code_epoch;
+}
+
+static inline int hs_lc_valid(const struct hs_lcache *e, const char *code, int32_t off) {
+  return e->code == code && e->off == off && e->epoch >= hs_code_freed[hs_code_bucket(code)];
+}
 
 /* Set while walking this thread's own frames without the GIL (a C extension released it
  * around an allocation): the shared cache is then left alone and entries are built in
@@ -159,25 +180,21 @@ static inline struct hs_lcache *hs_lc_slot(const char *code, int32_t off) {
 static inline struct hs_lcache *hs_py_frame_cached(const char *code, int32_t off) {
   if (HS_UNLIKELY(hs_py_released)) return NULL;
   struct hs_lcache *e = hs_lc_slot(code, off);
-  if (e->code == code && e->off == off && e->fname == *(void *const *)(code + hs_co_filename) &&
-      e->name == *(void *const *)(code + hs_co_name))
-    return e;
-  return NULL;
+  return hs_lc_valid(e, code, off) ? e : NULL;
 }
 
 static struct hs_lcache *hs_py_frame(const char *code, int32_t off) {
   if (HS_UNLIKELY(hs_py_released)) return hs_py_frame_uncached(code, off);
   struct hs_lcache *e = hs_lc_slot(code, off);
+  if (HS_LIKELY(hs_lc_valid(e, code, off))) return e;
+  if (*(void *const *)(code + 8) != p_CodeType) return NULL;
   const void *fname = *(void *const *)(code + hs_co_filename);
   const void *name = *(void *const *)(code + hs_co_name);
-  if (HS_LIKELY(e->code == code && e->off == off && e->fname == fname && e->name == name)) return e;
-  if (*(void *const *)(code + 8) != p_CodeType) return NULL;
   int line = p_Addr2Line((void *)code, off);
   uint32_t fs = hs_py_intern_str(fname), ns = hs_py_intern_str(name);
   e->code = code;
   e->off = off;
-  e->fname = fname;
-  e->name = name;
+  e->epoch = hs_code_epoch;
   e->frame = hs_intern_frame(HS_FRAME_PYTHON, line, fs, ns, 0);
   memset(e->site, 0, sizeof e->site);
   return e;
@@ -407,11 +424,9 @@ uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
 /* One-frame fast path (not --native), for MEM and OBJ (GIL held): the innermost frame's
  * (code, offset) read inline; then a per-thread memo of the last (code, offset), then the
  * line cache. UINT32_MAX sends the caller to the general walk (incomplete or C-entry frames,
- * cache misses, first sight of a site). A memo entry skips the line cache's co_filename /
- * co_name check, so it is dropped whenever a code object is freed (hs_code_epoch, bumped by
- * the OBJ free hook; code objects are not GC objects in 3.8-3.13, so ob_type is at +8). */
+ * cache misses, first sight of a site). A memo entry is dropped whenever a code object is
+ * freed (hs_code_epoch). */
 static int hs_fast;
-static unsigned hs_code_epoch; /* GIL */
 static HS_TLS const char *hs_memo_code;
 static HS_TLS int32_t hs_memo_off;
 static HS_TLS unsigned hs_memo_epoch;
@@ -453,10 +468,7 @@ static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
       HS_LIKELY(hs_memo_site[domain]))
     return hs_memo_site[domain] - 1;
   struct hs_lcache *e = hs_lc_slot(code, off);
-  if (!(e->code == code && e->off == off && e->site[domain] &&
-        e->fname == *(void *const *)(code + hs_co_filename) &&
-        e->name == *(void *const *)(code + hs_co_name)))
-    return UINT32_MAX;
+  if (!e->site[domain] || !hs_lc_valid(e, code, off)) return UINT32_MAX;
   if (code != hs_memo_code || off != hs_memo_off || hs_memo_epoch != hs_code_epoch) {
     memset(hs_memo_site, 0, sizeof hs_memo_site);
     hs_memo_code = code;
@@ -536,10 +548,10 @@ static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
 
 static void hs_py_free(void *ctx, void *ptr) {
   struct hs_pydom *d = ctx;
-  /* a code object going away (tracked or not): memos keyed by its address are stale */
+  /* a code object going away (tracked or not): entries keyed by its address are stale */
   if (d->domain == HS_DOMAIN_OBJ && ptr &&
       HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
-    hs_code_epoch++;
+    hs_code_freed_at(ptr);
   if (ptr && !hs_busy && hs_active) {
     hs_busy = 1;
     if (HS_UNLIKELY(hs_attention)) hs_attend();
