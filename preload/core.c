@@ -407,8 +407,13 @@ static int hs_stats_reserve(uint32_t n) {
  * timeline and the peak copy. A thread's struct is created (or reused) on its first event,
  * linked for good into hs_threads, grown under hs_lock by its owner when sites appear, and at
  * thread exit its deltas are folded into hs_retired and the struct is freed for reuse. */
+/* A thread's counters for one site: 32 bytes, so one event touches one cache line (48-byte
+ * entries straddled two for every other site); live counts and totals follow at the merge. */
+struct hs_thread_stats {
+  uint64_t allocs, frees, alloc_bytes, live_bytes;
+};
 struct hs_thread {
-  struct hs_site_stats *st;
+  struct hs_thread_stats *st;
   struct hs_site_est *est;
   uint32_t cap;
   int in_use;
@@ -440,11 +445,10 @@ static int hs_thread_reserve_unlocked(struct hs_thread *t, uint32_t n) {
 static void hs_thread_fold_unlocked(struct hs_thread *from, struct hs_thread *into) {
   if (hs_thread_reserve_unlocked(into, from->cap) < 0) return;
   for (uint32_t i = 0; i < from->cap; i++) {
-    struct hs_site_stats *a = &into->st[i], *b = &from->st[i];
+    struct hs_thread_stats *a = &into->st[i], *b = &from->st[i];
     a->allocs += b->allocs;
     a->frees += b->frees;
     a->alloc_bytes += b->alloc_bytes;
-    a->live_count += b->live_count;
     a->live_bytes += b->live_bytes;
     if (from->est) {
       into->est[i].live_bytes += from->est[i].live_bytes;
@@ -526,11 +530,10 @@ static void hs_stats_merge_unlocked(void) {
     if (!t) break;
     uint32_t m = t->cap < n ? t->cap : n;
     for (uint32_t i = 0; i < m; i++) {
-      const struct hs_site_stats *b = &t->st[i];
+      const struct hs_thread_stats *b = &t->st[i];
       hs_stats[i].allocs += b->allocs;
       hs_stats[i].frees += b->frees;
       hs_stats[i].alloc_bytes += b->alloc_bytes;
-      hs_stats[i].live_count += b->live_count;
       hs_stats[i].live_bytes += b->live_bytes;
       if (hs_est && t->est) {
         hs_est[i].live_bytes += t->est[i].live_bytes;
@@ -791,16 +794,7 @@ uint32_t hs_nleaves;
 static uint32_t hs_leaves_cap;
 
 struct hs_slot *hs_map;    /* hs_lock */
-/* Counting filter over the hash map's keys (hs_lock to write, read without it): a free whose
- * counter is 0 has no entry in the map. Indexed by the address's 16-byte granule modulo 1 MiB,
- * not by a hash: consecutive frees are mostly of nearby blocks, so their counters share cache
- * lines (a hashed index made this load an L1 miss on most frees, 69% of the sampled-mode free
- * path in perf). Addresses 1 MiB apart share a counter, which costs only a locked lookup. */
-#define HS_MAP_FILTER 65536
-static uint16_t hs_map_filter[HS_MAP_FILTER];
-static inline size_t hs_filter_index(uintptr_t key) {
-  return (size_t)(key >> 4) & (HS_MAP_FILTER - 1);
-}
+uint16_t hs_map_filter[HS_MAP_FILTER]; /* see core.h */
 size_t hs_map_mask;        /* capacity - 1 */
 static size_t hs_map_count;
 unsigned hs_map_shift;     /* 64 - log2(capacity) */
@@ -908,7 +902,7 @@ static void hs_map_delete(uint64_t *valp) {
 static inline __attribute__((always_inline)) void hs_site_account_free(struct hs_thread *t, uint64_t val) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
   uint64_t size = val >> HS_SITE_ID_BITS;
-  struct hs_site_stats *st = &t->st[site];
+  struct hs_thread_stats *st = &t->st[site];
   st->frees++;
   st->live_bytes -= size;
   if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, size, -1);
@@ -931,7 +925,7 @@ static void hs_periodic(void) {
 }
 
 static inline void hs_account_alloc(struct hs_thread *t, uint32_t site, uint64_t sz) {
-  struct hs_site_stats *st = &t->st[site];
+  struct hs_thread_stats *st = &t->st[site];
   st->allocs++;
   st->alloc_bytes += sz;
   st->live_bytes += sz;
@@ -991,7 +985,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   } else {
     /* A counting filter over the hash map's keys answers for blocks never recorded (sampled
      * out, or older than the hooks) without the lock. */
-    if (!__atomic_load_n(&hs_map_filter[hs_filter_index(key)], __ATOMIC_RELAXED)) return 0;
+    if (!hs_map_may_hold(p)) return 0;
     hs_lock_acquire();
     uint64_t *slot = hs_map_count ? hs_map_slot(key, 0) : NULL;
     if (!slot) {

@@ -563,16 +563,56 @@ static void hs_py_free(void *ctx, void *ptr) {
   d->prev.free(d->prev.ctx, ptr);
 }
 
+/* Sampled mode: most allocations are not sampled and most frees are of blocks never
+ * recorded, so these answer them with a countdown and a filter load and leave the rest to the
+ * general hooks above (same bookkeeping, same nesting rule: hs_busy keeps an OBJ request that
+ * falls through to RAW from being counted twice). */
+static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pydom *d, void *p,
+                                                                  size_t size, int64_t before) {
+  hs_busy = 1;
+  if (HS_UNLIKELY(hs_attention)) hs_attend();
+  hs_sample_left = before; /* hs_sampled_out decides, with its first-use rule */
+  if (p && hs_active && !hs_sampled_out(size)) hs_core_alloc(p, size, hs_py_site(d->domain));
+  hs_busy = 0;
+  return p;
+}
+
+static void *hs_py_malloc_sampled(void *ctx, size_t size) {
+  struct hs_pydom *d = ctx;
+  if (hs_busy) return d->prev.malloc(d->prev.ctx, size);
+  hs_busy = 1;
+  void *p = d->prev.malloc(d->prev.ctx, size);
+  hs_busy = 0;
+  int64_t before = hs_sample_left, left = before - (int64_t)size;
+  if (HS_LIKELY(left > 0 && before != 0 && !hs_attention)) {
+    hs_sample_left = left;
+    return p;
+  }
+  return hs_py_malloc_sampled_slow(d, p, size, before);
+}
+
+static void hs_py_free_sampled(void *ctx, void *ptr) {
+  struct hs_pydom *d = ctx;
+  if (ptr && !hs_map_may_hold(ptr) && !hs_attention) {
+    if (d->domain == HS_DOMAIN_OBJ && HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
+      hs_code_freed_at(ptr);
+    d->prev.free(d->prev.ctx, ptr);
+    return;
+  }
+  hs_py_free(ctx, ptr);
+}
+
 static void hs_py_install(int dom) {
   struct hs_pyalloc cur, ours;
   p_GetAllocator(dom, &cur);
   if (cur.ctx == &hs_pydoms[dom]) return;
   hs_pydoms[dom].prev = cur;
   ours.ctx = &hs_pydoms[dom];
-  ours.malloc = hs_py_malloc;
+  int sampled = hs_sample_rate && !hs_l1; /* every recorded block in the map */
+  ours.malloc = sampled ? hs_py_malloc_sampled : hs_py_malloc;
   ours.calloc = hs_py_calloc;
   ours.realloc = hs_py_realloc;
-  ours.free = hs_py_free;
+  ours.free = sampled ? hs_py_free_sampled : hs_py_free;
   p_SetAllocator(dom, &ours);
 }
 
