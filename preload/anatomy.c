@@ -959,19 +959,35 @@ static uint64_t hs_mono_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void hs_anatomy_free(struct hs_anatomy *a) {
-  if (!a) return;
+/* Returns the scratch that only the passes use (per-block arrays, indexes, static ranges),
+ * keeping what the snapshot serializes (types, rows, shapes): the snapshot buffer is mapped
+ * after the pass, and the two need not be resident together. */
+static void hs_anatomy_trim(struct hs_anatomy *a) {
   hs_unscratch(a->lbits, a->nwords * 8);
   hs_unscratch(a->lpre, a->nwords * 4);
   hs_unscratch(a->cls, a->nlive * 2);
   hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->ranges, a->ranges_bytes);
-  hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
   hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
   hs_unscratch(a->tneg, sizeof(uintptr_t) << a->nbits);
-  hs_unscratch(a->rows, sizeof(struct hs_row) * MAX_ROWS);
   hs_unscratch(a->rkeys, sizeof(uint64_t) << a->rbits);
   hs_unscratch(a->rval, sizeof(uint32_t) << a->rbits);
+  a->lbits = NULL;
+  a->lpre = NULL;
+  a->cls = NULL;
+  a->owned = NULL;
+  a->ranges = NULL;
+  a->tidx = NULL;
+  a->tneg = NULL;
+  a->rkeys = NULL;
+  a->rval = NULL;
+}
+
+void hs_anatomy_free(struct hs_anatomy *a) {
+  if (!a) return;
+  hs_anatomy_trim(a);
+  hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
+  hs_unscratch(a->rows, sizeof(struct hs_row) * MAX_ROWS);
   hs_unscratch(a->shapes, sizeof(struct hs_shape) * SHAPE_ROWS * SHAPES_PER_ROW);
   hs_unscratch(a->row_samples, sizeof(uint32_t) * a->row_samples_n);
   hs_unscratch(a, sizeof *a);
@@ -1069,6 +1085,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   /* 4. shapes of the biggest rows */
   a->row_samples_n = a->nrows;
   hs_sample_shapes(a);
+  hs_anatomy_trim(a);
   a->micros = (uint32_t)(hs_mono_us() - t0);
   a->ok = 1;
   return a;
