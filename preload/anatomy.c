@@ -148,6 +148,9 @@ struct hs_anatomy {
   long last_type;
   uint64_t last_row_key;
   uint32_t last_row;
+  /* the owner whose row hs_count_owned used last (an owner claims several blocks in a row) */
+  size_t own_owner;
+  uint32_t own_row; /* UINT32_MAX: none */
 };
 
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
@@ -381,26 +384,30 @@ static int hs_is_scalar(const struct hs_type *t) {
          t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type;
 }
 
-static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t owner);
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner);
 
 /* Block j becomes owner's, unless it is already someone's. Owners are never owned themselves
  * (instances claim their dicts first; a claimed dict claims nothing), so j is counted in the
  * owner's row at once and only a bit is kept. */
-static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
-  if (j < 0 || (size_t)j == owner) return;
-  size_t r = RK(a, (size_t)j);
-  if (hs_owned_r(a, r)) return;
+static void hs_own_block_r(struct hs_anatomy *a, size_t j, size_t r, size_t owner) {
+  if (j == owner || hs_owned_r(a, r)) return;
   a->owned[r >> 6] |= 1ull << (r & 63);
-  hs_count_owned(a, (size_t)j, owner);
+  hs_count_owned(a, j, r, owner);
+}
+static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
+  if (j >= 0) hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner);
 }
 
 /* A boxed scalar referenced only by the owner. */
 static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
   long j = hs_live_find(p);
-  if (j < 0 || !CLS(a, j) || OFF(a, j) != 0) return;
-  if (!hs_is_scalar(&a->types[CLS(a, j) - 1])) return;
+  if (j < 0) return;
+  size_t r = RK(a, (size_t)j);
+  uint32_t c = a->cls[r];
+  if (!(c & CLS_MASK) || (c >> 14) != 0) return; /* an object at the block's start */
+  if (!hs_is_scalar(&a->types[(c & CLS_MASK) - 1])) return;
   if (rd64(p) != 1) return;
-  hs_own_block(a, j, owner);
+  hs_own_block_r(a, (size_t)j, r, owner);
 }
 
 /* Calls fn for each (key, value) of the dict at d (d inside a live block of dsize bytes from
@@ -702,14 +709,16 @@ struct hs_split {
   uint64_t gc, pre, hdr, data;
 };
 
-static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i) {
+/* c: the block's class word (a->cls[rank]); size: its size. */
+static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i, uint32_t c,
+                                       uint64_t size) {
   struct hs_split s = {0, 0, 0, 0};
-  uint64_t size = slot_size(a, i);
-  if (!CLS(a, i)) return s;
-  const struct hs_type *t = &a->types[CLS(a, i) - 1];
-  uintptr_t o = slot_key(a, i) + OFF(a, i);
-  s.gc = OFF(a, i) >= 16 ? 16 : 0;
-  s.pre = OFF(a, i) - s.gc;
+  if (!(c & CLS_MASK)) return s;
+  const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
+  unsigned off = (c >> 14) * 16u;
+  uintptr_t o = slot_key(a, i) + off;
+  s.gc = off >= 16 ? 16 : 0;
+  s.pre = off - s.gc;
   s.hdr = t->itemsize ? 24 : 16;
   if (t->addr == hs_pyi.float_type) {
     s.data = 8;
@@ -729,19 +738,29 @@ static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i) {
 }
 
 /* Counts block j, just claimed, in the row of its owner. */
-static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t owner) {
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner) {
   uint32_t oc = CLS(a, owner);
-  uint32_t row = hs_row_of(a, slot_site(a, owner), oc ? oc - 1 : HS_NO_TYPE);
-  if (row == UINT32_MAX) return;
+  uint32_t row;
+  if (owner == a->own_owner && a->own_row != UINT32_MAX) {
+    row = a->own_row;
+  } else {
+    row = hs_row_of(a, slot_site(a, owner), oc ? oc - 1 : HS_NO_TYPE);
+    if (row == UINT32_MAX) return;
+    a->own_owner = owner;
+    a->own_row = row;
+  }
   struct hs_anat_rec *r = &a->rows[row].r;
-  uint64_t size = slot_size(a, j);
-  struct hs_split sp = hs_split_object(a, j);
+  uint64_t val = hs_live_val(j);
+  uint64_t size = val >> HS_SITE_ID_BITS;
+  uint32_t cj = a->cls[rj];
+  struct hs_split sp = hs_split_object(a, j, cj, size);
   r->owned_blocks++;
   r->owned_bytes += size;
   r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
-  r->owned_rounding_bytes += hs_rounding(slot_key(a, j), size, hs_site_domain(slot_site(a, j)));
+  r->owned_rounding_bytes +=
+      hs_rounding(slot_key(a, j), size, hs_site_domain((uint32_t)(val & HS_SITE_ID_MASK)));
   /* a bytearray's buffer is all data */
-  if (!CLS(a, j) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
+  if (!(cj & CLS_MASK) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
   r->owned_data_bytes += sp.data;
 }
 
@@ -1029,6 +1048,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->tbits = 10; /* grows */
   a->nbits = 12; /* a bounded negative cache */
   a->rbits = 10; /* grows */
+  a->own_row = UINT32_MAX;
   a->ranges_bytes = sizeof(struct hs_range) * 65536;
   if (!hs_live_index(a)) {
     hs_anatomy_free(a);
@@ -1068,18 +1088,20 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   /* 3. rows: every block no one owns in its own (site, type) row */
   HS_FOR_LIVE(a, i, rk) {
     if (hs_owned_r(a, rk)) continue;
-    uint32_t c = a->cls[rk] & CLS_MASK;
-    uint32_t row = hs_row_of(a, slot_site(a, i), c ? c - 1 : HS_NO_TYPE);
+    uint32_t cw = a->cls[rk], c = cw & CLS_MASK;
+    uint64_t val = hs_live_val(i);
+    uint32_t site = (uint32_t)(val & HS_SITE_ID_MASK);
+    uint32_t row = hs_row_of(a, site, c ? c - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
-    uint64_t size = slot_size(a, i);
-    struct hs_split sp = hs_split_object(a, i);
+    uint64_t size = val >> HS_SITE_ID_BITS;
+    struct hs_split sp = hs_split_object(a, i, cw, size);
     r->objects++;
     r->bytes += size;
     r->gc_bytes += sp.gc;
     r->preheader_bytes += sp.pre;
     r->header_bytes += sp.hdr;
-    r->rounding_bytes += hs_rounding(slot_key(a, i), size, hs_site_domain(slot_site(a, i)));
+    r->rounding_bytes += hs_rounding(slot_key(a, i), size, hs_site_domain(site));
     r->data_bytes += sp.data;
   }
   /* 4. shapes of the biggest rows */
