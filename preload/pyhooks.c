@@ -422,15 +422,21 @@ uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
 }
 
 /* One-frame fast path (not --native), for MEM and OBJ (GIL held): the innermost frame's
- * (code, offset) read inline; then a per-thread memo of the last (code, offset), then the
- * line cache. UINT32_MAX sends the caller to the general walk (incomplete or C-entry frames,
- * cache misses, first sight of a site). A memo entry is dropped whenever a code object is
- * freed (hs_code_epoch). */
+ * (code, offset) read inline; then a small per-thread memo of recent (code, offset) pairs,
+ * then the line cache. UINT32_MAX sends the caller to the general walk (incomplete or C-entry
+ * frames, cache misses, first sight of a site). A memo entry is dropped whenever a code object
+ * is freed (hs_code_epoch). The memo has 16 entries, not 1: a loop body allocates on several
+ * lines in turn (churn4: a tuple, a dict and a float, a str and a list, ints), and one entry
+ * missed on about half of the allocations, each miss a probe of the shared line cache and of
+ * the free-epoch table. */
 static int hs_fast;
-static HS_TLS const char *hs_memo_code;
-static HS_TLS int32_t hs_memo_off;
-static HS_TLS unsigned hs_memo_epoch;
-static HS_TLS uint32_t hs_memo_site[HS_DOMAIN_COUNT]; /* site + 1 */
+#define HS_MEMO 16
+static HS_TLS struct hs_memo {
+  const char *code;
+  int32_t off;
+  unsigned epoch;
+  uint32_t site[HS_DOMAIN_COUNT]; /* site + 1 */
+} hs_memo[HS_MEMO];
 
 static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
   const char *code, *f;
@@ -464,18 +470,18 @@ static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
     default:
       return UINT32_MAX;
   }
-  if (code == hs_memo_code && off == hs_memo_off && hs_memo_epoch == hs_code_epoch &&
-      HS_LIKELY(hs_memo_site[domain]))
-    return hs_memo_site[domain] - 1;
+  struct hs_memo *m = &hs_memo[(((uintptr_t)code >> 4) + ((uint32_t)off >> 1)) & (HS_MEMO - 1)];
+  if (m->code == code && m->off == off && m->epoch == hs_code_epoch && HS_LIKELY(m->site[domain]))
+    return m->site[domain] - 1;
   struct hs_lcache *e = hs_lc_slot(code, off);
   if (!e->site[domain] || !hs_lc_valid(e, code, off)) return UINT32_MAX;
-  if (code != hs_memo_code || off != hs_memo_off || hs_memo_epoch != hs_code_epoch) {
-    memset(hs_memo_site, 0, sizeof hs_memo_site);
-    hs_memo_code = code;
-    hs_memo_off = off;
-    hs_memo_epoch = hs_code_epoch;
+  if (m->code != code || m->off != off || m->epoch != hs_code_epoch) {
+    memset(m->site, 0, sizeof m->site);
+    m->code = code;
+    m->off = off;
+    m->epoch = hs_code_epoch;
   }
-  hs_memo_site[domain] = e->site[domain];
+  m->site[domain] = e->site[domain];
   return e->site[domain] - 1;
 }
 
