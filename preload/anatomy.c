@@ -1115,29 +1115,16 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
 
 uint32_t hs_anatomy_micros(const struct hs_anatomy *a) { return a ? a->micros : 0; }
 
-size_t hs_anatomy_serialized_size(const struct hs_anatomy *a) {
-  size_t n = 3 * (sizeof(struct hs_section_header) + 8);
-  if (!a) return n;
-  n += (size_t)a->ntypes * sizeof(struct hs_type_rec);
-  n += (size_t)a->nrows * sizeof(struct hs_anat_rec);
-  for (uint32_t s = 0; s < a->nshapes; s++)
-    n += hs_pad8(sizeof(struct hs_shape_rec) + 8u * a->shapes[s].nfields);
-  return n;
-}
-
-static char *hs_put_section_hdr(char *out, uint32_t tag, uint64_t len, uint32_t count) {
+static void hs_put_section_hdr(struct hs_out *o, uint32_t tag, uint64_t len, uint32_t count) {
   struct hs_section_header h = {tag, 0, len};
-  memcpy(out, &h, sizeof h);
-  out += sizeof h;
-  memcpy(out, &count, 4);
-  memset(out + 4, 0, 4);
-  return out + 8;
+  uint32_t c[2] = {count, 0};
+  hs_out_put(o, &h, sizeof h);
+  hs_out_put(o, c, sizeof c);
 }
 
-size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) {
-  char *p = out;
+void hs_anatomy_serialize(const struct hs_anatomy *a, struct hs_out *o) {
   uint32_t nt = a ? a->ntypes : 0, nr = a ? a->nrows : 0, ns = a ? a->nshapes : 0;
-  p = hs_put_section_hdr(p, HS_TAG_TYPE, 8 + (uint64_t)nt * sizeof(struct hs_type_rec), nt);
+  hs_put_section_hdr(o, HS_TAG_TYPE, 8 + (uint64_t)nt * sizeof(struct hs_type_rec), nt);
   for (uint32_t i = 0; i < nt; i++) {
     struct hs_type_rec r;
     memset(&r, 0, sizeof r);
@@ -1146,17 +1133,13 @@ size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) {
     r.tp_flags = a->types[i].tp_flags;
     r.basicsize = a->types[i].basicsize;
     r.itemsize = a->types[i].itemsize;
-    memcpy(p, &r, sizeof r);
-    p += sizeof r;
+    hs_out_put(o, &r, sizeof r);
   }
-  p = hs_put_section_hdr(p, HS_TAG_ANAT, 8 + (uint64_t)nr * sizeof(struct hs_anat_rec), nr);
-  for (uint32_t i = 0; i < nr; i++) {
-    memcpy(p, &a->rows[i].r, sizeof(struct hs_anat_rec));
-    p += sizeof(struct hs_anat_rec);
-  }
+  hs_put_section_hdr(o, HS_TAG_ANAT, 8 + (uint64_t)nr * sizeof(struct hs_anat_rec), nr);
+  for (uint32_t i = 0; i < nr; i++) hs_out_put(o, &a->rows[i].r, sizeof(struct hs_anat_rec));
   uint64_t slen = 8;
   for (uint32_t s = 0; s < ns; s++) slen += hs_pad8(sizeof(struct hs_shape_rec) + 8u * a->shapes[s].nfields);
-  p = hs_put_section_hdr(p, HS_TAG_SHAP, slen, ns);
+  hs_put_section_hdr(o, HS_TAG_SHAP, slen, ns);
   for (uint32_t s = 0; s < ns; s++) {
     const struct hs_shape *sh = &a->shapes[s];
     struct hs_shape_rec r;
@@ -1167,14 +1150,11 @@ size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) {
     r.kind = sh->kind;
     r.nfields = sh->nfields;
     r.length = sh->length;
-    memcpy(p, &r, sizeof r);
-    p += sizeof r;
+    hs_out_put(o, &r, sizeof r);
     for (uint16_t f = 0; f < sh->nfields; f++) {
-      memcpy(p, &sh->names[f], 4);
-      memcpy(p + 4, &sh->types[f], 4);
-      p += 8;
+      uint32_t nt2[2] = {sh->names[f], sh->types[f]};
+      hs_out_put(o, nt2, sizeof nt2);
     }
-    while ((uintptr_t)(p - out) & 7) *p++ = 0;
+    hs_out_pad8(o);
   }
-  return (size_t)(p - out);
 }

@@ -101,6 +101,21 @@ void hs_warn3(const char *a, const char *b, const char *c) HS_HIDDEN;
 /* Snapshot writing (snapshot_write.c). reason is enum hs_reason. path NULL = default name. */
 int hs_snapshot_write(const char *path, uint32_t reason) HS_HIDDEN;
 
+/* The snapshot writer streams its output through a small window straight into the file, so
+ * a snapshot never needs memory the size of the file (at exit, when the heap is usually at
+ * its largest, that buffer was most of the shim's share of peak RSS on small programs). The
+ * CRC of the END section is computed window by window. A write error is kept in err; later
+ * output is dropped and the writer reports the error once serialization is over. */
+struct hs_out {
+  char *buf;
+  size_t cap, len;  /* window */
+  uint64_t flushed; /* bytes already handed to the file */
+  uint32_t crc;     /* over the flushed bytes */
+  int fd, err;
+};
+void hs_out_put(struct hs_out *o, const void *p, size_t n) HS_HIDDEN;
+void hs_out_pad8(struct hs_out *o) HS_HIDDEN; /* zero bytes up to a multiple of 8 */
+
 /* Process facts, filled at init and after fork (core.c). */
 struct hs_process {
   int pid;
@@ -286,9 +301,9 @@ void hs_py_gil_release(int token) HS_HIDDEN;
  * Results stay valid until hs_anatomy_free. */
 struct hs_anatomy;
 struct hs_anatomy *hs_anatomy_collect(const char *maps_text) HS_HIDDEN;
-size_t hs_anatomy_serialized_size(const struct hs_anatomy *a) HS_HIDDEN;
-/* Appends the TYPE, ANAT and SHAP sections; returns bytes written. */
-size_t hs_anatomy_serialize(const struct hs_anatomy *a, char *out) HS_HIDDEN;
+/* Appends the TYPE, ANAT and SHAP sections to o (see struct hs_out). */
+struct hs_out;
+void hs_anatomy_serialize(const struct hs_anatomy *a, struct hs_out *o) HS_HIDDEN;
 uint32_t hs_anatomy_micros(const struct hs_anatomy *a) HS_HIDDEN;
 void hs_anatomy_free(struct hs_anatomy *a) HS_HIDDEN;
 

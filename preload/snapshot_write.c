@@ -1,8 +1,8 @@
 /* heapshape snapshot writer (docs/snapshot-format.md, version 1).
  *
- * The tables are serialized under hs_lock into one mmap'd buffer, then written outside the
- * lock to a temporary file (O_EXCL | O_NOFOLLOW) in the destination directory and renamed
- * into place, so no reader ever sees a partial file under the final name. Native frames get
+ * The tables are streamed under hs_lock through a 64 KiB window into a temporary file
+ * (O_EXCL | O_NOFOLLOW) in the destination directory, which is synced and renamed into place
+ * after the lock is released, so no reader ever sees a partial file under the final name. Native frames get
  * their module and module-relative address from /proc/self/maps, read before taking the
  * lock (no dladdr: it takes the loader lock, which another thread may hold while it waits
  * for hs_lock inside malloc).
@@ -166,18 +166,39 @@ static void hs_note_module_unlocked(const struct hs_maps *m, uint32_t path_sid, 
 
 /* ------------------------------------------------------------------ serialization */
 
-struct hs_out {
-  char *buf;
-  size_t cap, len;
-};
+static void hs_out_flush(struct hs_out *o) {
+  if (!o->len) return;
+  o->crc = hs_crc32(o->crc, o->buf, o->len);
+  o->flushed += o->len;
+  size_t done = 0;
+  while (!o->err && done < o->len) {
+    ssize_t w = write(o->fd, o->buf + done, o->len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) o->err = w < 0 ? errno : ENOSPC;
+    else done += (size_t)w;
+  }
+  o->len = 0;
+}
 
-static void hs_put(struct hs_out *o, const void *p, size_t n) {
-  memcpy(o->buf + o->len, p, n);
-  o->len += n;
+void hs_out_put(struct hs_out *o, const void *p, size_t n) {
+  const char *src = p;
+  while (n) {
+    if (o->len == o->cap) hs_out_flush(o);
+    size_t k = o->cap - o->len < n ? o->cap - o->len : n;
+    memcpy(o->buf + o->len, src, k);
+    o->len += k;
+    src += k;
+    n -= k;
+  }
 }
-static void hs_put_pad(struct hs_out *o) {
-  while (o->len & 7) o->buf[o->len++] = 0;
+
+void hs_out_pad8(struct hs_out *o) {
+  static const char zeros[8];
+  hs_out_put(o, zeros, (8 - ((o->flushed + o->len) & 7)) & 7);
 }
+
+#define hs_put hs_out_put
+#define hs_put_pad hs_out_pad8
 static void hs_put_section(struct hs_out *o, uint32_t tag, uint64_t len) {
   struct hs_section_header h = {tag, 0, len};
   hs_put(o, &h, sizeof h);
@@ -202,40 +223,7 @@ static void hs_resolve_native_unlocked(const struct hs_maps *m) {
   }
 }
 
-static size_t hs_serialized_size(const struct hs_anatomy *an) {
-  size_t n = sizeof(struct hs_file_header);
-  n += sizeof(struct hs_section_header) + sizeof(struct hs_meta);
-  uint64_t strs = 4;
-  for (uint32_t i = 0; i < hs_string_count(); i++) strs += 4 + hs_string_get(i).len;
-  n += sizeof(struct hs_section_header) + hs_pad8(strs);
-  n += sizeof(struct hs_section_header) + 8 + (size_t)hs_frame_count() * sizeof(struct hs_frame_rec);
-  n += sizeof(struct hs_section_header) + 8;
-  for (uint32_t i = 0; i < hs_site_count(); i++) {
-    uint8_t d;
-    const uint32_t *fr;
-    uint32_t nf;
-    hs_site_stats_get(i, &d, &fr, &nf);
-    n += hs_site_rec_size(nf);
-  }
-  n += hs_anatomy_serialized_size(an);
-#if HS_FORMAT_VERSION >= 4
-  n += sizeof(struct hs_section_header) + 8 + (size_t)hs_nmodules * sizeof(struct hs_module_rec);
-#endif
-#if HS_FORMAT_VERSION >= 3
-  struct hs_history h;
-  hs_history_get(&h);
-  n += sizeof(struct hs_section_header) + sizeof(struct hs_peak_hdr) +
-       (size_t)h.peak_sites * sizeof(struct hs_peak_rec_disk);
-  n += sizeof(struct hs_section_header) + sizeof(struct hs_time_hdr) +
-       (size_t)h.time_count * sizeof(struct hs_time_rec);
-  n += sizeof(struct hs_section_header) + 8 +
-       (h.est ? (size_t)hs_site_count() * sizeof(struct hs_estm_rec) : 0);
-#endif
-  n += sizeof(struct hs_section_header) + sizeof(struct hs_end_rec);
-  return n;
-}
-
-/* Caller holds hs_lock; o->cap >= hs_serialized_size(). */
+/* Caller holds hs_lock. */
 static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t seq,
                                   const struct hs_anatomy *an) {
   struct hs_file_header fh;
@@ -338,7 +326,7 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
     hs_put(o, fr, 4u * n);
     hs_put_pad(o);
   }
-  o->len += hs_anatomy_serialize(an, o->buf + o->len);
+  hs_anatomy_serialize(an, o);
 #if HS_FORMAT_VERSION >= 3
   struct hs_history h;
   hs_history_get(&h);
@@ -370,9 +358,11 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
 }
 
 static void hs_finish(struct hs_out *o) {
-  struct hs_end_rec end = {hs_crc32(0, o->buf, o->len), 0};
+  hs_out_flush(o);
+  struct hs_end_rec end = {o->crc, 0};
   hs_put_section(o, HS_TAG_END, sizeof end);
   hs_put(o, &end, sizeof end);
+  hs_out_flush(o);
 }
 
 /* ------------------------------------------------------------------ file names */
@@ -415,91 +405,97 @@ static void hs_default_path(char *out, size_t cap, uint32_t seq) {
   hs_cat(out, at, cap, ".hsnap");
 }
 
-static int hs_write_file(const char *path, const char *buf, size_t len) {
-  char tmp[HS_PATH_MAX + 64], num[24];
-  size_t at = hs_cat(tmp, 0, sizeof tmp, path);
-  at = hs_cat(tmp, at, sizeof tmp, ".tmp");
+/* The temporary file next to path that a snapshot is written to: path.tmpPID. */
+static void hs_tmp_path(char *tmp, size_t cap, const char *path) {
+  char num[24];
+  size_t at = hs_cat(tmp, 0, cap, path);
+  at = hs_cat(tmp, at, cap, ".tmp");
   num[hs_fmt_u64(num, (uint64_t)hs_proc.pid)] = 0;
-  hs_cat(tmp, at, sizeof tmp, num);
+  hs_cat(tmp, at, cap, num);
+}
+
+static int hs_open_tmp(const char *tmp) {
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0 && errno == EEXIST) {
     unlink(tmp); /* a stale temporary of ours (same pid) */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   }
-  if (fd < 0) return -1;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, buf + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = w < 0 ? errno : ENOSPC;
-      close(fd);
-      unlink(tmp);
-      errno = e;
-      return -1;
-    }
-    done += (size_t)w;
-  }
-  /* Flushed before the rename: after a crash (even of the machine) the name points to a
-   * complete file or to the previous snapshot, never to a partial one. */
-  fsync(fd);
-  if (close(fd) < 0 || rename(tmp, path) < 0) {
-    int e = errno;
+  return fd;
+}
+
+/* Ends a snapshot written to fd (tmp): flushed to disk, then renamed to path. Before the
+ * rename the data is synced: after a crash (even of the machine) the name points to a
+ * complete file or to the previous snapshot, never to a partial one. On failure (err set by
+ * the writer, or here) the temporary is removed and errno says why. */
+static int hs_commit_file(int fd, const char *tmp, const char *path, int err) {
+  if (!err) fsync(fd);
+  if (close(fd) < 0 && !err) err = errno;
+  if (!err && rename(tmp, path) < 0) err = errno;
+  if (err) {
     unlink(tmp);
-    errno = e;
+    errno = err;
     return -1;
   }
   return 0;
 }
 
+/* Window of the streaming writer: small enough to cost nothing in RSS, large enough that
+ * the write calls are few (a 500 KB snapshot takes 8). */
+#define HS_OUT_WINDOW (64u << 10)
+
+static int hs_snapshot_fail(uint32_t reason, const char *path, int err) {
+  if (reason == HS_REASON_API) {
+    errno = err;
+    return -1;
+  }
+  char msg[HS_PATH_MAX + 64];
+  size_t at = hs_cat(msg, 0, sizeof msg, "cannot write snapshot ");
+  hs_cat(msg, at, sizeof msg, path);
+  hs_disable(msg, err);
+  errno = err;
+  return -1;
+}
+
 int hs_snapshot_write(const char *path, uint32_t reason) {
-  char def[HS_PATH_MAX];
+  char def[HS_PATH_MAX], tmp[HS_PATH_MAX + 64];
   uint32_t seq = reason == HS_REASON_EXIT ? 0 : __atomic_add_fetch(&hs_proc.seq, 1, __ATOMIC_SEQ_CST);
   if (!path) {
     hs_default_path(def, sizeof def, seq);
     path = def;
   }
+  struct hs_out o;
+  memset(&o, 0, sizeof o);
+  o.cap = HS_OUT_WINDOW;
+  o.buf = mmap(NULL, o.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (o.buf == MAP_FAILED) {
+    hs_warn3("cannot map memory for a snapshot", "", "");
+    errno = ENOMEM;
+    return -1;
+  }
+  hs_tmp_path(tmp, sizeof tmp, path);
+  o.fd = hs_open_tmp(tmp);
+  if (o.fd < 0) {
+    int err = errno;
+    munmap(o.buf, o.cap);
+    return hs_snapshot_fail(reason, path, err);
+  }
   struct hs_maps maps;
   hs_maps_read(&maps);
 
-  /* Objects can be inspected only while this thread holds the GIL. */
+  /* Objects can be inspected only while this thread holds the GIL. The file is written under
+   * hs_lock (the tables cannot change while they are streamed out; no allocation happens);
+   * the sync and the rename happen after it is released. */
   int anatomy = hs_proc.anatomy && maps.text && hs_py_holds_gil();
   hs_lock_acquire();
   hs_stats_merge();
   hs_resolve_native_unlocked(&maps);
   struct hs_anatomy *an = anatomy ? hs_anatomy_collect(maps.text) : NULL;
-  struct hs_out o;
-  o.cap = hs_serialized_size(an);
-  o.len = 0;
-  o.buf = mmap(NULL, o.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (o.buf == MAP_FAILED) {
-    hs_anatomy_free(an);
-    hs_lock_release();
-    if (maps.text) munmap(maps.text, maps.cap);
-    hs_warn3("cannot map memory for a snapshot", "", "");
-    errno = ENOMEM;
-    return -1;
-  }
   hs_serialize_unlocked(&o, reason, seq, an);
   hs_anatomy_free(an);
+  hs_finish(&o);
   hs_lock_release();
   if (maps.text) munmap(maps.text, maps.cap);
-
-  hs_finish(&o);
-  int r = hs_write_file(path, o.buf, o.len);
-  int err = errno;
   munmap(o.buf, o.cap);
-  if (r < 0) {
-    if (reason == HS_REASON_API) {
-      errno = err;
-      return -1;
-    }
-    char msg[HS_PATH_MAX + 64];
-    size_t at = hs_cat(msg, 0, sizeof msg, "cannot write snapshot ");
-    hs_cat(msg, at, sizeof msg, path);
-    hs_disable(msg, err);
-    errno = err;
-    return -1;
-  }
+  if (hs_commit_file(o.fd, tmp, path, o.err) < 0) return hs_snapshot_fail(reason, path, errno);
   return 0;
 }

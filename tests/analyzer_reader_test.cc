@@ -119,6 +119,32 @@ size_t SectionAt(const std::vector<unsigned char> &b, const char *t) {
   return 0;
 }
 
+// The format's checksum is CRC-32/IEEE: the standard check value, and chaining over any split
+// (the shim computes it over its output window by window).
+TEST(Crc32Test, CheckValueAndChaining) {
+  const char *check = "123456789";
+  EXPECT_EQ(hs_crc32(0, check, 9), 0xCBF43926u);
+  EXPECT_EQ(hs_crc32(0, check, 0), 0u);
+  std::vector<unsigned char> b(1000);
+  uint32_t x = 12345;
+  for (auto &c : b) c = (unsigned char)((x = x * 1103515245u + 12345u) >> 16);
+  // bitwise reference
+  auto ref = [&](size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+      c ^= b[i];
+      for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+  };
+  for (size_t n = 0; n <= b.size(); n += 37) {
+    uint32_t whole = hs_crc32(0, b.data(), n);
+    EXPECT_EQ(whole, ref(n)) << n;
+    size_t cut = n / 3;
+    EXPECT_EQ(hs_crc32(hs_crc32(0, b.data(), cut), b.data() + cut, n - cut), whole) << n;
+  }
+}
+
 TEST(ReaderTest, RoundTripFixture) {
   for (int which = 0; which < 2; which++) {
     hsa_snapshot built, read;
