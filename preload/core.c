@@ -771,18 +771,23 @@ void hs_history_get(struct hs_history *h) {
  * 1. A shadow table, for blocks of at most HS_SHADOW_MAX_SIZE bytes at 16-byte-aligned
  *    addresses below 2^47 (what pymalloc and glibc hand out for small requests on x86-64):
  *    a first level of 2^26 pointers, one per 2 MiB region of the address space (512 MiB
- *    reserved, MAP_NORESERVE, touched one page per GiB in use), each to a leaf of 131,072
- *    4-byte slots, one per 16-byte granule of the region (512 KiB reserved; only the pages
- *    covering live blocks are touched). A slot holds (size + 1) << 22 | site, 0 when empty.
- *    No hashing, no probing, no rehashing; neighbouring blocks have neighbouring slots. The
- *    table costs 4 bytes per 16 bytes of heap in use: 8 bytes for a 32-byte object.
+ *    reserved, MAP_NORESERVE, touched one page per GiB in use), each to a leaf of 65,536
+ *    4-byte slots, one per 32-byte granule of the region (256 KiB reserved; only the pages
+ *    covering live blocks are touched). A slot holds (size + 1) << 22 | half << 21 | site,
+ *    0 when empty; half (bit 4 of the address) says which 16 bytes of the granule the block
+ *    starts at. Blocks of more than 16 bytes are at least 32 bytes apart (pymalloc's size
+ *    classes, glibc's minimum chunk), so at most one of them starts in a granule; when two
+ *    live blocks of at most 16 bytes share one, the second goes to the hash map. No hashing,
+ *    no probing, no rehashing; neighbouring blocks have neighbouring slots. The table costs
+ *    4 bytes per 32 bytes of heap in use (it was 4 per 16 before 2026-12-01: 25% of the
+ *    small-object heap was the largest part of the shim's RSS).
  * 2. A hash map (open addressing, linear probing, backward-shift deletion; a slot is the
- *    address and size << 24 | site) for larger blocks (few, and large), sites past 2^22,
- *    anything else, and everything when the shadow table cannot be reserved (RLIMIT_AS,
- *    strict overcommit).
+ *    address and size << 24 | site) for larger blocks (few, and large), sites past 2^21,
+ *    the second of two small blocks in a granule, anything else, and everything when the
+ *    shadow table cannot be reserved (RLIMIT_AS, strict overcommit).
  *
  * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
- * 131,072 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
+ * 65,536 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
 #define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
 #define HS_SIZE_MAX ((1ull << 39) - 1)
 
@@ -838,7 +843,7 @@ static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
     hs_leaf_no_of[a >> HS_REGION_SHIFT] = hs_nleaves++;
     __atomic_store_n(&hs_l1[a >> HS_REGION_SHIFT], leaf, __ATOMIC_RELEASE); /* read lock-free */
   }
-  return &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> 4];
+  return &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT];
 }
 
 static int hs_map_alloc(unsigned bits) {
@@ -953,10 +958,19 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
     return;
   }
   uint32_t *ss = sz <= HS_SHADOW_MAX_SIZE && site <= HS_SHADOW_SITE_MASK ? hs_shadow_slot_create(key) : NULL;
+  if (HS_LIKELY(ss) && HS_UNLIKELY(*ss) && !hs_shadow_is(*ss, key)) {
+    /* The granule's other half is recorded. Unless the lower of the two blocks has at most
+     * 16 bytes it overlaps the upper one, so the recorded one is gone (a free never seen)
+     * and its slot is taken below; two blocks of 16 bytes can both be live, and then this
+     * one goes to the hash map. */
+    uint64_t lower = key & 16 ? hs_shadow_size(*ss) : sz;
+    if (lower <= 16) ss = NULL;
+  }
   if (HS_LIKELY(ss)) {
     uint32_t old = *ss;
-    *ss = hs_shadow_encode(sz, site);
-    if (HS_UNLIKELY(old)) hs_site_account_free(t, hs_shadow_decode(old)); /* a free we never saw */
+    *ss = hs_shadow_encode(key, sz, site);
+    /* A block recorded at this address, or one overlapping it, is gone: a free never seen. */
+    if (HS_UNLIKELY(old)) hs_site_account_free(t, hs_shadow_decode(old));
   } else {
     hs_lock_acquire();
     uint64_t *slot = hs_map_slot(key, 1);
@@ -978,7 +992,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   uint64_t val;
   uint32_t *ss = hs_shadow_slot(key, 0);
-  if (HS_LIKELY(ss && *ss)) {
+  if (HS_LIKELY(ss && *ss && hs_shadow_is(*ss, key))) {
     /* Lock-free: the block is this caller's to free, so nobody else writes its slot now. */
     val = hs_shadow_decode(*ss);
     *ss = 0;

@@ -206,10 +206,15 @@ struct hs_slot { /* a hash map slot (core.c) */
 #define HS_SITE_ID_BITS 24
 #define HS_SITE_ID_MASK ((1ull << HS_SITE_ID_BITS) - 1)
 #define HS_REGION_SHIFT 21
-#define HS_LEAF_SLOTS ((size_t)1 << (HS_REGION_SHIFT - 4))
+/* shadow slots cover 32-byte granules (core.c explains) */
+#define HS_GRANULE_SHIFT 5
+#define HS_LEAF_SLOTS ((size_t)1 << (HS_REGION_SHIFT - HS_GRANULE_SHIFT))
 #define HS_PRESENT (1ull << 63)
 #define HS_VAL_MASK (~HS_PRESENT)
-#define HS_SHADOW_SITE_BITS 22
+/* slot = (size + 1) << 22 | half << 21 | site: half is bit 4 of the block's address */
+#define HS_SHADOW_SITE_BITS 21
+#define HS_SHADOW_HALF (1u << HS_SHADOW_SITE_BITS)
+#define HS_SHADOW_SIZE_SHIFT (HS_SHADOW_SITE_BITS + 1)
 #define HS_SHADOW_SITE_MASK ((1u << HS_SHADOW_SITE_BITS) - 1)
 #define HS_SHADOW_MAX_SIZE 1022u
 extern uint32_t **hs_l1 HS_HIDDEN;
@@ -231,13 +236,20 @@ static inline int hs_map_may_hold(const void *p) {
 }
 extern uint32_t **hs_leaves HS_HIDDEN;
 
-static inline uint32_t hs_shadow_encode(uint64_t size, uint32_t site) {
-  return (uint32_t)(size + 1) << HS_SHADOW_SITE_BITS | site;
+static inline uint32_t hs_shadow_half(uintptr_t a) { return (uint32_t)(a >> 4 & 1) << HS_SHADOW_SITE_BITS; }
+static inline uint32_t hs_shadow_encode(uintptr_t a, uint64_t size, uint32_t site) {
+  return (uint32_t)(size + 1) << HS_SHADOW_SIZE_SHIFT | hs_shadow_half(a) | site;
+}
+/* Whether slot s (non-zero) records the block at address a (and not its neighbour in the
+ * same 32-byte granule). */
+static inline int hs_shadow_is(uint32_t s, uintptr_t a) {
+  return ((s ^ hs_shadow_half(a)) & HS_SHADOW_HALF) == 0;
 }
 /* shadow slot -> size << HS_SITE_ID_BITS | site */
 static inline uint64_t hs_shadow_decode(uint32_t s) {
-  return (uint64_t)((s >> HS_SHADOW_SITE_BITS) - 1) << HS_SITE_ID_BITS | (s & HS_SHADOW_SITE_MASK);
+  return (uint64_t)((s >> HS_SHADOW_SIZE_SHIFT) - 1) << HS_SITE_ID_BITS | (s & HS_SHADOW_SITE_MASK);
 }
+static inline uint64_t hs_shadow_size(uint32_t s) { return (s >> HS_SHADOW_SIZE_SHIFT) - 1; }
 extern uintptr_t *hs_leaf_base HS_HIDDEN;
 extern uint32_t *hs_leaf_no_of HS_HIDDEN;
 extern uint32_t hs_nleaves HS_HIDDEN;
@@ -263,7 +275,8 @@ static inline uintptr_t hs_live_addr(size_t idx) {
   size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS;
   if (idx < nl) {
     size_t leaf = idx / HS_LEAF_SLOTS, slot = idx % HS_LEAF_SLOTS;
-    return hs_leaves[leaf][slot] ? hs_leaf_base[leaf] + (slot << 4) : 0;
+    uint32_t s = hs_leaves[leaf][slot];
+    return s ? hs_leaf_base[leaf] + (slot << HS_GRANULE_SHIFT) + (s & HS_SHADOW_HALF ? 16 : 0) : 0;
   }
   return hs_map[idx - nl].key;
 }
@@ -272,8 +285,9 @@ static inline long hs_live_find(uintptr_t a) {
   if (!a) return -1;
   if (hs_l1 && !(a & 15) && !(a >> 47)) {
     uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
-    size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> 4;
-    if (leaf && leaf[slot]) return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
+    size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT;
+    if (leaf && leaf[slot] && hs_shadow_is(leaf[slot], a))
+      return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
   }
   size_t i = hs_map_hash(a);
   while (hs_map[i].key && hs_map[i].key != a) i = (i + 1) & hs_map_mask;

@@ -1,0 +1,44 @@
+"""Blocks of at most 16 bytes, two to a 32-byte granule of the shadow table (the second of
+two live ones goes to the hash map), with frees and reuse in between: on every supported
+interpreter the object() lines hold exactly the blocks of 16 bytes the program keeps (plus the
+list's own one or two blocks), and every line agrees with tracemalloc to within 0.1% or one
+block (the two attribute a comprehension's list object, and a few of the ints of PAIRS,
+differently on some versions: the same with the 16-byte-granule table of before)."""
+import os
+
+import hstest
+
+SCRIPT = os.path.join(hstest.PROGRAMS, "tiny_blocks.py")
+N = 40000
+MARKERS = ["TINY_A", "TINY_B", "HALF", "PAIRS", "TINY_D", "BYTES", "THIRD"]
+
+
+class TinyBlocks(hstest.TestCase):
+    def test_every_interpreter(self):
+        lines = {m: hstest.find_line(SCRIPT, "# " + m) for m in MARKERS}
+        for label, py in hstest.interpreters():
+            with self.subTest(python=label):
+                self.need(label, py)
+                out = os.path.join(self.tmp, "tiny-%s.hsnap" % label)
+                hstest.profile([py, SCRIPT], out)
+                ours_all = hstest.stats(out, "--limit", "100000")["statistics"]
+                theirs_all = hstest.tracemalloc_top(py, SCRIPT, 100000)
+                got = {}
+                for m, ln in lines.items():
+                    ours = hstest.line_of(ours_all, SCRIPT, ln)
+                    theirs = hstest.line_of(theirs_all, SCRIPT, ln)
+                    self.assertEqual(ours is None, theirs is None, "%s: %s vs %s" % (m, ours, theirs))
+                    if ours is None:
+                        continue
+                    self.assertLessEqual(abs(ours["count"] - theirs["count"]),
+                                         max(1, theirs["count"] // 1000), (m, ours, theirs))
+                    self.assertLessEqual(abs(ours["size"] - theirs["size"]),
+                                         max(1024, theirs["size"] // 1000), (m, ours, theirs))
+                    got[m] = ours
+                # object() is 16 bytes on every version; the list object and its item array
+                # are the one or two other blocks of the line
+                for m, kept in (("TINY_A", N // 2), ("TINY_D", N)):
+                    self.assertIn(got[m]["count"] - kept, (1, 2), (m, got[m]))
+                    self.assertGreaterEqual(got[m]["size"] - 16 * kept, 16, (m, got[m]))
+                    self.assertLessEqual(got[m]["size"] - 16 * kept, 1024 + 10 * kept, (m, got[m]))  # item array, over-allocated
+                self.assertNotIn("TINY_B", got)
