@@ -24,11 +24,31 @@
  *                 3.11 values pointer at object - 32
  */
 #define _GNU_SOURCE
+/* preload/BUILD compiles this file a second time, with HS_ANATOMY_POPCNT, for CPUs with POPCNT
+ * (every x86-64 CPU since 2008; Debian's baseline does not assume it): the passes rank live
+ * blocks with a popcount several times per block. hs_anatomy_collect picks the copy at run
+ * time; the other public functions exist once. */
+#ifdef HS_ANATOMY_POPCNT
+#pragma GCC target("popcnt")
+#define hs_anatomy_collect hs_anatomy_collect_popcnt
+#endif
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
 #include "preload/core.h"
+
+struct hs_anatomy *hs_anatomy_collect_popcnt(const char *maps_text) HS_HIDDEN;
+
+/* In the POPCNT copy the per-block work of each pass stays out of line: cheaper ranks let GCC
+ * inline it all into one function, which measured slower (with both changes the pass took
+ * 10% less time on particles, 4% on instances; either alone gained nothing). */
+#ifdef HS_ANATOMY_POPCNT
+#define HS_NOINLINE __attribute__((noinline))
+#else
+#define HS_NOINLINE
+#endif
 
 #define TPF_HEAPTYPE (1ull << 9)
 #define TPF_HAVE_GC (1ull << 14)
@@ -156,7 +176,10 @@ struct hs_anatomy {
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
 static uint32_t hs_row_lookup(struct hs_anatomy *a, uint64_t key);
 
-static inline unsigned hs_popc64(uint64_t x) { /* inline without -mpopcnt */
+static inline unsigned hs_popc64(uint64_t x) {
+#ifdef HS_ANATOMY_POPCNT
+  return (unsigned)__builtin_popcountll(x);
+#endif
   x = x - ((x >> 1) & 0x5555555555555555ull);
   x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
   x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
@@ -344,7 +367,7 @@ static inline int hs_preheader(uint64_t tp_flags) {
 }
 
 /* Classifies the OBJ block in slot i: the smallest offset where a known type's header fits. */
-static void hs_classify(struct hs_anatomy *a, size_t i) {
+static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t i) {
   uintptr_t b = slot_key(a, i);
   uint64_t size = slot_size(a, i);
   /* Two rounds: types already known first (almost every object after the first few; a GC
@@ -537,7 +560,7 @@ static uintptr_t hs_instance_dict(struct hs_anatomy *a, size_t i, const struct h
   return dv;
 }
 
-static void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type *t) {
+static HS_NOINLINE void hs_own_instance(struct hs_anatomy *a, size_t i, const struct hs_type *t) {
   uintptr_t o = slot_key(a, i) + OFF(a, i);
   uint64_t avail = slot_size(a, i) - OFF(a, i);
   uintptr_t values;
@@ -598,7 +621,7 @@ static int hs_is_instance_type(const struct hs_type *t) {
 }
 
 /* Containers (list, tuple, dict, bytearray, set) claim their tables and boxed scalars. */
-static void hs_own_pass(struct hs_anatomy *a, size_t i) {
+static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i) {
   const struct hs_type *t = &a->types[CLS(a, i) - 1];
   uintptr_t o = slot_key(a, i) + OFF(a, i);
   uint64_t avail = slot_size(a, i) - OFF(a, i);
@@ -1002,6 +1025,7 @@ static void hs_anatomy_trim(struct hs_anatomy *a) {
   a->rval = NULL;
 }
 
+#ifndef HS_ANATOMY_POPCNT /* one copy of the functions that do not rank blocks */
 void hs_anatomy_free(struct hs_anatomy *a) {
   if (!a) return;
   hs_anatomy_trim(a);
@@ -1011,6 +1035,7 @@ void hs_anatomy_free(struct hs_anatomy *a) {
   hs_unscratch(a->row_samples, sizeof(uint32_t) * a->row_samples_n);
   hs_unscratch(a, sizeof *a);
 }
+#endif
 
 /* Builds the live-slot bitmap and its per-word ranks; 0 when out of memory. */
 static int hs_live_index(struct hs_anatomy *a) {
@@ -1039,7 +1064,15 @@ static int hs_live_index(struct hs_anatomy *a) {
   return n < UINT32_MAX;
 }
 
+
 struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
+#ifndef HS_ANATOMY_POPCNT
+  /* HEAPSHAPE_ANATOMY_PORTABLE=1 forces the portable copy (tests/e2e/test_anatomy.py runs
+   * both on the same heap and wants the same rows) */
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("popcnt") && !getenv("HEAPSHAPE_ANATOMY_PORTABLE"))
+    return hs_anatomy_collect_popcnt(maps_text);
+#endif
   uint64_t t0 = hs_mono_us();
   struct hs_anatomy *a = hs_scratch(sizeof *a);
   if (!a) return NULL;
@@ -1113,6 +1146,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   return a;
 }
 
+#ifndef HS_ANATOMY_POPCNT
 uint32_t hs_anatomy_micros(const struct hs_anatomy *a) { return a ? a->micros : 0; }
 
 static void hs_put_section_hdr(struct hs_out *o, uint32_t tag, uint64_t len, uint32_t count) {
@@ -1158,3 +1192,4 @@ void hs_anatomy_serialize(const struct hs_anatomy *a, struct hs_out *o) {
     hs_out_pad8(o);
   }
 }
+#endif

@@ -126,6 +126,29 @@ class PerRecordMatchesTracemalloc(hstest.TestCase):
                 self.check(label, py)
 
 
+class PortableCopySameRows(hstest.TestCase):
+    """The shim has two copies of the anatomy pass (with and without the POPCNT instruction,
+    picked by CPU). Two snapshots of one heap, one from each copy, give the same rows: every
+    row of records.py, with every count and byte figure, and the same shapes."""
+    SCRIPT = os.path.join(PROGRAMS, "anatomy_twice.py")
+    RECORDS = os.path.join(PROGRAMS, "records.py")
+
+    def test_default_interpreters(self):
+        for label, py in hstest.default_interpreters():
+            with self.subTest(python=label):
+                self.need(label, py)
+                a = os.path.join(self.tmp, "twice-%s-native.hsnap" % label)
+                b = os.path.join(self.tmp, "twice-%s-portable.hsnap" % label)
+                hstest.profile([py, self.SCRIPT, a, b], os.path.join(self.tmp, "twice-%s.hsnap" % label))
+                rows = []
+                for snap in (a, b):
+                    doc = anatomy(snap)
+                    rows.append(sorted((json.dumps(r, sort_keys=True) for r in doc["rows"]
+                                        if os.path.basename(r["filename"]) == "records.py")))
+                self.assertGreaterEqual(len(rows[0]), 4, rows[0])
+                self.assertEqual(rows[0], rows[1])
+
+
 class TypedShare(hstest.TestCase):
     def test_inventory(self):
         script = os.path.join(EXAMPLES, "inventory.py")
