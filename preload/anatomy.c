@@ -114,6 +114,8 @@ struct hs_type {
   uint32_t flags;
   uint64_t tp_flags;
   int64_t basicsize, itemsize;
+  uintptr_t block_end; /* a heap type: the end of its live block (its __slots__ members are
+                        * read up to there), else 0; found once, not per instance */
 };
 
 struct hs_row {
@@ -171,6 +173,7 @@ struct hs_anatomy {
   /* the owner whose row hs_count_owned used last (an owner claims several blocks in a row) */
   size_t own_owner;
   uint32_t own_row; /* UINT32_MAX: none */
+  uint32_t own_class; /* the owner's class (CLS) */
 };
 
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
@@ -323,6 +326,11 @@ static long hs_type_add(struct hs_anatomy *a, uintptr_t t, uint32_t flags) {
   ty->tp_flags = rd64(t + 168);
   ty->basicsize = (int64_t)rd64(t + 32);
   ty->itemsize = (int64_t)rd64(t + 40);
+  ty->block_end = 0;
+  if (flags & HS_TYPE_HEAP) {
+    long tb = hs_block_at(a, t, 16, TYPE_HEADER_READ);
+    if (tb >= 0) ty->block_end = slot_key(a, (size_t)tb) + slot_size(a, (size_t)tb);
+  }
   if (ty->basicsize < 16 || ty->basicsize > (1 << 20) || ty->itemsize < 0 || ty->itemsize > 4096)
     return -1;
   if (ty->tp_flags & TPF_TYPE_SUBCLASS) ty->flags |= HS_TYPE_META;
@@ -366,10 +374,9 @@ static inline int hs_preheader(uint64_t tp_flags) {
   return 0;
 }
 
-/* Classifies the OBJ block in slot i: the smallest offset where a known type's header fits. */
-static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t i) {
-  uintptr_t b = slot_key(a, i);
-  uint64_t size = slot_size(a, i);
+/* Classifies the OBJ block of rank r at b, of size bytes: the smallest offset where a known
+ * type's header fits. */
+static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b, uint64_t size) {
   /* Two rounds: types already known first (almost every object after the first few; a GC
    * object's first words are GC links, never a type's address), discovery only if none fits. */
   for (int discover = 0; discover <= 1; discover++)
@@ -384,7 +391,7 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t i) {
     if (want != off || minsize + off > size) continue;
     int64_t refcnt = (int64_t)rd64(b + off);
     if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) continue;
-    a->cls[RK(a, i)] = (uint16_t)(((uint32_t)ti + 1) | ((off / 16u) << 14));
+    a->cls[r] = (uint16_t)(((uint32_t)ti + 1) | ((off / 16u) << 14));
     return;
   }
 }
@@ -407,18 +414,18 @@ static int hs_is_scalar(const struct hs_type *t) {
          t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type;
 }
 
-static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner);
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr);
 
 /* Block j becomes owner's, unless it is already someone's. Owners are never owned themselves
  * (instances claim their dicts first; a claimed dict claims nothing), so j is counted in the
  * owner's row at once and only a bit is kept. */
-static void hs_own_block_r(struct hs_anatomy *a, size_t j, size_t r, size_t owner) {
+static void hs_own_block_r(struct hs_anatomy *a, size_t j, size_t r, size_t owner, uintptr_t addr) {
   if (j == owner || hs_owned_r(a, r)) return;
   a->owned[r >> 6] |= 1ull << (r & 63);
-  hs_count_owned(a, j, r, owner);
+  hs_count_owned(a, j, r, owner, addr);
 }
 static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
-  if (j >= 0) hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner);
+  if (j >= 0) hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner, slot_key(a, (size_t)j));
 }
 
 /* A boxed scalar referenced only by the owner. */
@@ -430,7 +437,7 @@ static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
   if (!(c & CLS_MASK) || (c >> 14) != 0) return; /* an object at the block's start */
   if (!hs_is_scalar(&a->types[(c & CLS_MASK) - 1])) return;
   if (rd64(p) != 1) return;
-  hs_own_block_r(a, (size_t)j, r, owner);
+  hs_own_block_r(a, (size_t)j, r, owner, p);
 }
 
 /* Calls fn for each (key, value) of the dict at d (d inside a live block of dsize bytes from
@@ -598,9 +605,8 @@ static HS_NOINLINE void hs_own_instance(struct hs_anatomy *a, size_t i, const st
   }
   /* __slots__: member descriptors of a heap type follow its PyHeapTypeObject */
   uintptr_t members = rd64(t->addr + 240);
-  long tb = (t->flags & HS_TYPE_HEAP) ? hs_block_at(a, t->addr, 16, TYPE_HEADER_READ) : -1;
-  if (members && tb >= 0) {
-    uintptr_t tend = slot_key(a, tb) + slot_size(a, (size_t)tb);
+  if (members && t->block_end) {
+    uintptr_t tend = t->block_end;
     for (uintptr_t m = members; m >= t->addr && m + 40 <= tend && rd64(m); m += 40) {
       int type = *(const int32_t *)(m + 8);
       int64_t moff = (int64_t)rd64(m + 16);
@@ -621,10 +627,11 @@ static int hs_is_instance_type(const struct hs_type *t) {
 }
 
 /* Containers (list, tuple, dict, bytearray, set) claim their tables and boxed scalars. */
-static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i) {
-  const struct hs_type *t = &a->types[CLS(a, i) - 1];
-  uintptr_t o = slot_key(a, i) + OFF(a, i);
-  uint64_t avail = slot_size(a, i) - OFF(a, i);
+static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, uint32_t cw) {
+  const struct hs_type *t = &a->types[(cw & CLS_MASK) - 1];
+  unsigned off = (cw >> 14) * 16u;
+  uintptr_t o = slot_key(a, i) + off;
+  uint64_t avail = slot_size(a, i) - off;
   if (t->tp_flags & TPF_LIST_SUBCLASS) {
     if (avail < 40) return;
     uintptr_t items = rd64(o + 24);
@@ -732,14 +739,14 @@ struct hs_split {
   uint64_t gc, pre, hdr, data;
 };
 
-/* c: the block's class word (a->cls[rank]); size: its size. */
-static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i, uint32_t c,
+/* c: the class word (a->cls[rank]) of the block at addr; size: its size. */
+static struct hs_split hs_split_object(const struct hs_anatomy *a, uintptr_t addr, uint32_t c,
                                        uint64_t size) {
   struct hs_split s = {0, 0, 0, 0};
   if (!(c & CLS_MASK)) return s;
   const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
   unsigned off = (c >> 14) * 16u;
-  uintptr_t o = slot_key(a, i) + off;
+  uintptr_t o = addr + off;
   s.gc = off >= 16 ? 16 : 0;
   s.pre = off - s.gc;
   s.hdr = t->itemsize ? 24 : 16;
@@ -761,27 +768,28 @@ static struct hs_split hs_split_object(const struct hs_anatomy *a, size_t i, uin
 }
 
 /* Counts block j, just claimed, in the row of its owner. */
-static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner) {
-  uint32_t oc = CLS(a, owner);
-  uint32_t row;
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr) {
+  uint32_t oc, row;
   if (owner == a->own_owner && a->own_row != UINT32_MAX) {
     row = a->own_row;
+    oc = a->own_class;
   } else {
+    oc = CLS(a, owner);
     row = hs_row_of(a, slot_site(a, owner), oc ? oc - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) return;
     a->own_owner = owner;
     a->own_row = row;
+    a->own_class = oc;
   }
   struct hs_anat_rec *r = &a->rows[row].r;
   uint64_t val = hs_live_val(j);
   uint64_t size = val >> HS_SITE_ID_BITS;
   uint32_t cj = a->cls[rj];
-  struct hs_split sp = hs_split_object(a, j, cj, size);
+  struct hs_split sp = hs_split_object(a, addr, cj, size);
   r->owned_blocks++;
   r->owned_bytes += size;
   r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
-  r->owned_rounding_bytes +=
-      hs_rounding(slot_key(a, j), size, hs_site_domain((uint32_t)(val & HS_SITE_ID_MASK)));
+  r->owned_rounding_bytes += hs_rounding(addr, size, hs_site_domain((uint32_t)(val & HS_SITE_ID_MASK)));
   /* a bytearray's buffer is all data */
   if (!(cj & CLS_MASK) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
   r->owned_data_bytes += sp.data;
@@ -896,10 +904,8 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     }
   }
   /* __slots__ */
-  uintptr_t members = rd64(t->addr + 240);
-  long tb = (t->flags & HS_TYPE_HEAP) ? hs_block_at(a, t->addr, 16, TYPE_HEADER_READ) : -1;
-  if (!members || tb < 0) return 0;
-  uintptr_t tend = slot_key(a, tb) + slot_size(a, (size_t)tb);
+  uintptr_t members = rd64(t->addr + 240), tend = t->block_end;
+  if (!members || !tend) return 0;
   s->kind = HS_SHAPE_INSTANCE_SLOTS;
   for (uintptr_t m = members; m >= t->addr && m + 40 <= tend && rd64(m); m += 40) {
     int type = *(const int32_t *)(m + 8);
@@ -1105,8 +1111,9 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
 
   /* 1. types of OBJ blocks */
   HS_FOR_LIVE(a, i, r) {
-    (void)r;
-    if (hs_site_domain(slot_site(a, i)) == HS_DOMAIN_OBJ) hs_classify(a, i);
+    uint64_t val = hs_live_val(i);
+    if (hs_site_domain((uint32_t)(val & HS_SITE_ID_MASK)) == HS_DOMAIN_OBJ)
+      hs_classify(a, r, slot_key(a, i), val >> HS_SITE_ID_BITS);
   }
   /* 2. ownership, counted in the owner's row: instances first, then containers that are
    * not themselves owned (an instance's dict) */
@@ -1116,7 +1123,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   }
   HS_FOR_LIVE(a, i, r) {
     uint32_t c = a->cls[r] & CLS_MASK;
-    if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) hs_own_pass(a, i);
+    if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) hs_own_pass(a, i, a->cls[r]);
   }
   /* 3. rows: every block no one owns in its own (site, type) row */
   HS_FOR_LIVE(a, i, rk) {
@@ -1128,13 +1135,14 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
     uint64_t size = val >> HS_SITE_ID_BITS;
-    struct hs_split sp = hs_split_object(a, i, cw, size);
+    uintptr_t addr = slot_key(a, i);
+    struct hs_split sp = hs_split_object(a, addr, cw, size);
     r->objects++;
     r->bytes += size;
     r->gc_bytes += sp.gc;
     r->preheader_bytes += sp.pre;
     r->header_bytes += sp.hdr;
-    r->rounding_bytes += hs_rounding(slot_key(a, i), size, hs_site_domain(site));
+    r->rounding_bytes += hs_rounding(addr, size, hs_site_domain(site));
     r->data_bytes += sp.data;
   }
   /* 4. shapes of the biggest rows */
