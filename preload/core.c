@@ -1075,7 +1075,7 @@ static void hs_copy_env(char *dst, size_t cap, const char *name) {
   if (v && strlen(v) < cap) memcpy(dst, v, strlen(v) + 1);
 }
 
-static uint32_t hs_env_u32(const char *name, uint32_t dflt, uint32_t lo, uint32_t hi) {
+uint32_t hs_env_u32(const char *name, uint32_t dflt, uint32_t lo, uint32_t hi) {
   const char *v = getenv(name);
   if (!v || !*v) return dflt;
   uint64_t x = 0;

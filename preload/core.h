@@ -99,6 +99,9 @@ void hs_disable(const char *why, int err) HS_HIDDEN;
 void hs_warn3(const char *a, const char *b, const char *c) HS_HIDDEN;
 
 /* Snapshot writing (snapshot_write.c). reason is enum hs_reason. path NULL = default name. */
+/* The decimal value of environment variable name, clamped to [lo, hi]; dflt when unset. */
+uint32_t hs_env_u32(const char *name, uint32_t dflt, uint32_t lo, uint32_t hi) HS_HIDDEN;
+
 int hs_snapshot_write(const char *path, uint32_t reason) HS_HIDDEN;
 
 /* The snapshot writer streams its output through a small window straight into the file, so

@@ -127,6 +127,9 @@ struct hs_lcache {
   unsigned epoch;                 /* hs_code_epoch when last validated */
 };
 static struct hs_lcache hs_lc[HS_LCACHE];
+/* entries in use - 1: HS_LCACHE unless HEAPSHAPE_LINE_CACHE asks for fewer (a power of two;
+ * tests use 1 so that every frame of a stack evicts the one before it) */
+static size_t hs_lc_mask = HS_LCACHE - 1;
 
 /* A freed code object's address is soon reused by another code object, often with its
  * co_filename str reused too, so comparing those pointers cannot tell them apart. Instead the
@@ -172,7 +175,7 @@ static struct hs_lcache *hs_py_frame_uncached(const char *code, int32_t off) {
 
 static inline struct hs_lcache *hs_lc_slot(const char *code, int32_t off) {
   size_t h = (size_t)((((uint64_t)(uintptr_t)code >> 4) ^ (uint64_t)(uint32_t)off * 0x9E3779B1u) *
-                      0x9E3779B97F4A7C15ull >> 51) & (HS_LCACHE - 1);
+                      0x9E3779B97F4A7C15ull >> 51) & hs_lc_mask;
   return &hs_lc[h];
 }
 
@@ -213,11 +216,15 @@ static inline char *hs_py_gil_tstate(void) {
 #define RD_PTR(p, off) (*(char *const *)((p) + (off)))
 #define RD_I32(p, off) (*(const int32_t *)((p) + (off)))
 
-/* Collects up to max cache entries of the innermost complete Python frames. When seg is not
+/* Collects the frame ids of up to max innermost complete Python frames into ids, and their
+ * cache entries into out (out[0] is used by the one-frame path only: with several frames an
+ * entry can be taken over by a later frame of the same walk that maps to the same slot, so its
+ * id is copied the moment it is looked up; before 2026-12-01 the ids were read from the
+ * entries after the walk, and two colliding frames gave a wrong line). When seg is not
  * NULL, seg[k] is set to 1 when frame k is the outermost Python frame run by one C call of
  * _PyEval_EvalFrameDefault (3.8-3.10: every frame; 3.11: the frame marked is_entry; 3.12+:
  * the frame below a C-stack entry frame), which is how --native interleaves the two stacks. */
-static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *seg) {
+static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int max, uint8_t *seg) {
   int n = 0;
   char *f;
 #define HS_SEG_END()               \
@@ -233,6 +240,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *se
         struct hs_lcache *e = hs_py_frame(code, off);
         if (e) {
           if (seg) seg[n] = 1;
+          ids[n] = e->frame;
           out[n++] = e;
         }
       }
@@ -261,6 +269,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *se
           e = hs_py_frame(code, (int32_t)(instr - first));
         if (e) {
           if (seg) seg[n] = 0;
+          ids[n] = e->frame;
           out[n++] = e;
         }
         if (entry) HS_SEG_END();
@@ -286,6 +295,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *se
         }
         if (e) {
           if (seg) seg[n] = 0;
+          ids[n] = e->frame;
           out[n++] = e;
         }
       }
@@ -297,16 +307,14 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, int max, uint8_t *se
   return n;
 }
 
-static int hs_py_walk(char *ts, struct hs_lcache **out, int max) {
-  return hs_py_walk_seg(ts, out, max, NULL);
+static int hs_py_walk(char *ts, struct hs_lcache **out, uint32_t *ids, int max) {
+  return hs_py_walk_seg(ts, out, ids, max, NULL);
 }
 
 int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) {
   struct hs_lcache *es[HS_MAX_FRAMES];
   if (max > HS_MAX_FRAMES) max = HS_MAX_FRAMES;
-  int n = hs_py_walk_seg(tstate, es, max, seg);
-  for (int i = 0; i < n; i++) frames[i] = es[i]->frame;
-  return n;
+  return hs_py_walk_seg(tstate, es, frames, max, seg);
 }
 
 static uint32_t hs_unknown_site[HS_DOMAIN_COUNT]; /* site + 1; benign race: same value */
@@ -332,7 +340,8 @@ static uint32_t hs_py_unknown_site(uint8_t domain) {
 /* Python site of the current thread, or UINT32_MAX when it runs no Python code. */
 static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   struct hs_lcache *es[HS_MAX_FRAMES];
-  int n = hs_py_walk(ts, es, (int)hs_proc.max_frames);
+  uint32_t ids[HS_MAX_FRAMES];
+  int n = hs_py_walk(ts, es, ids, (int)hs_proc.max_frames);
   if (n == 0) return UINT32_MAX;
   if (n == 1 && hs_proc.max_frames == 1) {
     struct hs_lcache *e = es[0];
@@ -348,8 +357,8 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   st.n = (uint32_t)n;
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
   for (int i = 0; i < n; i++) {
-    st.frames[i] = es[i]->frame;
-    h = (h ^ es[i]->frame) * 0xBF58476D1CE4E5B9ull;
+    st.frames[i] = ids[i];
+    h = (h ^ ids[i]) * 0xBF58476D1CE4E5B9ull;
   }
   if (n > HS_SCACHE_FRAMES || hs_py_released) return hs_intern_site(domain, &st);
   /* Multi-frame sites: a direct-mapped cache from the frame ids to the site, in front of the
@@ -395,10 +404,9 @@ static uint32_t hs_py_released_site(uint8_t domain) {
     s = hs_native_site_stack(domain, ts);
   } else {
     struct hs_lcache *es[HS_SCRATCH];
-    int n = hs_py_walk(ts, es, hs_proc.max_frames < HS_SCRATCH ? (int)hs_proc.max_frames : HS_SCRATCH);
     struct hs_stack st;
+    int n = hs_py_walk(ts, es, st.frames, hs_proc.max_frames < HS_SCRATCH ? (int)hs_proc.max_frames : HS_SCRATCH);
     st.n = (uint32_t)n;
-    for (int i = 0; i < n; i++) st.frames[i] = es[i]->frame;
     s = n ? hs_intern_site(domain, &st) : UINT32_MAX;
   }
   hs_py_released = 0;
@@ -751,6 +759,9 @@ void hs_py_init(void) {
   hs_py_install(HS_PYMEM_RAW);
   hs_py_install(HS_PYMEM_MEM);
   hs_py_install(HS_PYMEM_OBJ);
+  uint32_t lc = hs_env_u32("HEAPSHAPE_LINE_CACHE", HS_LCACHE, 1, HS_LCACHE);
+  while (lc & (lc - 1)) lc &= lc - 1; /* a power of two */
+  hs_lc_mask = lc - 1;
   hs_fast = hs_walk != HS_WALK_NONE && hs_proc.max_frames == 1 && !hs_native_mode;
   hs_py_hooked = 1;
   hs_py_pending = 1;
