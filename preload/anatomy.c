@@ -938,6 +938,46 @@ static int hs_shapeable(const struct hs_type *t) {
   return (t->tp_flags & TPF_HEAPTYPE) && !(t->tp_flags & TPF_BUILTIN_CONTAINER);
 }
 
+/* Sets sel[r] for the SHAPE_ROWS shapeable rows holding most memory (ties: the lower row
+ * index), with a min-heap of SHAPE_ROWS entries: one pass over the rows. */
+struct hs_top {
+  uint64_t tot;
+  uint32_t row;
+};
+static int hs_top_less(const struct hs_top *x, const struct hs_top *y) {
+  return x->tot != y->tot ? x->tot < y->tot : x->row > y->row;
+}
+static void hs_top_sift(struct hs_top *h, uint32_t n, uint32_t k) {
+  for (;;) {
+    uint32_t m = k, l = 2 * k + 1, r = l + 1;
+    if (l < n && hs_top_less(&h[l], &h[m])) m = l;
+    if (r < n && hs_top_less(&h[r], &h[m])) m = r;
+    if (m == k) return;
+    struct hs_top t = h[k];
+    h[k] = h[m];
+    h[m] = t;
+    k = m;
+  }
+}
+static void hs_top_rows(const struct hs_anatomy *a, uint8_t *sel) {
+  struct hs_top h[SHAPE_ROWS];
+  uint32_t n = 0;
+  for (uint32_t r = 0; r < a->nrows; r++) {
+    const struct hs_anat_rec *x = &a->rows[r].r;
+    if (x->type == HS_NO_TYPE || !x->objects || !hs_shapeable(&a->types[x->type])) continue;
+    struct hs_top e = {x->bytes + x->owned_bytes, r};
+    if (n < SHAPE_ROWS) {
+      h[n++] = e;
+      if (n == SHAPE_ROWS)
+        for (uint32_t k = SHAPE_ROWS / 2; k-- > 0;) hs_top_sift(h, n, k);
+    } else if (hs_top_less(&h[0], &e)) {
+      h[0] = e;
+      hs_top_sift(h, n, 0);
+    }
+  }
+  for (uint32_t k = 0; k < n; k++) sel[h[k].row] = 1;
+}
+
 static void hs_sample_shapes(struct hs_anatomy *a) {
   /* the SHAPE_ROWS shapeable rows holding most memory */
   uint8_t *sel = hs_scratch(a->nrows);
@@ -945,21 +985,7 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
   a->row_samples = hs_scratch(sizeof(uint32_t) * a->nrows);
   a->shapes = hs_scratch(sizeof(struct hs_shape) * SHAPE_ROWS * SHAPES_PER_ROW);
   if (!sel || !seen || !a->row_samples || !a->shapes) goto out;
-  for (uint32_t k = 0; k < SHAPE_ROWS; k++) {
-    uint64_t best = 0;
-    uint32_t bi = UINT32_MAX;
-    for (uint32_t r = 0; r < a->nrows; r++) {
-      const struct hs_anat_rec *x = &a->rows[r].r;
-      if (sel[r] || x->type == HS_NO_TYPE || !x->objects || !hs_shapeable(&a->types[x->type])) continue;
-      uint64_t tot = x->bytes + x->owned_bytes;
-      if (bi == UINT32_MAX || tot > best) {
-        best = tot;
-        bi = r;
-      }
-    }
-    if (bi == UINT32_MAX) break;
-    sel[bi] = 1;
-  }
+  hs_top_rows(a, sel);
   /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
    * order (which follows addresses, not creation order) */
   HS_FOR_LIVE(a, i, ri) {

@@ -1108,6 +1108,7 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_proc.root_pid = (int)hs_env_u32("HEAPSHAPE_ROOT_PID", 0, 0, 0x7fffffff);
   hs_proc.max_frames = hs_env_u32("HEAPSHAPE_FRAMES", 1, 1, HS_MAX_FRAMES);
   hs_proc.anatomy = (int)hs_env_u32("HEAPSHAPE_ANATOMY", 1, 0, 1);
+  hs_proc.fsync = (int)hs_env_u32("HEAPSHAPE_FSYNC", 0, 0, 1);
   {
     const char *c = getenv("HEAPSHAPE_CHILDREN");
     hs_proc.all_children = c && strcmp(c, "all") == 0;

@@ -129,6 +129,7 @@ struct hs_process {
   uint32_t seq;         /* last sequence number used for a non-exit snapshot */
   int final_written;    /* exit snapshot done */
   int anatomy;          /* HEAPSHAPE_ANATOMY, default 1 */
+  int fsync;            /* HEAPSHAPE_FSYNC, default 0: fsync a snapshot before its rename */
   int all_children;     /* HEAPSHAPE_CHILDREN=all: every child process writes a snapshot */
   uint64_t interval_ns; /* HEAPSHAPE_INTERVAL (seconds, may be fractional): periodic snapshots */
   uint64_t start_ns;
