@@ -174,7 +174,13 @@ struct hs_anatomy {
   size_t own_owner;
   uint32_t own_row; /* UINT32_MAX: none */
   uint32_t own_class; /* the owner's class (CLS) */
+  uintptr_t last_neg; /* the last address found not to be a type (one-entry cache) */
+  const uint8_t *dom; /* hs_site_domains() */
+  uint32_t ndom;
 };
+static inline uint8_t hs_dom(const struct hs_anatomy *a, uint32_t site) {
+  return site < a->ndom ? a->dom[site] : 0;
+}
 
 static uint32_t hs_row_of(struct hs_anatomy *a, uint32_t site, uint32_t type);
 static uint32_t hs_row_lookup(struct hs_anatomy *a, uint64_t key);
@@ -343,9 +349,13 @@ static long hs_type_add(struct hs_anatomy *a, uintptr_t t, uint32_t flags) {
 
 /* Index of the type object at t, discovering it on first sight; -1 if t is no type. */
 static long hs_type_of_addr(struct hs_anatomy *a, uintptr_t t, int depth) {
-  if (!t || (t & 7)) return -1;
+  if (!t || (t & 7) || t == a->last_neg) return -1;
   long ti = hs_type_find(a, t);
-  if (ti >= 0 || hs_neg_has(a, t)) return ti;
+  if (ti >= 0) return ti;
+  if (hs_neg_has(a, t)) {
+    a->last_neg = t;
+    return -1;
+  }
   uint32_t flags = 0;
   int readable = 0;
   if (hs_static_readable(a, t, TYPE_HEADER_READ)) {
@@ -364,7 +374,10 @@ static long hs_type_of_addr(struct hs_anatomy *a, uintptr_t t, int depth) {
     }
     if (is_type) ti = hs_type_add(a, t, flags);
   }
-  if (ti < 0) hs_neg_add(a, t);
+  if (ti < 0) {
+    hs_neg_add(a, t);
+    a->last_neg = t;
+  }
   return ti;
 }
 
@@ -789,7 +802,7 @@ static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t own
   r->owned_blocks++;
   r->owned_bytes += size;
   r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
-  r->owned_rounding_bytes += hs_rounding(addr, size, hs_site_domain((uint32_t)(val & HS_SITE_ID_MASK)));
+  r->owned_rounding_bytes += hs_rounding(addr, size, hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK)));
   /* a bytearray's buffer is all data */
   if (!(cj & CLS_MASK) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
   r->owned_data_bytes += sp.data;
@@ -1114,6 +1127,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->nbits = 12; /* a bounded negative cache */
   a->rbits = 10; /* grows */
   a->own_row = UINT32_MAX;
+  a->dom = hs_site_domains(&a->ndom);
   a->ranges_bytes = sizeof(struct hs_range) * 65536;
   if (!hs_live_index(a)) {
     hs_anatomy_free(a);
@@ -1138,7 +1152,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   /* 1. types of OBJ blocks */
   HS_FOR_LIVE(a, i, r) {
     uint64_t val = hs_live_val(i);
-    if (hs_site_domain((uint32_t)(val & HS_SITE_ID_MASK)) == HS_DOMAIN_OBJ)
+    if (hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK)) == HS_DOMAIN_OBJ)
       hs_classify(a, r, slot_key(a, i), val >> HS_SITE_ID_BITS);
   }
   /* 2. ownership, counted in the owner's row: instances first, then containers that are
@@ -1168,7 +1182,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     r->gc_bytes += sp.gc;
     r->preheader_bytes += sp.pre;
     r->header_bytes += sp.hdr;
-    r->rounding_bytes += hs_rounding(addr, size, hs_site_domain(site));
+    r->rounding_bytes += hs_rounding(addr, size, hs_dom(a, site));
     r->data_bytes += sp.data;
   }
   /* 4. shapes of the biggest rows */

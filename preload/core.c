@@ -1022,6 +1022,10 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
 }
 
 uint8_t hs_site_domain(uint32_t site) { return site < hs_site_vec.count ? hs_site_dom[site] : 0; }
+const uint8_t *hs_site_domains(uint32_t *count) {
+  *count = hs_site_vec.count;
+  return hs_site_dom;
+}
 
 /* ---------------------------------------------------------------- lifecycle */
 

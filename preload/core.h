@@ -298,6 +298,8 @@ static inline long hs_live_find(uintptr_t a) {
   return hs_map[i].key ? (long)((size_t)hs_nleaves * HS_LEAF_SLOTS + i) : -1;
 }
 uint8_t hs_site_domain(uint32_t site) HS_HIDDEN;
+/* The domain of every site (count of them), for passes that look up many; hs_lock held. */
+const uint8_t *hs_site_domains(uint32_t *count) HS_HIDDEN;
 
 /* What the anatomy pass needs to know about the interpreter (pyhooks.c fills it). */
 struct hs_pyinfo {

@@ -186,15 +186,29 @@ static inline struct hs_lcache *hs_py_frame_cached(const char *code, int32_t off
   return hs_lc_valid(e, code, off) ? e : NULL;
 }
 
+/* code object -> interned co_filename and co_name, valid like a line-cache entry */
+#define HS_CODEMEMO 1024
+static struct hs_codememo {
+  const char *code;
+  unsigned epoch;
+  uint32_t fs, ns;
+} hs_cm[HS_CODEMEMO];
+
 static struct hs_lcache *hs_py_frame(const char *code, int32_t off) {
   if (HS_UNLIKELY(hs_py_released)) return hs_py_frame_uncached(code, off);
   struct hs_lcache *e = hs_lc_slot(code, off);
   if (HS_LIKELY(hs_lc_valid(e, code, off))) return e;
   if (*(void *const *)(code + 8) != p_CodeType) return NULL;
-  const void *fname = *(void *const *)(code + hs_co_filename);
-  const void *name = *(void *const *)(code + hs_co_name);
   int line = p_Addr2Line((void *)code, off);
-  uint32_t fs = hs_py_intern_str(fname), ns = hs_py_intern_str(name);
+  /* a code object's file and function names, interned once per code object, not per offset */
+  struct hs_codememo *m = &hs_cm[hs_code_bucket(code) & (HS_CODEMEMO - 1)];
+  if (m->code != code || m->epoch < hs_code_freed[hs_code_bucket(code)]) {
+    m->fs = hs_py_intern_str(*(void *const *)(code + hs_co_filename));
+    m->ns = hs_py_intern_str(*(void *const *)(code + hs_co_name));
+    m->code = code;
+    m->epoch = hs_code_epoch;
+  }
+  uint32_t fs = m->fs, ns = m->ns;
   e->code = code;
   e->off = off;
   e->epoch = hs_code_epoch;
