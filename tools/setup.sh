@@ -13,6 +13,7 @@ HS_DEB_PACKAGES=(
   libunwind-dev uthash-dev libgtest-dev libdw-dev libelf-dev
   python3.11 python3-numpy python3-pytest
   gcc g++
+  strace
 )
 HS_PYENV_VERSIONS=(3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0)
 
