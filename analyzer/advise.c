@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analyzer/anatomy.h"
+#include "analyzer/anatomy_report.h"
 #include "analyzer/baseline.h"
 #include "analyzer/cli.h"
 #include "analyzer/reader.h"

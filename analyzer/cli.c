@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "analyzer/advise.h"
-#include "analyzer/anatomy.h"
+#include "analyzer/anatomy_report.h"
 #include "analyzer/check.h"
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"

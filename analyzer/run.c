@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "analyzer/advise.h"
-#include "analyzer/anatomy.h"
+#include "analyzer/anatomy_report.h"
 #include "analyzer/cli.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"

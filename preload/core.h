@@ -316,7 +316,7 @@ int hs_py_holds_gil(void) HS_HIDDEN;
 int hs_py_gil_acquire(void) HS_HIDDEN;
 void hs_py_gil_release(int token) HS_HIDDEN;
 
-/* Anatomy (anatomy.c): classifies live blocks, attributes owned memory, samples shapes.
+/* Anatomy (object_census.c): classifies live blocks, attributes owned memory, samples shapes.
  * Caller holds hs_lock and the GIL; maps_text is /proc/self/maps read before the lock.
  * Results stay valid until hs_anatomy_free. */
 struct hs_anatomy;

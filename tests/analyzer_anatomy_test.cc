@@ -1,4 +1,4 @@
-// Tests for object anatomy in the analyzer (analyzer/anatomy.c, stats --key type): the table,
+// Tests for object anatomy in the analyzer (analyzer/anatomy_report.c, stats --key type): the table,
 // shape text, reports and the size model, on the fixture snapshot with anatomy
 // (hsa_fixture_add_anatomy).
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "analyzer/anatomy.h"
+#include "analyzer/anatomy_report.h"
 #include "analyzer/report.h"
 #include "analyzer/snapshot.h"
 #include "analyzer/stats.h"

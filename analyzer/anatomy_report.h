@@ -1,7 +1,7 @@
 /* heapshape analyzer: object anatomy (format v2 sections TYPE, ANAT, SHAP) for
  * `heapshape anatomy`: per (site, type) row, what the objects are made of.
  *
- * Numbers per row (see docs/snapshot-format.md, ANAT, and the top comment of preload/anatomy.c):
+ * Numbers per row (see docs/snapshot-format.md, ANAT, and the top comment of preload/object_census.c):
  *   bytes        requested bytes of the row's own objects (or untyped blocks)
  *   owned_bytes  requested bytes of the blocks they own (item arrays, dict tables, instance
  *                dicts and values, boxed scalars referenced once), counted only here

@@ -1,5 +1,5 @@
-/* heapshape analyzer: object anatomy table, shape text and the size model (see anatomy.h). */
-#include "analyzer/anatomy.h"
+/* heapshape analyzer: object anatomy table, shape text and the size model (see anatomy_report.h). */
+#include "analyzer/anatomy_report.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -353,7 +353,7 @@ static void int_size(const struct hsa_snapshot *s, unsigned bitlen, struct hsa_s
     return;
   }
   int64_t digits = (bitlen + bits - 1) / bits;
-  /* 3.11+: max(|ob_size|, 1) digits (anatomy.h) */
+  /* 3.11+: max(|ob_size|, 1) digits (anatomy_report.h) */
   if (digits == 0 && s->meta.python_version >= 0x030b0000u) digits = 1;
   out->bytes = t->basicsize + digits * t->itemsize;
   snprintf(out->formula, sizeof out->formula, "int %" PRId64 " + %" PRId64 " x %" PRId64,
