@@ -2,7 +2,8 @@
 # Installs what heapshape needs to build and test on Debian 12.
 #
 #   tools/setup.sh            Debian packages only (apt only if one is missing)
-#   tools/setup.sh --pyenv    also numpy in each pyenv test interpreter
+#   tools/setup.sh --pyenv    also numpy in each pyenv test interpreter, and CPython 3.14/3.15
+#                             with numpy and pytest (tools/fetch_pythons.sh, cached outside)
 #
 # All output goes to stderr, so callers can keep stdout clean.
 set -euo pipefail
@@ -14,6 +15,7 @@ HS_DEB_PACKAGES=(
   python3.11 python3-numpy python3-pytest
   gcc g++
   strace
+  patchelf  # tools/fetch_pythons.sh
 )
 HS_PYENV_VERSIONS=(3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0)
 
@@ -74,4 +76,6 @@ hs_pyenv_numpy() {
 hs_install_debs
 if [[ "${1-}" == "--pyenv" ]]; then
   hs_pyenv_numpy
+  bash "$(dirname "${BASH_SOURCE[0]}")/fetch_pythons.sh" >/dev/null \
+    || echo "heapshape setup: WARNING: CPython 3.14/3.15 not fetched (tools/fetch_pythons.sh); their tests will fail"
 fi

@@ -14,6 +14,8 @@ PRELOAD = os.environ.get("HEAPSHAPE_PRELOAD") or os.path.join(SRC, "bazel-bin/pr
 PROGRAMS = os.path.join(HERE, "programs")
 
 PYENV_VERSIONS = ["3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
+# Debian sid's CPython, unpacked by tools/fetch_pythons.sh (static interpreters, a venv each)
+FETCHED_VERSIONS = ["3.14", "3.15"]
 
 
 def _pyenv_root():
@@ -23,20 +25,45 @@ def _pyenv_root():
     return None
 
 
+def pythons_cache():
+    """Where tools/fetch_pythons.sh keeps CPython 3.14/3.15 (the same search order)."""
+    for cand in (os.environ.get("HEAPSHAPE_PYTHONS"), "/var/cache/heapshape/pythons",
+                 os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                              "heapshape", "pythons"),
+                 "/root/.cache/heapshape/pythons"):
+        if cand and os.path.isfile(os.path.join(cand, "stamp")):
+            return cand
+    return None
+
+
+def fetched_python(version, shared=False):
+    """venv python of a fetched version (numpy, pytest), or with shared=True the launcher
+    linked against libpython3.X.so (no venv); None when missing."""
+    cache = pythons_cache()
+    if not cache:
+        return None
+    p = (os.path.join(cache, "root", "usr", "bin", "python%s-shared" % version) if shared
+         else os.path.join(cache, "venv-" + version, "bin", "python"))
+    return p if os.access(p, os.X_OK) else None
+
+
 def interpreters():
-    """[(label, path)]: Debian's static python3.11 and every pyenv version the project supports.
-    A missing one is returned with path None so that tests fail loudly instead of skipping."""
+    """[(label, path)]: Debian's static python3.11, every pyenv version the project supports
+    and Debian's static 3.14 and 3.15. A missing one is returned with path None so that tests
+    fail loudly instead of skipping."""
     out = [("debian-3.11", "/usr/bin/python3.11" if os.access("/usr/bin/python3.11", os.X_OK) else None)]
     root = _pyenv_root()
     for v in PYENV_VERSIONS:
         p = os.path.join(root, "versions", v, "bin", "python3") if root else None
         out.append((v, p if p and os.access(p, os.X_OK) else None))
+    for v in FETCHED_VERSIONS if os.environ.get("HEAPSHAPE_TEST_FETCHED") else ():
+        out.append((v, fetched_python(v)))  # (joins every run once the shim walks 3.14/3.15)
     return out
 
 
 def default_interpreters():
-    """The three every change is tested on: static Debian 3.11, shared 3.12 and 3.13."""
-    return [i for i in interpreters() if i[0] in ("debian-3.11", "3.12.1", "3.13.0")]
+    """The four every change is tested on: static Debian 3.11, shared 3.12 and 3.13, static 3.14."""
+    return [i for i in interpreters() if i[0] in ("debian-3.11", "3.12.1", "3.13.0", "3.14")]
 
 
 def env():
