@@ -10,7 +10,7 @@
 
 #include "analyzer/cli.h"
 #include "analyzer/reader.h"
-#include "analyzer/snapshot_write.h"
+#include "analyzer/snapshot_encode.h"
 
 #define NCOUNTERS 6
 

@@ -1,5 +1,5 @@
 /* heapshape analyzer: struct hsa_snapshot life cycle and builder (see snapshot.h).
- * Reading lives in reader.c, encoding in snapshot_write.c. */
+ * Reading lives in reader.c, encoding in snapshot_encode.c. */
 #include "analyzer/snapshot.h"
 
 #include <stdarg.h>

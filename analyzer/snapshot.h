@@ -1,7 +1,7 @@
 /* heapshape analyzer: the in-memory model of one snapshot (.hsnap) and the error convention
  * shared by every analyzer module.
  *
- * reader.h fills a struct hsa_snapshot from a file; snapshot_write.h encodes one back into the
+ * reader.h fills a struct hsa_snapshot from a file; snapshot_encode.h encodes one back into the
  * on-disk format (docs/snapshot-format.md). The builder functions below let tests and tools
  * (merge, fixtures) assemble a snapshot from scratch.
  *

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "analyzer/snapshot.h"
-#include "analyzer/snapshot_write.h"
+#include "analyzer/snapshot_encode.h"
 #include "analyzer/symbolize.h"
 #include "analyzer/testdata/fixture.h"
 

@@ -1,4 +1,4 @@
-// Tests for analyzer/reader.c and analyzer/snapshot_write.c: writer -> reader round trips and
+// Tests for analyzer/reader.c and analyzer/snapshot_encode.c: writer -> reader round trips and
 // every rejection the reader makes, with the message it makes it with.
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/snapshot.h"
-#include "analyzer/snapshot_write.h"
+#include "analyzer/snapshot_encode.h"
 #include "analyzer/testdata/fixture.h"
 
 namespace {

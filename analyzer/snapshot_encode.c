@@ -1,6 +1,6 @@
-/* heapshape analyzer: .hsnap encoder (see snapshot_write.h). Builds the whole file in a
+/* heapshape analyzer: .hsnap encoder (see snapshot_encode.h). Builds the whole file in a
  * growing memory buffer, then appends END with the CRC of everything before it. */
-#include "analyzer/snapshot_write.h"
+#include "analyzer/snapshot_encode.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* heapshape analyzer: encodes a struct hsa_snapshot in the .hsnap format
- * (docs/snapshot-format.md), for tests, fixtures and tools such as a future `merge`.
+ * (docs/snapshot-format.md), for tests, fixtures and `merge`.
  * The shim has its own, allocation-free writer in preload/; the two share only format.h.
  * Errors follow snapshot.h (0 / -1 and a struct hsa_error). */
-#ifndef HEAPSHAPE_ANALYZER_SNAPSHOT_WRITE_H
-#define HEAPSHAPE_ANALYZER_SNAPSHOT_WRITE_H
+#ifndef HEAPSHAPE_ANALYZER_SNAPSHOT_ENCODE_H
+#define HEAPSHAPE_ANALYZER_SNAPSHOT_ENCODE_H
 
 #include <stddef.h>
 
@@ -33,4 +33,4 @@ int hsa_snapshot_write_file(const struct hsa_snapshot *s, const char *path,
 #ifdef __cplusplus
 }
 #endif
-#endif /* HEAPSHAPE_ANALYZER_SNAPSHOT_WRITE_H */
+#endif /* HEAPSHAPE_ANALYZER_SNAPSHOT_ENCODE_H */
