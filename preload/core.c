@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "preload/core.h"
+#include "preload/pychain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -923,6 +924,7 @@ static void hs_periodic(void) {
   if ((int64_t)live > (int64_t)hs_tot.peak_live_bytes) hs_tot.peak_live_bytes = live; /* racy max */
   int peak = (int64_t)live > 0 && live >= hs_peak_next;
   if (!peak && !(hs_me && (hs_me->events & 1023) == 0)) return;
+  if (hs_py_hooked) hs_chain_poll(); /* a PEP 445 user came or went */
   hs_lock_acquire();
   if (peak && live >= hs_peak_next) hs_peak_copy();
   hs_time_tick();

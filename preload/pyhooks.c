@@ -13,22 +13,7 @@
 #include <string.h>
 
 #include "preload/core.h"
-
-/* PyMemAllocatorEx, mirrored (stable since 3.5). */
-struct hs_pyalloc {
-  void *ctx;
-  void *(*malloc)(void *ctx, size_t size);
-  void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
-  void *(*realloc)(void *ctx, void *ptr, size_t new_size);
-  void (*free)(void *ctx, void *ptr);
-};
-enum { HS_PYMEM_RAW = 0, HS_PYMEM_MEM = 1, HS_PYMEM_OBJ = 2 };
-
-struct hs_pydom {
-  struct hs_pyalloc prev; /* the allocator we wrap; written at install/re-install only */
-  uint8_t domain;         /* enum hs_domain */
-};
-static struct hs_pydom hs_pydoms[3];
+#include "preload/pychain.h"
 
 volatile int hs_py_pending;
 struct hs_pyinfo hs_pyi;
@@ -535,8 +520,11 @@ static uint32_t hs_py_site(uint8_t domain) {
  * RAW and then to libc malloc is one allocation, in the OBJ domain. */
 
 static void *hs_py_malloc(void *ctx, size_t size) {
-  struct hs_pydom *d = ctx;
-  if (hs_busy || !hs_active) return d->prev.malloc(d->prev.ctx, size);
+  struct hs_pylink *d = ctx;
+  if (hs_busy || !hs_active) {
+    hs_chain_note(d);
+    return d->prev.malloc(d->prev.ctx, size);
+  }
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.malloc(d->prev.ctx, size);
@@ -546,7 +534,7 @@ static void *hs_py_malloc(void *ctx, size_t size) {
 }
 
 static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
-  struct hs_pydom *d = ctx;
+  struct hs_pylink *d = ctx;
   if (hs_busy || !hs_active) return d->prev.calloc(d->prev.ctx, nelem, elsize);
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
@@ -557,7 +545,7 @@ static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
 }
 
 static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
-  struct hs_pydom *d = ctx;
+  struct hs_pylink *d = ctx;
   if (hs_busy || !hs_active) return d->prev.realloc(d->prev.ctx, ptr, size);
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
@@ -575,7 +563,7 @@ static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
 }
 
 static void hs_py_free(void *ctx, void *ptr) {
-  struct hs_pydom *d = ctx;
+  struct hs_pylink *d = ctx;
   /* a code object going away (tracked or not): entries keyed by its address are stale */
   if (d->domain == HS_DOMAIN_OBJ && ptr &&
       HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
@@ -595,7 +583,7 @@ static void hs_py_free(void *ctx, void *ptr) {
  * recorded, so these answer them with a countdown and a filter load and leave the rest to the
  * general hooks above (same bookkeeping, same nesting rule: hs_busy keeps an OBJ request that
  * falls through to RAW from being counted twice). */
-static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pydom *d, void *p,
+static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pylink *d, void *p,
                                                                   size_t size, int64_t before) {
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
@@ -606,8 +594,11 @@ static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pydom
 }
 
 static void *hs_py_malloc_sampled(void *ctx, size_t size) {
-  struct hs_pydom *d = ctx;
-  if (hs_busy) return d->prev.malloc(d->prev.ctx, size);
+  struct hs_pylink *d = ctx;
+  if (hs_busy) {
+    hs_chain_note(d);
+    return d->prev.malloc(d->prev.ctx, size);
+  }
   hs_busy = 1;
   void *p = d->prev.malloc(d->prev.ctx, size);
   hs_busy = 0;
@@ -620,7 +611,7 @@ static void *hs_py_malloc_sampled(void *ctx, size_t size) {
 }
 
 static void hs_py_free_sampled(void *ctx, void *ptr) {
-  struct hs_pydom *d = ctx;
+  struct hs_pylink *d = ctx;
   if (ptr && !hs_map_may_hold(ptr) && !hs_attention) {
     if (d->domain == HS_DOMAIN_OBJ && HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
       hs_code_freed_at(ptr);
@@ -630,18 +621,14 @@ static void hs_py_free_sampled(void *ctx, void *ptr) {
   hs_py_free(ctx, ptr);
 }
 
-static void hs_py_install(int dom) {
-  struct hs_pyalloc cur, ours;
-  p_GetAllocator(dom, &cur);
-  if (cur.ctx == &hs_pydoms[dom]) return;
-  hs_pydoms[dom].prev = cur;
-  ours.ctx = &hs_pydoms[dom];
+/* heapshape's hooks, as installed on each domain (pychain.c gives each its own ctx). */
+static void hs_py_hooks(struct hs_pyalloc *h) {
   int sampled = hs_sample_rate && !hs_l1; /* every recorded block in the map */
-  ours.malloc = sampled ? hs_py_malloc_sampled : hs_py_malloc;
-  ours.calloc = hs_py_calloc;
-  ours.realloc = hs_py_realloc;
-  ours.free = sampled ? hs_py_free_sampled : hs_py_free;
-  p_SetAllocator(dom, &ours);
+  h->ctx = NULL;
+  h->malloc = sampled ? hs_py_malloc_sampled : hs_py_malloc;
+  h->calloc = hs_py_calloc;
+  h->realloc = hs_py_realloc;
+  h->free = sampled ? hs_py_free_sampled : hs_py_free;
 }
 
 /* ------------------------------------------------------------------ atexit snapshot */
@@ -675,6 +662,9 @@ static struct hs_pymethoddef hs_atexit_def = {"_heapshape_exit_snapshot", hs_py_
 /* Runs on the main thread with the GIL held (Py_AddPendingCall). */
 static int hs_py_register_atexit(void *arg) {
   (void)arg;
+  /* PYTHONMALLOC / -X dev replaced our hooks during pre-initialization: back on top, unless
+   * the chain still reaches them (tracemalloc started at start-up wraps them) */
+  hs_chain_ensure();
   int saved = hs_busy;
   hs_busy = 1;
   void *mod = p_ImportModule("atexit");
@@ -697,9 +687,6 @@ static int hs_py_register_atexit(void *arg) {
 void hs_py_finish_init(void) {
   if (!p_IsInitialized() || !p_GILState_Check()) return;
   hs_py_pending = 0;
-  hs_py_install(HS_PYMEM_RAW);
-  hs_py_install(HS_PYMEM_MEM);
-  hs_py_install(HS_PYMEM_OBJ);
   p_AddPendingCall(hs_py_register_atexit, NULL);
 }
 
@@ -767,12 +754,12 @@ void hs_py_init(void) {
   hs_pyi.frozenset_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyFrozenSet_Type");
   hs_pyi.ascii_size = (uint16_t)hs_ascii_size;
   hs_pyi.compact_size = (uint16_t)hs_compact_size;
-  hs_pydoms[HS_PYMEM_RAW].domain = HS_DOMAIN_RAW;
-  hs_pydoms[HS_PYMEM_MEM].domain = HS_DOMAIN_MEM;
-  hs_pydoms[HS_PYMEM_OBJ].domain = HS_DOMAIN_OBJ;
-  hs_py_install(HS_PYMEM_RAW);
-  hs_py_install(HS_PYMEM_MEM);
-  hs_py_install(HS_PYMEM_OBJ);
+  struct hs_pyalloc hooks;
+  hs_py_hooks(&hooks);
+  hs_chain_init(p_GetAllocator, p_SetAllocator, p_GILState_Check, p_AddPendingCall, &hooks);
+  hs_chain_install(HS_PYMEM_RAW);
+  hs_chain_install(HS_PYMEM_MEM);
+  hs_chain_install(HS_PYMEM_OBJ);
   uint32_t lc = hs_env_u32("HEAPSHAPE_LINE_CACHE", HS_LCACHE, 1, HS_LCACHE);
   while (lc & (lc - 1)) lc &= lc - 1; /* a power of two */
   hs_lc_mask = lc - 1;

@@ -1,0 +1,137 @@
+/* heapshape: the shim's place in CPython's chain of PEP 445 allocators (see pychain.h).
+ *
+ * Whether a chain reaches heapshape is found by a probe: with the GIL held and hs_busy set,
+ * one byte is allocated and freed through the domain's current allocator; a heapshape hook
+ * entered on the way (it passes the request on untouched because hs_busy is set) notes its
+ * domain. A wrapper above heapshape (tracemalloc started by PYTHONTRACEMALLOC, -X tracemalloc
+ * or tracemalloc.start(); a test's own allocator) therefore leaves the chain alone, and only
+ * an allocator that replaced heapshape's (PYTHONMALLOC, -X dev, a restore of an allocator
+ * saved before heapshape's hooks went in) gets a new link on top. The probe's byte is seen by
+ * the allocators above heapshape (tracemalloc traces it and forgets it again).
+ */
+#define _GNU_SOURCE
+#include "preload/pychain.h"
+
+#include <string.h>
+
+HS_TLS int hs_chain_probing;
+HS_TLS unsigned hs_chain_hits;
+static volatile int hs_chain_scheduled;
+
+/* Links are never reused: a program may keep any of them (as tracemalloc keeps the allocator
+ * it wrapped) and restore it at any time. 16 per domain is far more than a program that
+ * starts and stops tracemalloc over PYTHONMALLOC needs; past that heapshape stops putting
+ * itself back (one warning). */
+#define HS_LINKS 16
+static struct hs_pylink hs_links[3][HS_LINKS];
+static unsigned hs_nlinks[3];
+static void (*hs_get)(int, struct hs_pyalloc *);
+static void (*hs_set)(int, struct hs_pyalloc *);
+static int (*hs_gil_check)(void);
+static int (*hs_add_pending)(int (*)(void *), void *);
+static struct hs_pyalloc hs_hooks;
+/* each domain's top allocator when it was last checked (read by hs_chain_poll on any thread) */
+static void *volatile hs_top_ctx[3];
+static void *volatile hs_top_malloc[3];
+
+static const uint8_t hs_domain_of[3] = {HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOMAIN_OBJ};
+
+void hs_chain_init(void (*get)(int, struct hs_pyalloc *), void (*set)(int, struct hs_pyalloc *),
+                   int (*gil_check)(void), int (*add_pending)(int (*)(void *), void *),
+                   const struct hs_pyalloc *hooks) {
+  hs_gil_check = gil_check;
+  hs_add_pending = add_pending;
+  hs_get = get;
+  hs_set = set;
+  hs_hooks = *hooks;
+}
+
+static int hs_is_link(const void *ctx) {
+  const char *c = ctx, *lo = (const char *)hs_links, *hi = lo + sizeof hs_links;
+  return c >= lo && c < hi;
+}
+
+static void hs_note_top(int pymem) {
+  struct hs_pyalloc cur;
+  hs_get(pymem, &cur);
+  hs_top_ctx[pymem] = cur.ctx;
+  hs_top_malloc[pymem] = (void *)cur.malloc;
+}
+
+static int hs_push(int pymem, const struct hs_pyalloc *cur) {
+  if (hs_nlinks[pymem] == HS_LINKS) {
+    static int warned;
+    if (!warned++)
+      hs_warn3("the Python allocators were replaced too often; ",
+               "Python allocations are no longer all recorded", "");
+    return -1;
+  }
+  struct hs_pylink *l = &hs_links[pymem][hs_nlinks[pymem]++];
+  l->prev = *cur;
+  l->domain = hs_domain_of[pymem];
+  l->pymem = (uint8_t)pymem;
+  struct hs_pyalloc ours = hs_hooks;
+  ours.ctx = l;
+  hs_set(pymem, &ours);
+  hs_note_top(pymem);
+  return 0;
+}
+
+int hs_chain_install(int pymem) {
+  struct hs_pyalloc cur;
+  hs_get(pymem, &cur);
+  if (hs_is_link(cur.ctx)) return 0;
+  return hs_push(pymem, &cur);
+}
+
+/* 1 when a request to cur passes through one of heapshape's hooks for this domain. */
+static int hs_reaches_us(int pymem, const struct hs_pyalloc *cur) {
+  if (hs_is_link(cur->ctx)) return 1;
+  int busy = hs_busy, probing = hs_chain_probing;
+  unsigned hits = hs_chain_hits;
+  hs_busy = 1;
+  hs_chain_probing = 1;
+  hs_chain_hits = 0;
+  void *p = cur->malloc(cur->ctx, 1);
+  unsigned got = hs_chain_hits;
+  hs_chain_probing = probing;
+  hs_chain_hits = hits;
+  if (p) cur->free(cur->ctx, p);
+  hs_busy = busy;
+  /* no memory for the probe: cannot tell, and a cycle is worse than a gap */
+  return !p || ((got >> pymem) & 1);
+}
+
+void hs_chain_ensure(void) {
+  int busy = hs_busy;
+  hs_busy = 1;
+  for (int d = 0; d < 3; d++) {
+    struct hs_pyalloc cur;
+    hs_get(d, &cur);
+    if (hs_reaches_us(d, &cur)) hs_note_top(d);
+    else hs_push(d, &cur);
+  }
+  hs_busy = busy;
+}
+
+static int hs_chain_pending(void *arg) {
+  (void)arg;
+  hs_chain_scheduled = 0;
+  hs_chain_ensure();
+  return 0;
+}
+
+void hs_chain_poll(void) {
+  /* with the GIL only: from 3.13 PyMem_GetAllocator takes a mutex whose slow path detaches
+   * the calling thread's state */
+  if (!hs_get || hs_chain_scheduled || hs_py_pending || !hs_gil_check()) return;
+  for (int d = 0; d < 3; d++) {
+    struct hs_pyalloc cur;
+    hs_get(d, &cur);
+    if (cur.ctx != hs_top_ctx[d] || (void *)cur.malloc != hs_top_malloc[d]) {
+      hs_chain_scheduled = 1;
+      if (hs_add_pending(hs_chain_pending, NULL) != 0) hs_chain_scheduled = 0; /* queue full */
+      return;
+    }
+  }
+}
