@@ -144,6 +144,27 @@ static long pid_of_name(const char *name) {
   return (end != dash + 1 && (*end == '\0' || *end == '.')) ? pid : -1;
 }
 
+/* Removes the temporaries (".NAME.PID.hstmp", preload/snapshot_write.c) that processes now
+ * gone left in dir when they were killed while writing a snapshot. */
+static void remove_stale_temporaries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (e->d_name[0] != '.' || len < 8 || strcmp(e->d_name + len - 6, ".hstmp") != 0) continue;
+    const char *p = e->d_name + len - 6;
+    while (p > e->d_name && p[-1] >= '0' && p[-1] <= '9') p--;
+    long pid = strtol(p, NULL, 10);
+    if (p == e->d_name + len - 6 || p[-1] != '.' || pid <= 0) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char path[PATH_MAX * 2 + NAME_MAX + 2];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+}
+
 #define RUN_USAGE                                                                        \
   "heapshape run [-o PATH] [--frames N] [--native] [--sample-rate BYTES] "                  \
   "[--interval SECONDS] -- COMMAND ARGS..."
@@ -376,6 +397,8 @@ int hsa_cli_run(int argc, char **argv) {
   char program[128];
   hs_program_name(cmd_argc, (const char *const *)cmd, program, sizeof program);
 
+  remove_stale_temporaries(dir);
+  if (strcmp(dir, cwd) != 0) remove_stale_temporaries(cwd);
   size_t nbefore = 0;
   char **before = list_snapshots(dir, &nbefore);
 
@@ -456,6 +479,8 @@ int hsa_cli_run(int argc, char **argv) {
     code = WEXITSTATUS(status);
     snprintf(how, sizeof how, "exited with status %d", code);
   }
+  remove_stale_temporaries(dir);
+  if (strcmp(dir, cwd) != 0) remove_stale_temporaries(cwd);
   if (!out_opt) snprintf(out_abs, sizeof out_abs, "%s/heapshape-%s-%ld.hsnap", cwd, program,
                          (long)pid);
   summarize(out_abs, dir, before, nbefore, how);

@@ -409,6 +409,7 @@ const char *hsa_reason_name(unsigned reason) {
     case HS_REASON_EXIT: return "exit";
     case HS_REASON_SIGNAL: return "signal";
     case HS_REASON_API: return "api";
+    case HS_REASON_INTERVAL: return "interval";
     default: return "?";
   }
 }

@@ -58,6 +58,7 @@ static HS_TLS uint64_t hs_rng;
 volatile int hs_active;
 volatile int hs_attention;
 volatile int hs_dump_requested;
+volatile uint32_t hs_dump_reason = HS_REASON_SIGNAL;
 struct hs_process hs_proc;
 struct hs_totals hs_tot;
 
@@ -725,8 +726,7 @@ static void hs_time_tick(void) {
   uint64_t now = hs_mono_ns();
   if (hs_proc.interval_ns && now >= hs_next_dump_ns) {
     hs_next_dump_ns = now + hs_proc.interval_ns;
-    hs_dump_requested = 1;
-    hs_attention = 1;
+    hs_request_dump(HS_REASON_INTERVAL);
   }
   if (now < hs_time_next || !hs_time) return;
   hs_stats_merge_unlocked();
@@ -1040,12 +1040,6 @@ static void hs_atfork_child(void) {
   hs_proc.final_written = 0;
 }
 
-static void hs_on_sigusr2(int sig) {
-  (void)sig;
-  hs_dump_requested = 1;
-  hs_attention = 1;
-}
-
 void hs_attend(void) {
   if (hs_py_pending) hs_py_finish_init();
   /* In a Python process the dump waits for a hook running with the GIL held, so the
@@ -1053,7 +1047,7 @@ void hs_attend(void) {
   int python_running = hs_py_hooked && hs_proc.anatomy && !hs_py_pending && hs_py_version;
   if (hs_dump_requested && (!python_running || hs_py_holds_gil()) &&
       __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST))
-    hs_snapshot_write(NULL, HS_REASON_SIGNAL);
+    hs_snapshot_write(NULL, hs_dump_reason);
   hs_attention = hs_py_pending || hs_dump_requested;
 }
 
@@ -1152,14 +1146,7 @@ __attribute__((constructor)) static void hs_init(void) {
   }
   pthread_atfork(hs_atfork_prepare, hs_atfork_parent, hs_atfork_child);
   hs_thread_key_ok = pthread_key_create(&hs_thread_key, hs_thread_exit) == 0;
-  if (hs_env_u32("HEAPSHAPE_SIGNAL", 1, 0, 1)) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = hs_on_sigusr2;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR2, &sa, NULL);
-  }
+  hs_signal_init(); /* HEAPSHAPE_SIGNAL (sigsnap.c) */
   hs_native_mode = (int)hs_env_u32("HEAPSHAPE_NATIVE", 0, 0, 1);
   if (hs_native_mode) {
     if (!getenv("HEAPSHAPE_FRAMES")) hs_proc.max_frames = 16;

@@ -45,6 +45,18 @@ extern volatile int hs_active HS_HIDDEN;
  * the end of interpreter initialization. Checked by every hook at depth 0. */
 extern volatile int hs_attention HS_HIDDEN;
 extern volatile int hs_dump_requested HS_HIDDEN;
+/* enum hs_reason of the requested dump (signal or interval) */
+extern volatile uint32_t hs_dump_reason HS_HIDDEN;
+/* Async-signal-safe: asks for a snapshot at the next safe point. */
+static inline void hs_request_dump(uint32_t reason) {
+  hs_dump_reason = reason;
+  hs_dump_requested = 1;
+  hs_attention = 1;
+}
+
+/* The snapshot signal (sigsnap.c): 0 when none. */
+extern int hs_snap_signal HS_HIDDEN;
+void hs_signal_init(void) HS_HIDDEN;
 
 /* A call site: frame ids, innermost first. frames_raw is scratch for hs_intern_mixed_site. */
 struct hs_stack {

@@ -405,13 +405,28 @@ static void hs_default_path(char *out, size_t cap, uint32_t seq) {
   hs_cat(out, at, cap, ".hsnap");
 }
 
-/* The temporary file next to path that a snapshot is written to: path.tmpPID. */
+/* The temporary file next to path that a snapshot is written to: DIR/.NAME.PID.hstmp, where
+ * NAME is path's file name without ".hsnap". A program killed while it writes one leaves it
+ * behind: hidden, and named so that no glob of "*.hsnap*" picks it up (until 2026-12-03 it
+ * was path.tmpPID, which "heapshape-*.hsnap*" found); `heapshape run` removes those of
+ * processes that are gone, in the output directory, when it starts and when the program ends. */
 static void hs_tmp_path(char *tmp, size_t cap, const char *path) {
   char num[24];
-  size_t at = hs_cat(tmp, 0, cap, path);
-  at = hs_cat(tmp, at, cap, ".tmp");
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  size_t dirlen = (size_t)(name - path), namelen = strlen(name);
+  if (namelen > 6 && strcmp(name + namelen - 6, ".hsnap") == 0) namelen -= 6;
+  if (dirlen + namelen + 40 > cap) namelen = cap > dirlen + 40 ? cap - dirlen - 40 : 0;
+  memcpy(tmp, path, dirlen);
+  size_t at = dirlen;
+  tmp[at++] = '.';
+  memcpy(tmp + at, name, namelen);
+  at += namelen;
+  tmp[at] = 0;
+  at = hs_cat(tmp, at, cap, ".");
   num[hs_fmt_u64(num, (uint64_t)hs_proc.pid)] = 0;
-  hs_cat(tmp, at, cap, num);
+  at = hs_cat(tmp, at, cap, num);
+  hs_cat(tmp, at, cap, ".hstmp");
 }
 
 static int hs_open_tmp(const char *tmp) {

@@ -53,6 +53,7 @@ enum hs_reason {
   HS_REASON_EXIT = 1,
   HS_REASON_SIGNAL = 2,
   HS_REASON_API = 3,
+  HS_REASON_INTERVAL = 4, /* --interval's periodic snapshots (since 2026-12-03; were 2 before) */
 };
 
 #define HS_META_FLAG_DISABLED 1u

@@ -37,8 +37,11 @@ class SnapshotSync(hstest.TestCase):
         """The syscalls on the snapshot's temporary file, in order: ('open', fd), ('fsync', fd),
         ('rename', fd)."""
         steps, fd = [], None
+        # the temporary: DIR/.NAME.PID.hstmp for DIR/NAME.hsnap (hidden, no ".hsnap" in it)
+        d, name = os.path.split(out)
+        tmp = re.escape(os.path.join(d, "." + name[:-len(".hsnap")])) + r"\.[0-9]+\.hstmp"
         for line in trace.splitlines():
-            m = re.search(r'openat\(AT_FDCWD, "%s\.tmp[0-9]+", [^)]*\) = (\d+)' % re.escape(out), line)
+            m = re.search(r'openat\(AT_FDCWD, "%s", [^)]*\) = (\d+)' % tmp, line)
             if m:
                 fd = int(m.group(1))
                 steps.append(("open", fd))
@@ -47,7 +50,7 @@ class SnapshotSync(hstest.TestCase):
             if m and fd is not None and int(m.group(2)) == fd:
                 steps.append(("fsync", fd))
                 continue
-            if re.search(r'rename(at2?)?\(.*"%s\.tmp[0-9]+", .*"%s"' % (re.escape(out), re.escape(out)), line):
+            if re.search(r'rename(at2?)?\(.*"%s", .*"%s"' % (tmp, re.escape(out)), line):
                 steps.append(("rename", fd))
         return steps
 
