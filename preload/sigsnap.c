@@ -121,21 +121,14 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
 
 /* glibc's signal(): BSD semantics (SA_RESTART, the signal blocked in its handler). */
 __attribute__((visibility("default"))) sighandler_t signal(int sig, sighandler_t handler) {
-  if (!hs_snap_signal || sig != hs_snap_signal) {
-    if (hs_real_signal) return hs_real_signal(sig, handler);
-    struct sigaction a, o;
-    memset(&a, 0, sizeof a);
-    a.sa_handler = handler;
-    sigemptyset(&a.sa_mask);
-    sigaddset(&a.sa_mask, sig);
-    a.sa_flags = SA_RESTART;
-    return __sigaction(sig, &a, &o) == 0 ? o.sa_handler : SIG_ERR;
-  }
+  int ours = hs_snap_signal && sig == hs_snap_signal;
+  if (!ours && hs_real_signal) return hs_real_signal(sig, handler);
   struct sigaction a, o;
   memset(&a, 0, sizeof a);
   a.sa_handler = handler;
   sigemptyset(&a.sa_mask);
   sigaddset(&a.sa_mask, sig);
   a.sa_flags = SA_RESTART;
-  return sigaction(sig, &a, &o) == 0 ? o.sa_handler : SIG_ERR;
+  int r = ours ? sigaction(sig, &a, &o) : __sigaction(sig, &a, &o);
+  return r == 0 ? o.sa_handler : SIG_ERR;
 }
