@@ -13,6 +13,7 @@
 #include "analyzer/advise.h"
 #include "analyzer/anatomy_report.h"
 #include "analyzer/check.h"
+#include "analyzer/export.h"
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
@@ -60,6 +61,8 @@ static const char usage_text[] =
     "                        a small, sorted text baseline to commit\n"
     "  merge [--median|--sum] SNAPSHOT... -o OUTPUT\n"
     "                        median of repeated runs, or sum of the processes of one run\n"
+    "  export SNAPSHOT --format pprof|speedscope|collapsed|csv [-o FILE] [--peak]\n"
+    "                        live memory for other tools (heapshape export --help)\n"
     "  (run also takes --repeat N: median of N runs, and --with-children: sum of the\n"
     "   program's processes)\n"
     "  help, --help          this text\n"
@@ -360,8 +363,9 @@ int hsa_cli_main(int argc, char **argv) {
   if (strcmp(cmd, "check") == 0) return hsa_cli_check(argc - 1, argv + 1);
   if (strcmp(cmd, "baseline") == 0) return hsa_cli_baseline(argc - 1, argv + 1);
   if (strcmp(cmd, "merge") == 0) return hsa_cli_merge(argc - 1, argv + 1);
+  if (strcmp(cmd, "export") == 0) return hsa_cli_export(argc - 1, argv + 1);
   return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, timeline, "
-                       "anatomy, advise, sizes, check, baseline, merge, help (usage: heapshape "
+                       "anatomy, advise, sizes, check, baseline, merge, export, help (usage: heapshape "
                        "--help)",
                        cmd);
 }

@@ -16,7 +16,11 @@ HS_DEB_PACKAGES=(
   gcc g++
   strace
   patchelf  # tools/fetch_pythons.sh
+  protobuf-c-compiler libprotobuf-c-dev zlib1g-dev
 )
+# Only for the tests (--pyenv): what the export and report tests read their output back with.
+HS_TEST_DEB_PACKAGES=(chromium python3-jsonschema fonts-dejavu-core)
+HS_TOOLS=${HEAPSHAPE_TOOLS:-/var/cache/heapshape-tools}  # outside the clone: kept between runs
 HS_PYENV_VERSIONS=(3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0)
 
 hs_missing_debs() {
@@ -73,6 +77,42 @@ hs_pyenv_numpy() {
   done
 }
 
+# Test tools of the export and report tests (tests/e2e/report_tools.py finds them): go for
+# `go tool pprof` (Debian's golang-go when no Go is installed), inferno-flamegraph built once
+# by cargo into $HS_TOOLS/cargo (about 5 minutes the first time), speedscope's JSON schema
+# from npm into $HS_TOOLS/npm. Each is skipped when already there.
+hs_report_tools() {
+  if ! command -v go >/dev/null 2>&1 && [[ ! -x /usr/local/go/bin/go ]]; then
+    HS_DEB_PACKAGES+=(golang-go)
+  fi
+  local cargo
+  cargo=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
+  if [[ ! -x "$HS_TOOLS/cargo/bin/inferno-flamegraph" && ! -x "$HOME/.cargo/bin/inferno-flamegraph" ]]; then
+    if [[ -x "$cargo" ]]; then
+      echo "heapshape setup: cargo install inferno (into $HS_TOOLS/cargo)"
+      mkdir -p "$HS_TOOLS/cargo"
+      "$cargo" install -q --locked --root "$HS_TOOLS/cargo" inferno@0.12.8 \
+        || echo "heapshape setup: WARNING: cargo install inferno failed"
+    else
+      echo "heapshape setup: WARNING: no cargo; the collapsed-stacks test needs inferno-flamegraph"
+    fi
+  fi
+  if [[ ! -f "$HS_TOOLS/npm/node_modules/speedscope/dist/release/file-format-schema.json" ]]; then
+    if command -v npm >/dev/null 2>&1; then
+      echo "heapshape setup: npm install speedscope (into $HS_TOOLS/npm)"
+      mkdir -p "$HS_TOOLS/npm"
+      (cd "$HS_TOOLS/npm" && npm install -s --no-audit --no-fund speedscope@1.25.0) \
+        || echo "heapshape setup: WARNING: npm install speedscope failed"
+    else
+      echo "heapshape setup: WARNING: no npm; the speedscope test needs speedscope's schema"
+    fi
+  fi
+}
+
+if [[ "${1-}" == "--pyenv" ]]; then
+  HS_DEB_PACKAGES+=("${HS_TEST_DEB_PACKAGES[@]}")
+  hs_report_tools
+fi
 hs_install_debs
 if [[ "${1-}" == "--pyenv" ]]; then
   hs_pyenv_numpy
