@@ -775,7 +775,9 @@ static double machine_ram(void) {
   return pages > 0 && psize > 0 ? (double)pages * (double)psize : 1e300;
 }
 
-int hsa_cli_advise(int argc, char **argv) {
+int hsa_cli_advise(int argc, char **argv) { return hsa_advise_main(argc, argv, stdout); }
+
+int hsa_advise_main(int argc, char **argv, FILE *out) {
   struct advice adv;
   memset(&adv, 0, sizeof adv);
   adv.min_objects = 100000;
@@ -919,9 +921,9 @@ int hsa_cli_advise(int argc, char **argv) {
     for (size_t i = 0; i < adv.n; i++)
       if (adv.sites[i].nproc && adv.sites[i].nalts && ++shown > (size_t)limit) adv.sites[i].nproc = 0;
   }
-  if (fmt == 2) print_json(stdout, &adv, files, nfiles);
-  else print_text(stdout, &adv, fmt == 1, files, nfiles);
-  if (ferror(stdout) || fflush(stdout) != 0) {
+  if (fmt == 2) print_json(out, &adv, files, nfiles);
+  else print_text(out, &adv, fmt == 1, files, nfiles);
+  if (ferror(out) || fflush(out) != 0) {
     fprintf(stderr, "heapshape: error: writing the advice failed: %s\n", strerror(errno));
     rc = 1;
   }

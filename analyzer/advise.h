@@ -32,6 +32,8 @@
 #ifndef HEAPSHAPE_ANALYZER_ADVISE_H
 #define HEAPSHAPE_ANALYZER_ADVISE_H
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,6 +41,9 @@ extern "C" {
 /* `heapshape advise FILE... [--min-objects N] [--ram SIZE] [--format text|markdown|json]
  *  [--limit N]`; argv[0] is "advise". Returns the exit status (0, or 2 after one error line). */
 int hsa_cli_advise(int argc, char **argv);
+
+/* The same, writing the advice to out instead of stdout (the HTML report embeds the json). */
+int hsa_advise_main(int argc, char **argv, FILE *out);
 
 #ifdef __cplusplus
 }

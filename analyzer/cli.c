@@ -14,6 +14,7 @@
 #include "analyzer/anatomy_report.h"
 #include "analyzer/check.h"
 #include "analyzer/export.h"
+#include "analyzer/html_report.h"
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
@@ -26,10 +27,11 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  run [-o PATH] [--frames N] [--native] [--sample-rate BYTES] [--interval SECONDS]\n"
-    "      -- COMMAND ARGS...\n"
+    "      [--report] -- COMMAND ARGS...\n"
     "                        run COMMAND with the heapshape shim preloaded, then summarize\n"
     "                        its exit snapshot (default heapshape-<program>-<pid>.hsnap);\n"
     "                        --native: native stacks too (16 frames unless --frames);\n"
+    "                        --report: also write the HTML report next to the snapshot;\n"
     "                        --sample-rate: record about one allocation per BYTES (64K, 1M)\n"
     "                        and estimate, with standard errors; --interval: also write\n"
     "                        PATH.<n>.hsnap every SECONDS while the program runs;\n"
@@ -63,6 +65,9 @@ static const char usage_text[] =
     "                        median of repeated runs, or sum of the processes of one run\n"
     "  export SNAPSHOT --format pprof|speedscope|collapsed|csv [-o FILE] [--peak]\n"
     "                        live memory for other tools (heapshape export --help)\n"
+    "  report SNAPSHOT [OLD NEW] [-o FILE.html]\n"
+    "                        one self-contained HTML page: flame graph, timeline, top lines,\n"
+    "                        anatomy, advice; a diff for two (heapshape report --help)\n"
     "  (run also takes --repeat N: median of N runs, and --with-children: sum of the\n"
     "   program's processes)\n"
     "  help, --help          this text\n"
@@ -364,8 +369,9 @@ int hsa_cli_main(int argc, char **argv) {
   if (strcmp(cmd, "baseline") == 0) return hsa_cli_baseline(argc - 1, argv + 1);
   if (strcmp(cmd, "merge") == 0) return hsa_cli_merge(argc - 1, argv + 1);
   if (strcmp(cmd, "export") == 0) return hsa_cli_export(argc - 1, argv + 1);
+  if (strcmp(cmd, "report") == 0) return hsa_cli_report(argc - 1, argv + 1);
   return hsa_cli_error("unknown command \"%s\"; commands are run, stats, diff, info, timeline, "
-                       "anatomy, advise, sizes, check, baseline, merge, export, help (usage: heapshape "
+                       "anatomy, advise, sizes, check, baseline, merge, export, report, help (usage: heapshape "
                        "--help)",
                        cmd);
 }

@@ -24,6 +24,7 @@
 #include "analyzer/advise.h"
 #include "analyzer/anatomy_report.h"
 #include "analyzer/cli.h"
+#include "analyzer/html_report.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/repeat.h"
@@ -232,6 +233,23 @@ static void run_summary_anatomy(const struct hsa_snapshot *s, const char *path) 
   close(saved);
 }
 
+/* run --report: write the HTML report next to the snapshot (html_report.h) */
+static int run_report;
+
+static void summarize_report(const char *out_path) {
+  size_t n = strlen(out_path);
+  char *html = malloc(n + 8);
+  struct hsa_error err;
+  if (!html) return;
+  if (n > 6 && strcmp(out_path + n - 6, ".hsnap") == 0) n -= 6;
+  snprintf(html, n + 8, "%.*s.html", (int)n, out_path);
+  if (hsa_html_report_file(NULL, out_path, html, &err) == 0)
+    fprintf(stderr, "heapshape: report written to %s (open it in a browser)\n", html);
+  else
+    fprintf(stderr, "heapshape: error: %s\n", err.msg);
+  free(html);
+}
+
 static void summarize(const char *out_path, const char *dir, char **before, size_t nbefore,
                       const char *how) {
   const char *base = hs_basename(out_path);
@@ -303,6 +321,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       hsa_symbolizer_free(sym);
       if (hsa_snapshot_has_anatomy(&s)) run_summary_anatomy(&s, out_path);
       hsa_snapshot_free(&s);
+      if (run_report) summarize_report(out_path);
     }
   }
   if (nchild) {
@@ -348,6 +367,8 @@ int hsa_cli_run(int argc, char **argv) {
         return hsa_cli_error("bad --frames \"%s\"; use a number from 1 to 65535", frames);
     } else if (strcmp(a, "--native") == 0) {
       native = 1;
+    } else if (strcmp(a, "--report") == 0) {
+      run_report = 1;
     } else if (strcmp(a, "--all-children") == 0) {
       all_children = 1;
     } else if (strcmp(a, "--sample-rate") == 0 || strncmp(a, "--sample-rate=", 14) == 0) {

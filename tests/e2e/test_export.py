@@ -14,7 +14,7 @@ import report_tools
 
 SCRIPT = os.path.join(hstest.PROGRAMS, "report_known.py")
 LINE = hstest.find_line(SCRIPT, "# BUFFERS")
-MAIN_CALL = hstest.find_line(SCRIPT, "keep = build(2000)")
+MAIN_CALL = hstest.find_line(SCRIPT, "# MAIN")
 TEMP = hstest.find_line(SCRIPT, "# TEMP")
 
 
