@@ -724,7 +724,8 @@ static uint64_t hs_mono_start;
 
 static void hs_time_tick(void) {
   uint64_t now = hs_mono_ns();
-  if (hs_proc.interval_ns && now >= hs_next_dump_ns) {
+  /* the timer thread's job when it runs (timer.c); the hooks' in a forked child */
+  if (hs_proc.interval_ns && !hs_timer_running && now >= hs_next_dump_ns) {
     hs_next_dump_ns = now + hs_proc.interval_ns;
     hs_request_dump(HS_REASON_INTERVAL);
   }
@@ -925,6 +926,7 @@ static void hs_periodic(void) {
   int peak = (int64_t)live > 0 && live >= hs_peak_next;
   if (!peak && !(hs_me && (hs_me->events & 1023) == 0)) return;
   if (hs_py_hooked) hs_chain_poll(); /* a PEP 445 user came or went */
+  if (HS_UNLIKELY(hs_proc.interval_ns && !hs_timer_running)) hs_timer_resume();
   hs_lock_acquire();
   if (peak && live >= hs_peak_next) hs_peak_copy();
   hs_time_tick();
@@ -1154,6 +1156,7 @@ __attribute__((constructor)) static void hs_init(void) {
   }
   hs_active = 1;
   hs_py_init();
+  hs_timer_init(); /* after pthread_atfork above: its prepare handler must run first */
   hs_busy = 0;
 }
 

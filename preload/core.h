@@ -54,6 +54,11 @@ static inline void hs_request_dump(uint32_t reason) {
   hs_attention = 1;
 }
 
+/* Time-driven periodic snapshots (timer.c). */
+extern int hs_timer_running HS_HIDDEN;
+void hs_timer_init(void) HS_HIDDEN;
+void hs_timer_resume(void) HS_HIDDEN; /* after a fork, from the hooks */
+
 /* The snapshot signal (sigsnap.c): 0 when none. */
 extern int hs_snap_signal HS_HIDDEN;
 void hs_signal_init(void) HS_HIDDEN;
