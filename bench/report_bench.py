@@ -12,6 +12,7 @@ measured by the page), and the file size.
 Usage: python3 bench/report_bench.py  (after ./heapshape has built the CLI)
 """
 import os
+import resource
 import statistics
 import struct
 import subprocess
@@ -79,17 +80,23 @@ def main():
     gen = time.perf_counter() - t
     print("snapshot: 100,000 sites, %d bytes; heapshape report: %.2f s; HTML: %d bytes (%.2f MB)"
           % (os.path.getsize(snap), gen, os.path.getsize(html), os.path.getsize(html) / 1e6))
-    walls, base, render, parse, drawn = [], [], [], [], []
+    walls, base, render, parse, drawn, ready, tree = [], [], [], [], [], [], []
+    cpu = {empty: [], html: []}
     for _ in range(5):
         for path, into in ((empty, base), (html, walls)):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             dom, console = rb.dump_dom(path)
             into.append(time.perf_counter() - t)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[path].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
             if path == html:
                 page = next(rb.parse(dom).find_all("html"))
                 assert page.attrs.get("data-ready") == "1" and not rb.console_errors(console), console
                 render.append(float(page.attrs["data-render-ms"]))
                 parse.append(float(page.attrs["data-parse-ms"]))
+                ready.append(float(page.attrs["data-ready-ms"]))
+                tree.append(float(page.attrs["data-tree-ms"]))
                 drawn.append(int(rb.parse(dom).by_id("flame").attrs["data-drawn"]))
     print("chromium --dump-dom, median of 5 (interleaved): report %.2f s, empty page %.2f s, "
           "difference %.2f s; the page's own time: JSON.parse %.0f ms, parse and draw %.0f ms; "
@@ -98,6 +105,12 @@ def main():
              statistics.median(walls) - statistics.median(base), statistics.median(parse),
              statistics.median(render),
              drawn[0]))
+    print("navigation start to page drawn (the page's performance.now()): %.0f ms; of which data "
+          "parsed and tree built %.0f ms" % (statistics.median(ready), statistics.median(tree)))
+    print("chromium CPU time (user+sys, all its processes), median of 5: report %.2f s, empty page "
+          "%.2f s, difference %.2f s" % (statistics.median(cpu[html]), statistics.median(cpu[empty]),
+                                         statistics.median(cpu[html]) - statistics.median(cpu[empty])))
+    print("load average while measuring: %.1f" % os.getloadavg()[0])
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@
     }
   }
   /* width of a node: bytes of the view shown; a diff uses max(new, old) so shrinkage shows */
+  var tTree = performance.now();
   function width(k) { return diff ? Math.max(tot[0][k], tot[2][k]) : tot[2 * view][k]; }
   function bytesOf(k) { return tot[2 * view][k]; }
   function blocksOf(k) { return tot[2 * view + 1][k]; }
@@ -436,6 +437,10 @@
   main.appendChild(drawAdvice());
   drawFlame();
   window.addEventListener("resize", function () { drawFlame(); });
-  document.documentElement.setAttribute("data-render-ms", (performance.now() - t0).toFixed(1));
+  var tEnd = performance.now();
+  document.documentElement.setAttribute("data-render-ms", (tEnd - t0).toFixed(1));
+  document.documentElement.setAttribute("data-tree-ms", (tTree - t0).toFixed(1));
+  /* from the start of navigation to the page drawn: what "opens in" means */
+  document.documentElement.setAttribute("data-ready-ms", tEnd.toFixed(1));
   document.documentElement.setAttribute("data-ready", "1");
 })();
