@@ -145,6 +145,20 @@ class HtmlReport(hstest.TestCase):
         self.assertGreater(int(rgb.group(1)), int(rgb.group(3)) + 60)  # red, not blue
         self.assertEqual(build[0].attrs["data-bytes"], str(want["size"]))
 
+    def test_native_frames(self):
+        """--native: the flame graph shows native frames (blue) between the Python ones."""
+        label, py = hstest.default_interpreters()[0]
+        self.need(label, py)
+        out = os.path.join(self.tmp, "native.hsnap")
+        hstest.cli("run", "--native", "-o", out, "--", py, SCRIPT)
+        root = self.load(self.report(out))
+        boxes = list(root.by_id("flame").find_all("div", cls="fg"))
+        native = [b for b in boxes if b.all_text().startswith("PyEval_EvalCode (")]
+        self.assertTrue(native, "no native frame PyEval_EvalCode in the flame graph")
+        rgb = [int(v) for v in re.search(r"rgb\((\d+), (\d+), (\d+)\)", native[0].attrs["style"]).groups()]
+        self.assertGreater(rgb[2], rgb[0])  # native frames are drawn blue
+        self.assertTrue([b for b in boxes if b.all_text() == "build (%s:%d)" % (SCRIPT, LINE)])
+
     def test_run_report(self):
         """run --report writes the page next to the snapshot and prints its path."""
         label, py = hstest.default_interpreters()[0]
