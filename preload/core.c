@@ -1040,6 +1040,7 @@ static void hs_atfork_child(void) {
   hs_proc.pid = (int)syscall(SYS_getpid);
   hs_proc.seq = 0;
   hs_proc.final_written = 0;
+  hs_proc.forked = 1;
 }
 
 void hs_attend(void) {
@@ -1048,7 +1049,8 @@ void hs_attend(void) {
    * snapshot can include the anatomy of objects. */
   int python_running = hs_py_hooked && hs_proc.anatomy && !hs_py_pending && hs_py_version;
   if (hs_dump_requested && (!python_running || hs_py_holds_gil()) &&
-      __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST))
+      __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST) &&
+      (hs_dump_reason != HS_REASON_INTERVAL || hs_proc_writes()))
     hs_snapshot_write(NULL, hs_dump_reason);
   hs_attention = hs_py_pending || hs_dump_requested;
 }
@@ -1169,16 +1171,7 @@ static void hs_final_snapshot(void) {
   int saved = hs_busy;
   hs_busy = 1;
   hs_proc.final_written = 1;
-  /* Under `heapshape run`, a child process that neither runs Python nor allocated 1 MiB (the
-   * shells and tools a pyenv shim or a build script starts) leaves no file unless asked for
-   * with HEAPSHAPE_CHILDREN=all: dozens of empty snapshots would hide the ones that matter. */
-  int child = hs_proc.root_pid && hs_proc.pid != hs_proc.root_pid;
-  hs_lock_acquire();
-  hs_stats_merge();
-  uint64_t allocated = hs_tot.alloc_bytes;
-  hs_lock_release();
-  if (!child || hs_py_hooked || allocated >= (1u << 20) || hs_proc.all_children)
-    hs_snapshot_write(NULL, HS_REASON_EXIT);
+  if (hs_proc_writes()) hs_snapshot_write(NULL, HS_REASON_EXIT); /* writers.c */
   hs_active = 0; /* nothing more will be written: let the exit's frees run untracked */
   hs_busy = saved;
 }

@@ -54,6 +54,10 @@ static inline void hs_request_dump(uint32_t reason) {
   hs_attention = 1;
 }
 
+/* 1 when this process writes its exit or periodic snapshots (writers.c says which do).
+ * Takes hs_lock. */
+int hs_proc_writes(void) HS_HIDDEN;
+
 /* Time-driven periodic snapshots (timer.c). */
 extern int hs_timer_running HS_HIDDEN;
 void hs_timer_init(void) HS_HIDDEN;
@@ -148,6 +152,8 @@ struct hs_process {
   int anatomy;          /* HEAPSHAPE_ANATOMY, default 1 */
   int fsync;            /* HEAPSHAPE_FSYNC, default 0: fsync a snapshot before its rename */
   int all_children;     /* HEAPSHAPE_CHILDREN=all: every child process writes a snapshot */
+  int forked;           /* a child of fork() (set in the child's atfork handler) */
+  int exec_tried;       /* execve or a relative was called (writers.c) */
   uint64_t interval_ns; /* HEAPSHAPE_INTERVAL (seconds, may be fractional): periodic snapshots */
   uint64_t start_ns;
   char program[256];

@@ -647,7 +647,7 @@ static void *hs_py_atexit(void *self, void *unused) {
     int saved = hs_busy;
     hs_busy = 1;
     hs_proc.final_written = 1;
-    hs_snapshot_write(NULL, HS_REASON_EXIT);
+    if (hs_proc_writes()) hs_snapshot_write(NULL, HS_REASON_EXIT); /* writers.c */
     /* Nothing more will be written: interpreter finalization frees every object, and
      * tracking those frees would only cost time (a third of the run on 1M live dicts). */
     hs_active = 0;

@@ -63,7 +63,8 @@ static void *hs_timer_main(void *arg) {
     /* a thread holding the GIL may take it, with the object census */
     for (uint64_t waited = 0; waited < grace && hs_dump_requested; waited += 1000000u)
       if (hs_timer_wait(1000000u)) return NULL;
-    if (hs_active && __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST))
+    if (hs_active && __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST) &&
+        hs_proc_writes())
       hs_snapshot_write(NULL, HS_REASON_INTERVAL);
     next += iv;
     now = hs_timer_mono();

@@ -1,0 +1,55 @@
+"""Which processes write snapshots: a forked child that tries to exec writes nothing (on 3.8
+every failed Popen used to write a full snapshot from the forked child), and processes that
+never ran Python and never held 1 MiB (sh, true) write nothing, under `heapshape run` and with
+a plain LD_PRELOAD and HEAPSHAPE_DIR, unless --all-children (HEAPSHAPE_CHILDREN=all) asks."""
+import glob
+import os
+import subprocess
+
+import hstest
+
+PROG = os.path.join(hstest.PROGRAMS, "failexec.py")
+
+
+def programs(d):
+    out = []
+    for f in sorted(glob.glob(os.path.join(d, "*.hsnap"))):
+        info = hstest.cli("info", f).stdout
+        out.append([l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("program:")][0])
+    return sorted(out)
+
+
+class Writers(hstest.TestCase):
+    def test_failed_execs_and_small_tools_write_nothing(self):
+        for label, py in [i for i in hstest.interpreters()
+                          if i[0] in ("debian-3.11", "3.8.18", "3.12.1", "3.13.0")]:
+            with self.subTest(python=label):
+                self.need(label, py)
+                for mode in ("run", "all", "dir"):
+                    d = os.path.join(self.tmp, "%s-%s" % (label, mode))
+                    os.mkdir(d)
+                    if mode == "dir":
+                        e = dict(hstest.env(), LD_PRELOAD=hstest.PRELOAD, HEAPSHAPE_DIR=d)
+                        p = subprocess.run([py, PROG], cwd=d, env=e, capture_output=True,
+                                           text=True, timeout=300)
+                    else:
+                        args = ["run"] + (["--all-children"] if mode == "all" else []) + ["--", py, PROG]
+                        p = hstest.cli(*args, cwd=d, check=False)
+                    self.assertEqual((p.returncode, p.stdout.strip()), (0, "100"), p.stderr[-2000:])
+                    want = ["failexec", "sh", "true"] if mode == "all" else ["failexec"]
+                    self.assertEqual(programs(d), want, mode)
+
+    def test_small_c_program_plain_preload(self):
+        true = "/bin/true"
+        e = dict(hstest.env(), LD_PRELOAD=hstest.PRELOAD, HEAPSHAPE_DIR=self.tmp)
+        subprocess.run([true], env=e, check=True, timeout=60)
+        self.assertEqual(glob.glob(os.path.join(self.tmp, "*.hsnap")), [])
+        subprocess.run([true], env=dict(e, HEAPSHAPE_CHILDREN="all"), check=True, timeout=60)
+        asked = glob.glob(os.path.join(self.tmp, "heapshape-true-*.hsnap"))
+        self.assertEqual(len(asked), 1, "HEAPSHAPE_CHILDREN=all asks for every process")
+        hstest.cli("info", asked[0])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
