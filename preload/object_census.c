@@ -13,7 +13,9 @@
  *   PyObject: ob_refcnt 0, ob_type 8; PyVarObject: ob_size 16
  *   PyTypeObject: tp_name 24, tp_basicsize 32, tp_itemsize 40, tp_flags 168, tp_members 240,
  *                 tp_dictoffset 288
- *   PyListObject: ob_item 24; PyTupleObject: ob_item 24; PyDictObject: ma_keys 32, ma_values 40
+ *   PyListObject: ob_item 24; PyTupleObject: ob_item 24 (3.14+: 32, after ob_hash);
+ *   PyDictObject: ma_keys 32, ma_values 40
+ *   PyHeapTypeObject.ht_cached_keys: 3.8-3.11 872, 3.12-3.14 880, 3.15 888
  *   PyDictKeysObject 3.8-3.10: dk_size 8, dk_nentries 32, dk_indices 40, entries {hash,key,value}
  *                    3.11-3.13: dk_log2_index_bytes 9, dk_kind 10, dk_nentries 24,
  *                    dk_indices 32, entries {hash,key,value} (general) or {key,value} (unicode)
@@ -22,7 +24,11 @@
  *                 at 8, embedded after the object when Py_TPFLAGS_INLINE_VALUES
  *   managed dict (3.11+): the pointer at object - 24 (3.12: values - 1 when bit 0 is set);
  *                 3.11 values pointer at object - 32
+ *   3.14 and 3.15 (Debian's 3.14.10 and 3.15.2 headers, tools/pyoffsets.c) equal 3.13 except
+ *   where noted; PyGC_Head stays 16 bytes, the pre-header 16 (dict at -24, weakref at -32).
  */
+/* PyTupleObject.ob_item */
+#define HS_TUPLE_ITEMS ((uint64_t)(hs_pyi.minor >= 14 ? 32 : 24))
 #define _GNU_SOURCE
 /* preload/BUILD compiles this file a second time, with HS_ANATOMY_POPCNT, for CPUs with POPCNT
  * (every x86-64 CPU since 2008; Debian's baseline does not assume it): the passes rank live
@@ -402,8 +408,19 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b,
     /* compact str objects are smaller than PyUnicode_Type's basicsize (PyUnicodeObject) */
     uint64_t minsize = t->addr == hs_pyi.unicode_type ? hs_pyi.ascii_size + 1u : (uint64_t)t->basicsize;
     if (want != off || minsize + off > size) continue;
-    int64_t refcnt = (int64_t)rd64(b + off);
+    uint64_t rc = rd64(b + off);
+    /* 3.14+: ob_flags in the top 16 bits (_Py_IMMORTAL_FLAGS 1, _Py_STATICALLY_ALLOCATED_FLAG
+     * 4): an immortal heap object (interned str) has 1 there */
+    if (hs_pyi.minor >= 14 && (rc >> 48) <= 7) rc &= ((uint64_t)1 << 48) - 1;
+    int64_t refcnt = (int64_t)rc;
     if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) continue;
+    /* An instance of a class without items or inline values fills its block exactly
+     * (PyType_GenericAlloc). Stale bytes left in a reused block by a freed object can look like
+     * an instance header: 3.14/3.15 left one builtin method bound to a __slots__ class in a
+     * 72-byte buffer, read as that class's instance at offset 32 (tests/e2e/test_anatomy). */
+    if ((t->tp_flags & TPF_HEAPTYPE) && t->itemsize == 0 && !(t->tp_flags & TPF_INLINE_VALUES) &&
+        (uint64_t)t->basicsize + off != size)
+      continue;
     a->cls[r] = (uint16_t)(((uint32_t)ti + 1) | ((off / 16u) << 14));
     return;
   }
@@ -659,8 +676,9 @@ static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, uint32_t cw)
     }
   } else if (t->tp_flags & TPF_TUPLE_SUBCLASS) {
     int64_t n = (int64_t)rd64(o + 16);
-    for (int64_t k = 0; k < n && 24 + (uint64_t)(k + 1) * 8 <= avail; k++) {
-      uintptr_t v = rd64(o + 24 + 8 * (uint64_t)k);
+    uint64_t io = HS_TUPLE_ITEMS;
+    for (int64_t k = 0; k < n && io + (uint64_t)(k + 1) * 8 <= avail; k++) {
+      uintptr_t v = rd64(o + io + 8 * (uint64_t)k);
       if (v) hs_own_scalar(a, v, i);
     }
   } else if (t->tp_flags & TPF_DICT_SUBCLASS) {
@@ -863,8 +881,10 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     int list = (t->tp_flags & TPF_LIST_SUBCLASS) != 0;
     s->kind = list ? HS_SHAPE_LIST : HS_SHAPE_TUPLE;
     int64_t n = (int64_t)rd64(o + 16);
-    uintptr_t items = o + 24;
-    uint64_t lim = avail - 24;
+    uint64_t io = list ? 24 : HS_TUPLE_ITEMS;
+    if (avail < io) return 0;
+    uintptr_t items = o + io;
+    uint64_t lim = avail - io;
     if (list) {
       long j = hs_live_find(rd64(o + 24));
       if (j < 0) return n == 0;
@@ -900,7 +920,7 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     }
   }
   if (varr && (t->flags & HS_TYPE_HEAP)) {
-    size_t ck_off = hs_pyi.minor >= 12 ? 880 : 872;
+    size_t ck_off = hs_pyi.minor >= 15 ? 888 : hs_pyi.minor >= 12 ? 880 : 872;
     long tb = hs_block_at(a, t->addr, 16, ck_off + 8);
     uintptr_t keys = tb >= 0 ? rd64(t->addr + ck_off) : 0;
     long kj = keys ? hs_live_find(keys) : -1;

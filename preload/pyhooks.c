@@ -3,8 +3,8 @@
  *
  * No libpython is linked: every Py* symbol is looked up with dlsym at start-up, and a process
  * without them is tracked as plain malloc. Frame and object layouts per version were measured
- * with offsetof against each version's headers (docs/cpython-internals.md); only 3.8-3.13
- * are walked. Nothing here allocates through the hooked allocator or holds hs_lock while
+ * with offsetof against each version's headers (docs/cpython-internals.md); from 3.13 on the
+ * layout comes from pyframe_layout.c, checked against the interpreter's _Py_DebugOffsets. Nothing here allocates through the hooked allocator or holds hs_lock while
  * calling into Python.
  */
 #define _GNU_SOURCE
@@ -14,6 +14,7 @@
 
 #include "preload/core.h"
 #include "preload/pychain.h"
+#include "preload/pyframe_layout.h"
 
 volatile int hs_py_pending;
 struct hs_pyinfo hs_pyi;
@@ -275,21 +276,22 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
       }
       break;
     }
-    case HS_WALK_313:
-      for (f = RD_PTR(ts, 72); f && n < max; f = RD_PTR(f, 8)) {
-        uint8_t owner = *(const uint8_t *)(f + 70);
-        if (owner == 3) {
+    case HS_WALK_313: /* 3.13+: hs_fl; 3.14 tags f_executable (a _PyStackRef) in its low bits */
+      for (f = RD_PTR(ts, hs_fl.tstate_frame); f && n < max; f = RD_PTR(f, hs_fl.prev)) {
+        uint8_t owner = *(const uint8_t *)(f + hs_fl.owner);
+        if (owner >= 3) { /* C-stack entry (3.13: CSTACK; 3.14+: INTERPRETER, CSTACK) */
           HS_SEG_END();
           continue;
         }
-        char *code = RD_PTR(f, 0);
-        char *instr = RD_PTR(f, 56);
-        char *first = code + 200;
+        char *code = (char *)((uintptr_t)RD_PTR(f, hs_fl.exec) & ~(uintptr_t)7);
+        char *instr = RD_PTR(f, hs_fl.instr);
+        char *first = code + hs_fl.adapt;
         if (!code) continue;
         struct hs_lcache *e = hs_py_frame_cached(code, (int32_t)(instr - first));
         if (!e) {
           if (*(void *const *)(code + 8) != p_CodeType) continue;
-          if (owner != 1 && instr < first + 2 * (ptrdiff_t)RD_I32(code, 184)) continue;
+          if (owner != 1 && hs_fl.check_first && instr < first + 2 * (ptrdiff_t)RD_I32(code, hs_fl.first))
+            continue;
           e = hs_py_frame(code, (int32_t)(instr - first));
         }
         if (e) {
@@ -468,11 +470,11 @@ static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
       break;
     }
     case HS_WALK_313:
-      f = RD_PTR(ts, 72);
-      if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + 70) == 3) return UINT32_MAX;
-      code = RD_PTR(f, 0);
+      f = RD_PTR(ts, hs_fl.tstate_frame);
+      if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + hs_fl.owner) >= 3) return UINT32_MAX;
+      code = (const char *)((uintptr_t)RD_PTR(f, hs_fl.exec) & ~(uintptr_t)7);
       if (HS_UNLIKELY(!code)) return UINT32_MAX;
-      off = (int32_t)(RD_PTR(f, 56) - (code + 200));
+      off = (int32_t)(RD_PTR(f, hs_fl.instr) - (code + hs_fl.adapt));
       break;
     default:
       return UINT32_MAX;
@@ -660,6 +662,8 @@ static struct hs_pymethoddef hs_atexit_def = {"_heapshape_exit_snapshot", hs_py_
                                               0x0004 /* METH_NOARGS */, NULL};
 
 /* Runs on the main thread with the GIL held (Py_AddPendingCall). */
+static int hs_fl_pending; /* a newer Python's debug offsets await their live check */
+
 static int hs_py_register_atexit(void *arg) {
   (void)arg;
   /* PYTHONMALLOC / -X dev replaced our hooks during pre-initialization: back on top, unless
@@ -667,6 +671,13 @@ static int hs_py_register_atexit(void *arg) {
   hs_chain_ensure();
   int saved = hs_busy;
   hs_busy = 1;
+  if (hs_fl_pending) {
+    hs_fl_pending = 0;
+    if (hs_frame_layout_confirm()) {
+      hs_walk = HS_WALK_313;
+      hs_fast = hs_proc.max_frames == 1 && !hs_native_mode;
+    }
+  }
   void *mod = p_ImportModule("atexit");
   void *fn = mod ? p_CFunction_NewEx(&hs_atexit_def, NULL, NULL) : NULL;
   void *r = fn ? p_CallMethod(mod, "register", "O", fn) : NULL;
@@ -726,13 +737,15 @@ void hs_py_init(void) {
     case 10: hs_walk = HS_WALK_310; break;
     case 11: hs_walk = HS_WALK_311; break;
     case 12: hs_walk = HS_WALK_312; break;
-    case 13: hs_walk = HS_WALK_313; break;
     default: hs_walk = HS_WALK_NONE; break;
   }
+  int layout = minor >= 13 ? hs_frame_layout_init(&minor) : HS_FL_NONE;
+  if (layout == HS_FL_TABLE) hs_walk = HS_WALK_313;
+  hs_fl_pending = layout == HS_FL_DEBUG_PENDING && p_tstate_get;
   if (!p_tstate_get) hs_walk = HS_WALK_NONE;
   HS_SYM(p_GILState_Ensure, "PyGILState_Ensure");
   HS_SYM(p_GILState_Release, "PyGILState_Release");
-  if (hs_walk == HS_WALK_NONE)
+  if (hs_walk == HS_WALK_NONE && minor < 13)
     hs_warn3("no frame layout known for this Python version; ",
              "Python allocations are recorded without lines", "");
   if (minor >= 11) {
@@ -743,8 +756,16 @@ void hs_py_init(void) {
     hs_ascii_size = 40;
     hs_compact_size = 56;
   }
+  if (layout != HS_FL_NONE) {
+    hs_co_filename = hs_fl.co_filename;
+    hs_co_name = hs_fl.co_name;
+    hs_ascii_size = hs_fl.ascii_size;
+    hs_compact_size = hs_fl.compact_size;
+  }
   hs_pyi.minor = minor;
-  hs_pyi.type_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyType_Type");
+  /* the anatomy pass knows object layouts up to the newest version in the frame table */
+  if (minor <= 15 && (minor < 13 || layout == HS_FL_TABLE))
+    hs_pyi.type_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyType_Type");
   hs_pyi.float_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyFloat_Type");
   hs_pyi.long_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyLong_Type");
   hs_pyi.unicode_type = (uintptr_t)p_UnicodeType;

@@ -56,8 +56,8 @@ def interpreters():
     for v in PYENV_VERSIONS:
         p = os.path.join(root, "versions", v, "bin", "python3") if root else None
         out.append((v, p if p and os.access(p, os.X_OK) else None))
-    for v in FETCHED_VERSIONS if os.environ.get("HEAPSHAPE_TEST_FETCHED") else ():
-        out.append((v, fetched_python(v)))  # (joins every run once the shim walks 3.14/3.15)
+    for v in FETCHED_VERSIONS:
+        out.append((v, fetched_python(v)))
     return out
 
 
