@@ -145,3 +145,29 @@ class TableFromHeaders(hstest.TestCase):
                 if minor >= 15:
                     want["heaptype_ht_cached_keys"] = 888
                 self.assertEqual({k: int(got[k]) for k in want}, want)
+
+
+class SharedLibpython(hstest.TestCase):
+    """The shared-libpython case: tools/fetch_pythons.sh's python3.X-shared launchers, linked
+    against Debian's libpython3.14.so / libpython3.15.so: lines with one and with 4 frames."""
+
+    def test_lines_through_libpython_so(self):
+        for v in hstest.FETCHED_VERSIONS:
+            py = hstest.fetched_python(v, shared=True)
+            for frames in (None, "4"):
+                with self.subTest(python=v + "-shared", frames=frames):
+                    self.need(v + "-shared", py)
+                    out = os.path.join(self.tmp, "shared-%s-%s.hsnap" % (v, frames))
+                    p = hstest.profile([py, SCRIPT], out, frames=frames, check=False)
+                    self.assertEqual(p.returncode, 3, p.stderr)
+                    self.assertNotIn("heapshape: warning", p.stderr)
+                    e = hstest.line_of(hstest.stats(out)["statistics"], SCRIPT, LINE)
+                    self.assertIsNotNone(e, "no entry for layout_probe.py:%d" % LINE)
+                    self.assertGreaterEqual(e["count"], 99_990)
+                    if frames:  # the caller's frame: the module line that calls build()
+                        tb = hstest.stats(out, "--key", "traceback")["statistics"]
+                        call = hstest.find_line(SCRIPT, "values = build(")
+                        # tracemalloc's order: the outermost frame first
+                        self.assertTrue(any(
+                            [f["lineno"] for f in t.get("traceback", [])][-2:] == [call, LINE]
+                            and t["count"] >= 99_990 for t in tb), tb[:3])
