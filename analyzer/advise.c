@@ -12,7 +12,7 @@
 
 #include "analyzer/anatomy_report.h"
 #include "analyzer/baseline.h"
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/snapshot.h"
@@ -827,7 +827,7 @@ int hsa_advise_main(int argc, char **argv, FILE *out) {
         goto out;
       }
     } else if (a[0] == '-' && alen > 1) {
-      rc = hsa_cli_error("unknown option \"%s\" for advise; see heapshape --help", a);
+      rc = hsa_cli_error("unknown option \"%s\" for advise; see heapshape advise --help", a);
       goto out;
     } else {
       files[nfiles++] = a;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "analyzer/baseline.h"
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
 #include "analyzer/report.h"
 #include "analyzer/symbolize.h"
 

@@ -1,11 +1,10 @@
 /* heapshape analyzer: command-line front end for stats, diff, info, anatomy, sizes, help and
- * --version
- * (see cli.h). All the work is done by the library modules; this file only parses options
- * and maps errors to exit status 2. */
+ * --version (see cli.h), and the dispatch to the other commands' modules. Help texts are in
+ * help.c, error reporting in errors.c. All the work is done by the library modules; this
+ * file only parses options and maps errors to exit status 2. */
 #include "analyzer/cli.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,89 +14,14 @@
 #include "analyzer/check.h"
 #include "analyzer/export.h"
 #include "analyzer/html_report.h"
+#include "analyzer/help.h"
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/stats.h"
 #include "analyzer/symbolize.h"
 #include "analyzer/timeline.h"
-
-static const char usage_text[] =
-    "usage: heapshape COMMAND [ARGS]\n"
-    "\n"
-    "Commands:\n"
-    "  run [-o PATH] [--frames N] [--native] [--sample-rate BYTES] [--interval SECONDS]\n"
-    "      [--report] -- COMMAND ARGS...\n"
-    "                        run COMMAND with the heapshape shim preloaded, then summarize\n"
-    "                        its exit snapshot (default heapshape-<program>-<pid>.hsnap);\n"
-    "                        --native: native stacks too (16 frames unless --frames);\n"
-    "                        --report: also write the HTML report next to the snapshot;\n"
-    "                        --sample-rate: record about one allocation per BYTES (64K, 1M)\n"
-    "                        and estimate, with standard errors; --interval: also write\n"
-    "                        PATH.<n>.hsnap every SECONDS while the program runs;\n"
-    "                        child processes write heapshape-<program>-<pid>.hsnap when\n"
-    "                        they run Python or allocate 1 MiB (--all-children: always)\n"
-    "  stats FILE [OPTIONS]  live memory grouped like tracemalloc's Snapshot.statistics\n"
-    "  diff OLD NEW [OPTIONS]\n"
-    "                        differences like tracemalloc's Snapshot.compare_to\n"
-    "  info FILE             what the snapshot is about: process, reason, totals\n"
-    "  timeline FILE [--format text|json] [--width N]\n"
-    "                        live memory over time (chart, or the samples as json)\n"
-    "  anatomy FILE [OPTIONS]\n"
-    "                        what the live objects are made of, per (line, type): objects,\n"
-    "                        bytes, headers vs data, sampled shapes (needs a format-2\n"
-    "                        snapshot of a Python program; --limit, --format, --include,\n"
-    "                        --exclude, --domain, --no-symbols as for stats)\n"
-    "  advise FILE... [--min-objects N] [--ram SIZE] [--format text|markdown|json]\n"
-    "                        layout advice for sites with many records (numpy columns,\n"
-    "                        structured arrays, slots, shared memory) with size estimates\n"
-    "  sizes FILE [--format text|json]\n"
-    "                        sys.getsizeof of a few values in the recorded interpreter,\n"
-    "                        derived from the snapshot's type table\n"
-    "  check BASELINE NEW [--max-increase PCT] [--max-increase-bytes SIZE] [--max-total SIZE]\n"
-    "        [--max-peak SIZE|PCT] [--site-max-increase PCT] [--site-floor SIZE]\n"
-    "        [--key lineno|filename] [--format text|markdown|junit|json] [-o FILE]\n"
-    "                        CI memory gate: exit 0 within the limits, 1 on a regression\n"
-    "                        (docs/ci.md); BASELINE is a snapshot or a baseline file\n"
-    "  baseline save SNAPSHOT --to FILE [--key lineno|filename]\n"
-    "                        a small, sorted text baseline to commit\n"
-    "  merge [--median|--sum] SNAPSHOT... -o OUTPUT\n"
-    "                        median of repeated runs, or sum of the processes of one run\n"
-    "  export SNAPSHOT --format pprof|speedscope|collapsed|csv [-o FILE] [--peak]\n"
-    "                        live memory for other tools (heapshape export --help)\n"
-    "  report SNAPSHOT [OLD NEW] [-o FILE.html]\n"
-    "                        one self-contained HTML page: flame graph, timeline, top lines,\n"
-    "                        anatomy, advice; a diff for two (heapshape report --help)\n"
-    "  (run also takes --repeat N: median of N runs, and --with-children: sum of the\n"
-    "   program's processes)\n"
-    "  help, --help          this text\n"
-    "  --version             the heapshape version and snapshot formats it reads\n"
-    "\n"
-    "Options for stats and diff:\n"
-    "  --key lineno|filename|traceback|type\n"
-    "                        group by (default lineno); type groups by Python type (needs\n"
-    "                        object anatomy, see anatomy)\n"
-    "  --limit N             print at most N entries (default 10 for text, all for json;\n"
-    "                        0 = all)\n"
-    "  --format text|json    output format (default text)\n"
-    "  --include PATTERN     keep only sites whose innermost frame's file matches (fnmatch;\n"
-    "                        repeatable)\n"
-    "  --exclude PATTERN     drop sites whose innermost frame's file matches (repeatable)\n"
-    "  --domain malloc|raw|mem|obj|python\n"
-    "                        keep only these allocator domains (repeatable; default all)\n"
-    "  --no-symbols          do not symbolize native frames (print module+0xADDR)\n"
-    "  --peak                the live memory at the peak (the snapshot's peak copy) instead\n"
-    "                        of at the snapshot\n";
-
-int hsa_cli_error(const char *fmt, ...) {
-  va_list ap;
-  fputs("heapshape: error: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return HSA_EXIT_USAGE;
-}
+#include "analyzer/version.h" /* HSA_VERSION, from python/heapshape/VERSION */
 
 /* Options shared by stats and diff. */
 struct query {
@@ -186,7 +110,8 @@ static int parse_query(int argc, char **argv, size_t want_files, struct query *q
     } else if (strcmp(a, "--peak") == 0) {
       q->opt.peak = 1;
     } else {
-      return hsa_cli_error("unknown option \"%s\" for %s; see heapshape --help", a, argv[0]);
+      return hsa_cli_error("unknown option \"%s\" for %s; see heapshape %s --help", a, argv[0],
+                           argv[0]);
     }
   }
   if (q->nfiles != want_files)
@@ -267,11 +192,12 @@ static int cmd_anatomy(int argc, char **argv) {
   int rc = parse_query(argc, argv, 1, &q);
   if (rc) goto out;
   if (q.key_given) {
-    rc = hsa_cli_error("anatomy has no --key option (rows are per line and type)");
+    rc = hsa_cli_error("unknown option \"--key\" for anatomy (rows are per line and type)");
     goto out;
   }
   if (q.opt.peak) {
-    rc = hsa_cli_error("anatomy has no --peak option (object anatomy is taken with the snapshot)");
+    rc = hsa_cli_error("unknown option \"--peak\" for anatomy (object anatomy is taken "
+                       "with the snapshot)");
     goto out;
   }
   if ((rc = load(q.files[0], &snap)) != 0) goto out;
@@ -309,7 +235,7 @@ static int cmd_sizes(int argc, char **argv) {
       else if (strcmp(v, "text") == 0) json = 0;
       else return hsa_cli_error("bad --format \"%s\"; use text or json", v);
     } else if (a[0] == '-' && strcmp(a, "-") != 0) {
-      return hsa_cli_error("unknown option \"%s\" for sizes; see heapshape --help", a);
+      return hsa_cli_error("unknown option \"%s\" for sizes; see heapshape sizes --help", a);
     } else if (file) {
       return hsa_cli_error("sizes takes 1 file; unexpected argument \"%s\"", a);
     } else {
@@ -333,6 +259,9 @@ static int cmd_sizes(int argc, char **argv) {
 }
 
 static int cmd_info(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (argv[i][0] == '-' && argv[i][1])
+      return hsa_cli_error("unknown option \"%s\" for info; see heapshape info --help", argv[i]);
   if (argc != 2) return hsa_cli_error("info needs exactly one snapshot file: heapshape info FILE");
   struct hsa_snapshot s;
   int rc = load(argv[1], &s);
@@ -344,13 +273,28 @@ static int cmd_info(int argc, char **argv) {
 
 int hsa_cli_main(int argc, char **argv) {
   if (argc < 2) {
-    fputs(usage_text, stderr);
+    fputs(hsa_help_general(), stderr);
     return HSA_EXIT_USAGE;
   }
   const char *cmd = argv[1];
+  if (strcmp(cmd, "help") == 0 && argc >= 3) {
+    const char *sub = strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0 ? "help" : argv[2];
+    const char *text = hsa_help_text(sub);
+    if (!text && sub[0] == '-')
+      return hsa_cli_error("unknown option \"%s\" for help; see heapshape help --help", sub);
+    if (!text)
+      return hsa_cli_error("no command \"%s\"; heapshape --help lists the commands", sub);
+    fputs(text, stdout);
+    return flush_stdout();
+  }
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-    fputs(usage_text, stdout);
-    return 0;
+    fputs(hsa_help_general(), stdout);
+    return flush_stdout();
+  }
+  const char *help = hsa_help_text(cmd);
+  if (help && hsa_help_wanted(cmd, argc - 1, argv + 1)) {
+    fputs(help, stdout);
+    return flush_stdout();
   }
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
     printf("heapshape %s (reads snapshot format versions %u to %u)\n", HSA_VERSION,

@@ -7,20 +7,14 @@
 #ifndef HEAPSHAPE_ANALYZER_CLI_H
 #define HEAPSHAPE_ANALYZER_CLI_H
 
+#include "analyzer/errors.h" /* HSA_EXIT_USAGE, hsa_cli_error */
+#include "analyzer/run.h"    /* hsa_cli_run */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define HSA_VERSION "0.1.0"
-#define HSA_EXIT_USAGE 2
-
 int hsa_cli_main(int argc, char **argv);
-
-/* `heapshape run [-o PATH] [--frames N] -- COMMAND ARGS...`; argv[0] is "run". */
-int hsa_cli_run(int argc, char **argv);
-
-/* Prints "heapshape: error: <message>\n" to stderr and returns HSA_EXIT_USAGE. */
-int hsa_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
+#include "analyzer/version.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 

@@ -9,7 +9,8 @@
 #include <uthash.h>
 #include <zlib.h>
 
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
+#include "analyzer/version.h"
 #include "analyzer/export.h"
 #include "analyzer/profile.pb-c.h"
 

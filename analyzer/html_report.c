@@ -13,7 +13,8 @@
 
 #include "analyzer/advise.h"
 #include "analyzer/anatomy_report.h"
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
+#include "analyzer/version.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/stacks.h"

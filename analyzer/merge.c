@@ -8,7 +8,7 @@
 
 #include <uthash.h>
 
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
 #include "analyzer/reader.h"
 #include "analyzer/snapshot_encode.h"
 

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
+#include "analyzer/run.h"
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "heapshape/naming.h"

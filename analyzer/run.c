@@ -3,7 +3,7 @@
  *
  * Forks; the child sets the shim's environment (HEAPSHAPE_ROOT_PID, HEAPSHAPE_OUTPUT,
  * HEAPSHAPE_FRAMES, HEAPSHAPE_NATIVE, HEAPSHAPE_SAMPLE_RATE, HEAPSHAPE_INTERVAL, HEAPSHAPE_DIR,
- * LD_PRELOAD) and execs COMMAND. The parent ignores SIGINT and
+ * HEAPSHAPE_CLI (this binary, for the pytest plugin), LD_PRELOAD) and execs COMMAND. The parent ignores SIGINT and
  * SIGQUIT while it waits, so Ctrl-C reaches the child only, then summarizes the exit snapshot
  * on stderr and exits with the child's status (128 + signal if the child was killed).
  * An exec failure is sent back over a close-on-exec pipe and reported as a usage error (2). */
@@ -23,8 +23,9 @@
 
 #include "analyzer/advise.h"
 #include "analyzer/anatomy_report.h"
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
 #include "analyzer/html_report.h"
+#include "analyzer/run.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/repeat.h"
@@ -250,14 +251,25 @@ static void summarize_report(const char *out_path) {
   free(html);
 }
 
+/* Whether name (in dir, where children write) is a snapshot a child process wrote during the
+ * run: new since the run started, not the root's own file nor one of its --interval files. */
+static int is_child_snapshot(const char *name, const char *out_path, const char *dir,
+                             char **before, size_t nbefore, long root_pid) {
+  size_t dl = strlen(dir);
+  if (strncmp(out_path, dir, dl) == 0 && out_path[dl] == '/' && strcmp(out_path + dl + 1, name) == 0)
+    return 0;
+  if (in_list(before, nbefore, name)) return 0;
+  return pid_of_name(name) != root_pid;
+}
+
+/* dir: where child processes write (HEAPSHAPE_DIR); before: its snapshots before the run. */
 static void summarize(const char *out_path, const char *dir, char **before, size_t nbefore,
-                      const char *how) {
-  const char *base = hs_basename(out_path);
+                      const char *how, long root_pid) {
   size_t nafter = 0;
   char **after = list_snapshots(dir, &nafter);
   size_t nchild = 0;
   for (size_t i = 0; i < nafter; i++)
-    if (strcmp(after[i], base) != 0 && !in_list(before, nbefore, after[i])) nchild++;
+    if (is_child_snapshot(after[i], out_path, dir, before, nbefore, root_pid)) nchild++;
   if (!file_exists(out_path)) {
     fprintf(stderr,
             "heapshape: no snapshot was written to %s (the program %s); it may have been "
@@ -325,13 +337,12 @@ static void summarize(const char *out_path, const char *dir, char **before, size
     }
   }
   if (nchild) {
-    fprintf(stderr, "heapshape: %zu more snapshot%s from child processes in %s:", nchild,
+    fprintf(stderr, "heapshape: %zu more snapshot%s from child processes in %s:\n", nchild,
             nchild == 1 ? "" : "s", dir);
     for (size_t i = 0; i < nafter; i++) {
-      if (strcmp(after[i], base) == 0 || in_list(before, nbefore, after[i])) continue;
-      fprintf(stderr, " %s (pid %ld)", after[i], pid_of_name(after[i]));
+      if (!is_child_snapshot(after[i], out_path, dir, before, nbefore, root_pid)) continue;
+      fprintf(stderr, "heapshape:   %s (pid %ld)\n", after[i], pid_of_name(after[i]));
     }
-    fputc('\n', stderr);
   }
   free_list(after, nafter);
 }
@@ -387,7 +398,7 @@ int hsa_cli_run(int argc, char **argv) {
         return hsa_cli_error("bad --interval \"%s\"; use seconds from 0.001 to 86400 (e.g. 0.5)",
                              v);
     } else {
-      return hsa_cli_error("unknown option \"%s\" for run; usage: " RUN_USAGE, a);
+      return hsa_cli_error("unknown option \"%s\" for run; see heapshape run --help", a);
     }
   }
   if (i >= argc) return hsa_cli_error("run needs a command: " RUN_USAGE);
@@ -421,7 +432,7 @@ int hsa_cli_run(int argc, char **argv) {
   remove_stale_temporaries(dir);
   if (strcmp(dir, cwd) != 0) remove_stale_temporaries(cwd);
   size_t nbefore = 0;
-  char **before = list_snapshots(dir, &nbefore);
+  char **before = list_snapshots(cwd, &nbefore); /* children write into cwd (HEAPSHAPE_DIR) */
 
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -463,6 +474,12 @@ int hsa_cli_run(int argc, char **argv) {
     if (sample_rate[0]) setenv("HEAPSHAPE_SAMPLE_RATE", sample_rate, 1);
     if (interval[0]) setenv("HEAPSHAPE_INTERVAL", interval, 1);
     setenv("HEAPSHAPE_DIR", cwd, 1);
+    /* the pytest plugin (and any tool in the program) finds this CLI without a lookup */
+    ssize_t self_len = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (self_len > 0) {
+      buf[self_len] = '\0';
+      setenv("HEAPSHAPE_CLI", buf, 1);
+    }
     const char *old = getenv("LD_PRELOAD");
     if (old && old[0]) snprintf(buf, sizeof buf, "%s:%s", shim, old);
     else snprintf(buf, sizeof buf, "%s", shim);
@@ -504,7 +521,7 @@ int hsa_cli_run(int argc, char **argv) {
   if (strcmp(dir, cwd) != 0) remove_stale_temporaries(cwd);
   if (!out_opt) snprintf(out_abs, sizeof out_abs, "%s/heapshape-%s-%ld.hsnap", cwd, program,
                          (long)pid);
-  summarize(out_abs, dir, before, nbefore, how);
+  summarize(out_abs, cwd, before, nbefore, how, (long)pid);
   free_list(before, nbefore);
   return code;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/cli.h"
+#include "analyzer/errors.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/stats.h"
@@ -126,7 +126,7 @@ int hsa_cli_timeline(int argc, char **argv) {
     } else if (strcmp(a, "--no-symbols") == 0) {
       symbols = 0;
     } else if (a[0] == '-' && strcmp(a, "-") != 0) {
-      return hsa_cli_error("unknown option \"%s\" for timeline; see heapshape --help", a);
+      return hsa_cli_error("unknown option \"%s\" for timeline; see heapshape timeline --help", a);
     } else if (file) {
       return hsa_cli_error("timeline takes 1 file; unexpected argument \"%s\"", a);
     } else {

@@ -350,6 +350,23 @@ TEST_F(CliTest, RunDefaultNameAndChildSnapshots) {
   EXPECT_NE(err_.find("heapshape-sh-99999.hsnap (pid 99999)"), std::string::npos) << err_;
 }
 
+// Children write into the current directory (HEAPSHAPE_DIR) even when -o puts the root's
+// snapshot elsewhere; the summary lists each one on its own line.
+TEST_F(CliTest, RunListsEveryChildSnapshot) {
+  ASSERT_EQ(system(("mkdir -p '" + dir_ + "/sub'").c_str()), 0);
+  std::string child =
+      "sh -c 'cp old.hsnap \"$HEAPSHAPE_OUTPUT\"; cp old.hsnap heapshape-worker-11111.hsnap; "
+      "cp old.hsnap heapshape-multiprocessing.spawn-22222.hsnap'";
+  EXPECT_EQ(Run("run -o sub/out.hsnap -- " + child, kFakeShim), 0) << err_;
+  EXPECT_NE(err_.find("snapshot written to " + dir_ + "/sub/out.hsnap"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("2 more snapshots from child processes in " + dir_ + ":\n"),
+            std::string::npos) << err_;
+  EXPECT_NE(err_.find("\nheapshape:   heapshape-worker-11111.hsnap (pid 11111)\n"),
+            std::string::npos) << err_;
+  EXPECT_NE(err_.find("\nheapshape:   heapshape-multiprocessing.spawn-22222.hsnap (pid 22222)\n"),
+            std::string::npos) << err_;
+}
+
 TEST_F(CliTest, RunReportsMissingSnapshotAndSignal) {
   EXPECT_EQ(Run("run -o never.hsnap -- sh -c 'kill -TERM $$'", kFakeShim), 128 + 15) << err_;
   EXPECT_NE(err_.find("no snapshot was written to " + dir_ + "/never.hsnap"), std::string::npos)

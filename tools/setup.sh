@@ -2,8 +2,9 @@
 # Installs what heapshape needs to build and test on Debian 12.
 #
 #   tools/setup.sh            Debian packages only (apt only if one is missing)
-#   tools/setup.sh --pyenv    also numpy in each pyenv test interpreter, and CPython 3.14/3.15
-#                             with numpy and pytest (tools/fetch_pythons.sh, cached outside)
+#   tools/setup.sh --pyenv    also numpy in each pyenv test interpreter, CPython 3.14/3.15
+#                             with numpy and pytest (tools/fetch_pythons.sh, cached outside),
+#                             and the wheel tools (tools/wheel_tools.sh: build, auditwheel)
 #
 # All output goes to stderr, so callers can keep stdout clean.
 set -euo pipefail
@@ -118,4 +119,7 @@ if [[ "${1-}" == "--pyenv" ]]; then
   hs_pyenv_numpy
   bash "$(dirname "${BASH_SOURCE[0]}")/fetch_pythons.sh" >/dev/null \
     || echo "heapshape setup: WARNING: CPython 3.14/3.15 not fetched (tools/fetch_pythons.sh); their tests will fail"
+  # packaging tools from PyPI for tools/build_wheel.sh and tests/e2e/test_wheel.py
+  bash "$(dirname "${BASH_SOURCE[0]}")/wheel_tools.sh" >/dev/null \
+    || echo "heapshape setup: WARNING: the wheel tools (tools/wheel_tools.sh) could not be installed"
 fi

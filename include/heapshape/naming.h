@@ -17,17 +17,41 @@ static inline const char *hs_basename(const char *p) {
   return s ? s + 1 : p;
 }
 
+/* For `python -c CODE`: the module CODE starts by importing ("from multiprocessing.spawn
+ * import spawn_main; ..." -> multiprocessing.spawn, "import json; ..." -> json), so children
+ * started with -c are named after what they run. Otherwise leaves name and cut alone. */
+static inline void hs_code_module(const char *code, const char **name, size_t *cut) {
+  while (*code == ' ' || *code == '\t' || *code == '\n' || *code == ';') code++;
+  size_t skip = strncmp(code, "from ", 5) == 0 ? 5 : strncmp(code, "import ", 7) == 0 ? 7 : 0;
+  if (!skip) return;
+  code += skip;
+  while (*code == ' ') code++;
+  size_t n = 0;
+  while ((code[n] >= 'a' && code[n] <= 'z') || (code[n] >= 'A' && code[n] <= 'Z') ||
+         (code[n] >= '0' && code[n] <= '9') || code[n] == '_' || code[n] == '.')
+    n++;
+  if (n) {
+    *name = code;
+    *cut = n;
+  }
+}
+
 /* Copies into out (size outlen >= 2) a file-name-safe program name for the command argv[0..argc).
  * For a Python interpreter (basename starting with "python"): the script's base name without
- * ".py", the module of "-m module", or "python-c" for "-c"; otherwise the executable's base
- * name. Characters outside [A-Za-z0-9._-] become '_'. */
+ * ".py", the module of "-m module", for "-c CODE" the module CODE imports first (else
+ * "python-c"); otherwise the executable's base name. Characters outside [A-Za-z0-9._-] become '_'. */
 static inline void hs_program_name(int argc, const char *const *argv, char *out, size_t outlen) {
   const char *name = argc > 0 && argv[0] ? hs_basename(argv[0]) : "program";
   size_t cut = strlen(name);
   if (strncmp(name, "python", 6) == 0) {
     for (int i = 1; i < argc; i++) {
       const char *a = argv[i];
-      if (strcmp(a, "-c") == 0) { name = "python-c"; cut = strlen(name); break; }
+      if (strcmp(a, "-c") == 0) {
+        name = "python-c";
+        cut = strlen(name);
+        if (i + 1 < argc) hs_code_module(argv[i + 1], &name, &cut);
+        break;
+      }
       if (strcmp(a, "-m") == 0) {
         if (i + 1 < argc) { name = argv[i + 1]; cut = strlen(name); }
         break;

@@ -1,2 +1,2 @@
 """pytest-heapshape: per-test heapshape snapshots and memory-limit markers (see plugin.py)."""
-__version__ = "0.1.0"
+from heapshape import __version__  # noqa: F401  (one version for the whole distribution)

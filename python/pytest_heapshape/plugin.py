@@ -4,7 +4,7 @@
 
 * The session must run with libheapshape.so preloaded. If it was not (no `heapshape_snapshot`
   symbol in the process), the plugin re-executes pytest with LD_PRELOAD set to the shim
-  (found through $HEAPSHAPE_PRELOAD, else the repository's bazel-bin/preload/). The one-line
+  (the one installed with the heapshape package; see heapshape/_locate.py). The one-line
   alternative is `heapshape run -- python -m pytest --heapshape`.
 * Per test (default), the plugin calls the shim's `int heapshape_snapshot(const char *path)`
   through ctypes right before and right after the test body (pytest_runtest_call, so fixtures
@@ -36,10 +36,11 @@ import sys
 
 import pytest
 
+from heapshape import _locate
+
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?B)\s*$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4, "PB": 1024 ** 5}
 _REEXEC_ENV = "HEAPSHAPE_PYTEST_REEXEC"
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_memory(text):
@@ -81,26 +82,20 @@ def pytest_addoption(parser):
     g.addoption("--heapshape-per", choices=("test", "session"), default="test",
                 help="snapshot every test (default) or only the session and marked tests")
     g.addoption("--heapshape-cli", default=None,
-                help="the heapshape CLI (default: $HEAPSHAPE_CLI, heapshape on PATH, or the "
-                     "repository's bazel-bin)")
+                help="the heapshape CLI (default: the one installed with this package; "
+                     "$HEAPSHAPE_CLI overrides)")
     g.addoption("--heapshape-top", type=int, default=10,
                 help="diff lines shown for a failing test (default 10)")
 
 
 def _find_shim():
-    env = os.environ.get("HEAPSHAPE_PRELOAD")
-    if env:
-        return env if os.path.isfile(env) else None
-    cand = os.path.join(_REPO, "bazel-bin", "preload", "libheapshape.so")
-    return os.path.realpath(cand) if os.path.isfile(cand) else None
+    return _locate.shim()
 
 
 def _find_cli(opt):
-    for cand in (opt, os.environ.get("HEAPSHAPE_CLI"), shutil.which("heapshape"),
-                 os.path.join(_REPO, "bazel-bin", "analyzer", "heapshape")):
-        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
+    if opt:
+        return opt if os.path.isfile(opt) and os.access(opt, os.X_OK) else None
+    return _locate.cli() or shutil.which("heapshape")
 
 
 def _snapshot_fn():
@@ -124,9 +119,8 @@ def _reexec_preloaded(config):
     shim = _find_shim()
     if not shim:
         raise pytest.UsageError(
-            "heapshape: pytest is not running under the heapshape shim and libheapshape.so was "
-            "not found; set HEAPSHAPE_PRELOAD to its path, or run "
-            "`heapshape run -- python -m pytest --heapshape`")
+            "heapshape: pytest is not running under the heapshape shim and %s; or run "
+            "`heapshape run -- python -m pytest --heapshape`" % _locate.not_found(_locate.SHIM_NAME))
     env = dict(os.environ)
     env[_REEXEC_ENV] = "1"
     old = env.get("LD_PRELOAD")
@@ -310,6 +304,6 @@ def pytest_configure(config):
         _reexec_preloaded(config)  # does not return
     cli = _find_cli(config.getoption("heapshape_cli"))
     if not cli:
-        raise pytest.UsageError("heapshape: cannot find the heapshape CLI; pass --heapshape-cli "
-                                "or set HEAPSHAPE_CLI")
+        raise pytest.UsageError("heapshape: cannot find the heapshape CLI: %s; or pass "
+                                "--heapshape-cli" % _locate.not_found(_locate.CLI_NAME))
     config.pluginmanager.register(HeapshapePlugin(config, snap, cli), "heapshape-plugin")
