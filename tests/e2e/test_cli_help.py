@@ -18,7 +18,7 @@ POSITIONAL = {
     "stats": ["a.hsnap"], "diff": ["a.hsnap", "b.hsnap"], "info": [], "timeline": ["a.hsnap"],
     "anatomy": ["a.hsnap"], "advise": ["a.hsnap"], "sizes": ["a.hsnap"],
     "check": ["a.hsnap", "b.hsnap"], "baseline": ["save", "a.hsnap"], "merge": ["a.hsnap"],
-    "help": [], "run": [],
+    "help": [], "run": [], "export": ["a.hsnap"], "report": ["a.hsnap"],
 }
 VALUES = {"N": "2", "SIZE": "1M", "PCT": "10%", "SIZE|PCT": "1M", "SECONDS": "0.5",
           "BYTES": "64K", "PATTERN": "*.py", "D": "obj"}

@@ -2,7 +2,7 @@
 (python -m build + auditwheel repair), then, for each interpreter, a fresh venv in a temporary
 directory outside the clone gets the wheel and pytest from pip, and with no HEAPSHAPE_*
 variable and a PATH without the checkout it runs: `heapshape run -- python floats_program.py`
-(the KEEP line's count as in test_floats: 999,900 to 1,000,000), stats, diff, anatomy, advise, check (0 within limits, 1 over), `python -m heapshape`, `--version`
+(the KEEP line's count as in test_floats: 999,900 to 1,000,000), stats, diff, anatomy, advise, report, check (0 within limits, 1 over), `python -m heapshape`, `--version`
 (the wheel's metadata version), `python -m pytest --heapshape` on a suite with a failing
 limit_memory marker (exit 1, "Test was limited to 1024 KiB but allocated ...") and, on one
 interpreter, the same under `heapshape run --`. ldd of the installed binaries resolves nothing outside the wheel but
@@ -154,6 +154,9 @@ class Wheel(hstest.TestCase):
         an = self.sh(["heapshape", "anatomy", first], env, work).stdout
         self.assertRegex(an, r"total: live=3\d\.\d MiB")
         self.sh(["heapshape", "advise", first], env, work)
+        self.sh(["heapshape", "report", first, "-o", "r.html"], env, work)
+        with open(os.path.join(work, "r.html")) as f:
+            self.assertIn("floats_program.py", f.read())
         self.sh(["heapshape", "check", first, second, "--max-increase", "50"], env, work, want=0)
         self.sh(["heapshape", "check", first, second, "--max-total", "1M"], env, work, want=1)
 
