@@ -421,9 +421,31 @@ struct hs_thread {
   int in_use;
   struct hs_totals tot; /* deltas; only live_bytes is kept (the merge derives the rest) */
   uint64_t events;
+  uint64_t pending; /* bytes allocated since this thread last checked the peak */
   struct hs_thread *next;
 };
 static struct hs_thread *hs_threads;  /* list head: hs_lock to link, read without */
+
+/* The process's high-water mark of live bytes (raised lock-free by hs_peak_check and by
+ * merges; hs_tot.peak_live_bytes is its value at the last merge), and how many bytes a thread
+ * allocates between two checks of it: exact at every block of HS_PEAK_EXACT bytes or more
+ * (a check follows it at once), otherwise a thread's small blocks are checked at least every
+ * hs_peak_step bytes, 1/256 of the peak (4 KiB to 64 KiB): with up to 4 threads allocating
+ * at once the recorded peak is within 1/64 of the true one. */
+#define HS_PEAK_EXACT ((uint64_t)64 << 10)
+static uint64_t hs_peak_max;
+static uint64_t hs_peak_step = 4096;
+static void hs_peak_raise(uint64_t live) {
+  if ((int64_t)live <= 0) return;
+  uint64_t cur = __atomic_load_n(&hs_peak_max, __ATOMIC_RELAXED);
+  while (live > cur) {
+    if (__atomic_compare_exchange_n(&hs_peak_max, &cur, live, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+      uint64_t step = live >> 8;
+      hs_peak_step = step < 4096 ? 4096 : step > HS_PEAK_EXACT ? HS_PEAK_EXACT : step;
+      break;
+    }
+  }
+}
 static struct hs_thread hs_retired;   /* folded deltas of exited threads (hs_lock) */
 static HS_TLS struct hs_thread *hs_me;
 static pthread_key_t hs_thread_key;
@@ -530,6 +552,9 @@ static void hs_stats_merge_unlocked(void) {
   }
   for (struct hs_thread *t = &hs_retired;; t = t == &hs_retired ? hs_threads : t->next) {
     if (!t) break;
+    /* an exited thread's deltas were folded into hs_retired and zeroed: skipping its struct
+     * keeps a merge from costing sites x every thread the process ever had */
+    if (t != &hs_retired && !t->in_use) continue;
     uint32_t m = t->cap < n ? t->cap : n;
     for (uint32_t i = 0; i < m; i++) {
       const struct hs_thread_stats *b = &t->st[i];
@@ -556,7 +581,8 @@ static void hs_stats_merge_unlocked(void) {
     if (hs_stats[i].live_bytes > hs_stats[i].peak_live_bytes)
       hs_stats[i].peak_live_bytes = hs_stats[i].live_bytes;
   }
-  if (t0.live_bytes > t0.peak_live_bytes) t0.peak_live_bytes = t0.live_bytes;
+  hs_peak_raise(t0.live_bytes);
+  t0.peak_live_bytes = __atomic_load_n(&hs_peak_max, __ATOMIC_RELAXED);
   hs_tot = t0;
 }
 
@@ -679,11 +705,13 @@ static void hs_est_account(struct hs_site_est *est, uint32_t site, uint64_t size
 /* ---------------------------------------------------------------- peak and timeline */
 
 /* The per-site live memory is copied whenever the process's live bytes pass the last copy by
- * a margin (1/64 of it, at least 1 MiB): the copy is at most that margin below the true
- * high-water mark, and a program growing to N bytes pays about 64 * ln(N / 1 MiB) copies. */
+ * a margin (1/128 of it, at least 64 KiB), and whenever a block of HS_PEAK_EXACT bytes or
+ * more takes them past the last copy at all: the copy is exact at every big block and at most
+ * 1/128 (plus the check's step) below the true high-water mark otherwise; a program growing
+ * to N bytes in small blocks pays about 128 * ln(N / 1 MiB) copies. */
 static struct hs_peak_rec *hs_peak;   /* hs_lock */
 static uint32_t hs_peak_cap, hs_peak_sites;
-static uint64_t hs_peak_bytes, hs_peak_time_ns, hs_peak_next = 1 << 20;
+static uint64_t hs_peak_bytes, hs_peak_time_ns, hs_peak_next = 64 << 10;
 
 static void hs_peak_copy(void) { /* caller holds hs_lock */
   hs_stats_merge_unlocked();
@@ -703,8 +731,8 @@ static void hs_peak_copy(void) { /* caller holds hs_lock */
   hs_peak_sites = n;
   hs_peak_bytes = hs_tot.live_bytes;
   hs_peak_time_ns = hs_now_ns() - hs_proc.start_ns;
-  uint64_t margin = hs_peak_bytes / 64;
-  hs_peak_next = hs_peak_bytes + (margin > (1u << 20) ? margin : (1u << 20));
+  uint64_t margin = hs_peak_bytes / 128;
+  hs_peak_next = hs_peak_bytes + (margin > (64u << 10) ? margin : (64u << 10));
 }
 
 /* Timeline: checked every 1024 events; a sample when the interval has passed. When the
@@ -791,7 +819,7 @@ void hs_history_get(struct hs_history *h) {
  * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
  * 65,536 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
 #define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
-#define HS_SIZE_MAX ((1ull << 39) - 1)
+#define HS_SIZE_MAX ((1ull << 38) - 1) /* bit 62 of a map value is HS_MAP_WIN */
 
 uint32_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
 uint32_t **hs_leaves;      /* leaf number -> leaf */
@@ -916,19 +944,29 @@ static inline __attribute__((always_inline)) void hs_site_account_free(struct hs
   t->tot.live_bytes -= size;
 }
 
-/* Every 256 events of a thread: the process's live bytes (other threads' totals read without
- * the lock: a racy but bounded view) against the next peak copy, and the timeline's clock. */
-static void hs_periodic(void) {
+/* After this thread allocated hs_peak_step bytes, or one block of HS_PEAK_EXACT bytes or
+ * more: the process's live bytes (other threads' totals read without the lock, each exact
+ * for its thread) raise the peak, and the per-site copy is taken when they passed the last
+ * copy (by any amount after a big block, by the margin otherwise). */
+static void hs_peak_check(struct hs_thread *me, uint64_t size) {
+  me->pending = 0;
   uint64_t live = hs_retired.tot.live_bytes;
   for (struct hs_thread *t = __atomic_load_n(&hs_threads, __ATOMIC_ACQUIRE); t; t = t->next)
-    live += __atomic_load_n(&t->tot.live_bytes, __ATOMIC_RELAXED);
-  if ((int64_t)live > (int64_t)hs_tot.peak_live_bytes) hs_tot.peak_live_bytes = live; /* racy max */
-  int peak = (int64_t)live > 0 && live >= hs_peak_next;
-  if (!peak && !(hs_me && (hs_me->events & 1023) == 0)) return;
+    if (t->in_use) live += __atomic_load_n(&t->tot.live_bytes, __ATOMIC_RELAXED);
+  hs_peak_raise(live);
+  if ((int64_t)live <= 0) return;
+  int big = size >= HS_PEAK_EXACT;
+  if (!(live >= hs_peak_next || (big && live > hs_peak_bytes))) return;
+  hs_lock_acquire();
+  if (live >= hs_peak_next || (big && live > hs_peak_bytes)) hs_peak_copy();
+  hs_lock_release();
+}
+
+/* Every 1024 events of a thread: PEP 445 users and the interval timer, the timeline's clock. */
+static void hs_periodic(void) {
   if (hs_py_hooked) hs_chain_poll(); /* a PEP 445 user came or went */
   if (HS_UNLIKELY(hs_proc.interval_ns && !hs_timer_running)) hs_timer_resume();
   hs_lock_acquire();
-  if (peak && live >= hs_peak_next) hs_peak_copy();
   hs_time_tick();
   hs_lock_release();
 }
@@ -970,11 +1008,15 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
     uint64_t lower = key & 16 ? hs_shadow_size(*ss) : sz;
     if (lower <= 16) ss = NULL;
   }
+  int win = hs_win_open;
   if (HS_LIKELY(ss)) {
     uint32_t old = *ss;
-    *ss = hs_shadow_encode(key, sz, site);
+    *ss = hs_shadow_encode(key, sz, site) | (win ? HS_SHADOW_WIN : 0);
     /* A block recorded at this address, or one overlapping it, is gone: a free never seen. */
-    if (HS_UNLIKELY(old)) hs_site_account_free(t, hs_shadow_decode(old));
+    if (HS_UNLIKELY(old)) {
+      if (old & HS_SHADOW_WIN) hs_win_sub(hs_shadow_size(old));
+      hs_site_account_free(t, hs_shadow_decode(old));
+    }
   } else {
     hs_lock_acquire();
     uint64_t *slot = hs_map_slot(key, 1);
@@ -984,22 +1026,30 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
       return;
     }
     uint64_t old = *slot;
-    *slot = HS_PRESENT | (sz << HS_SITE_ID_BITS) | site;
+    *slot = HS_PRESENT | (win ? HS_MAP_WIN : 0) | (sz << HS_SITE_ID_BITS) | site;
     hs_lock_release();
-    if (HS_UNLIKELY(old)) hs_site_account_free(t, old & HS_VAL_MASK);
+    if (HS_UNLIKELY(old)) {
+      if (old & HS_MAP_WIN) hs_win_sub((old & HS_VAL_MASK) >> HS_SITE_ID_BITS);
+      hs_site_account_free(t, old & HS_VAL_MASK);
+    }
   }
   hs_account_alloc(t, site, sz);
-  if (HS_UNLIKELY((++t->events & 255) == 0)) hs_periodic();
+  if (HS_UNLIKELY(win)) hs_win_add(sz);
+  if (HS_UNLIKELY((t->pending += sz) >= hs_peak_step)) hs_peak_check(t, sz);
+  if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
 }
 
 int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   uint64_t val;
   uint32_t *ss = hs_shadow_slot(key, 0);
+  int win;
   if (HS_LIKELY(ss && *ss && hs_shadow_is(*ss, key))) {
-    /* Lock-free: the block is this caller's to free, so nobody else writes its slot now. */
-    val = hs_shadow_decode(*ss);
-    *ss = 0;
+    /* Lock-free: the block is this caller's to free, so nobody else writes its slot now
+     * (testpeak.c's clearing of the window bit uses a compare-and-swap). */
+    uint32_t s = __atomic_exchange_n(ss, 0, __ATOMIC_RELAXED);
+    win = (s & HS_SHADOW_WIN) != 0;
+    val = hs_shadow_decode(s);
   } else {
     /* A counting filter over the hash map's keys answers for blocks never recorded (sampled
      * out, or older than the hooks) without the lock. */
@@ -1010,15 +1060,17 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
       hs_lock_release();
       return 0;
     }
+    win = (*slot & HS_MAP_WIN) != 0;
     val = *slot & HS_VAL_MASK;
     hs_map_delete(slot);
     hs_lock_release();
   }
+  if (HS_UNLIKELY(win)) hs_win_sub(val >> HS_SITE_ID_BITS);
   uint32_t s = (uint32_t)(val & HS_SITE_ID_MAX);
   struct hs_thread *t = hs_me_get(s);
   if (HS_LIKELY(t)) {
     hs_site_account_free(t, val);
-    if (HS_UNLIKELY((++t->events & 255) == 0)) hs_periodic();
+    if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
   }
   if (site) *site = s;
   if (size) *size = (size_t)(val >> HS_SITE_ID_BITS);

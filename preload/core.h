@@ -237,12 +237,17 @@ struct hs_slot { /* a hash map slot (core.c) */
 #define HS_GRANULE_SHIFT 5
 #define HS_LEAF_SLOTS ((size_t)1 << (HS_REGION_SHIFT - HS_GRANULE_SHIFT))
 #define HS_PRESENT (1ull << 63)
-#define HS_VAL_MASK (~HS_PRESENT)
-/* slot = (size + 1) << 22 | half << 21 | site: half is bit 4 of the block's address */
+/* a hash map value with HS_MAP_WIN was allocated while a per-test window was open
+ * (testpeak.c); sizes are below 2^38 */
+#define HS_MAP_WIN (1ull << 62)
+#define HS_VAL_MASK (~(HS_PRESENT | HS_MAP_WIN))
+/* slot = (size + 1) << 22 | half << 21 | win << 20 | site: half is bit 4 of the block's
+ * address, win says the block was allocated while a per-test window was open (testpeak.c) */
 #define HS_SHADOW_SITE_BITS 21
 #define HS_SHADOW_HALF (1u << HS_SHADOW_SITE_BITS)
 #define HS_SHADOW_SIZE_SHIFT (HS_SHADOW_SITE_BITS + 1)
-#define HS_SHADOW_SITE_MASK ((1u << HS_SHADOW_SITE_BITS) - 1)
+#define HS_SHADOW_WIN (1u << 20)
+#define HS_SHADOW_SITE_MASK ((1u << 20) - 1)
 #define HS_SHADOW_MAX_SIZE 1022u
 extern uint32_t **hs_l1 HS_HIDDEN;
 /* Counting filter over the pointer map's keys (written under hs_lock, read without it): a
@@ -349,6 +354,15 @@ struct hs_out;
 void hs_anatomy_serialize(const struct hs_anatomy *a, struct hs_out *o) HS_HIDDEN;
 uint32_t hs_anatomy_micros(const struct hs_anatomy *a) HS_HIDDEN;
 void hs_anatomy_free(struct hs_anatomy *a) HS_HIDDEN;
+
+/* Per-test high-water mark (testpeak.c, heapshape_peak_reset/heapshape_peak_get): while a
+ * window is open (hs_win_open), every block allocated is marked (HS_SHADOW_WIN / HS_MAP_WIN)
+ * and counted in hs_win_live; a marked block's free uncounts it. The window's peak is the
+ * highest hs_win_live, exact at every event: pytest-memray's "memory allocated during the
+ * test at its high-water mark". */
+extern volatile int hs_win_open HS_HIDDEN;
+void hs_win_add(uint64_t size) HS_HIDDEN;
+void hs_win_sub(uint64_t size) HS_HIDDEN;
 
 /* --native (native.c): the call site is the native stack, with the Python frames of each
  * _PyEval_EvalFrameDefault call put in its place. */

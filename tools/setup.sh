@@ -13,7 +13,7 @@ exec 1>&2
 HS_DEB_PACKAGES=(
   bazel-bootstrap bazel-platforms
   libunwind-dev uthash-dev libgtest-dev libdw-dev libelf-dev
-  python3.11 python3-numpy python3-pytest
+  python3.11 python3-numpy python3-pytest python3-pytest-xdist
   gcc g++
   strace
   patchelf  # tools/fetch_pythons.sh
@@ -74,6 +74,12 @@ hs_pyenv_numpy() {
       echo "heapshape setup: pip-installing numpy for Python $v"
       PIP_ROOT_USER_ACTION=ignore "$py" -m pip install -q --disable-pip-version-check numpy \
         || echo "heapshape setup: WARNING: numpy install failed for Python $v"
+    fi
+    # pytest for the plugin's tests on 3.12 and 3.13 (tests/e2e/test_memray_verdicts.py)
+    if [[ "$v" == 3.12.* || "$v" == 3.13.* ]] && ! "$py" -c 'import pytest' >/dev/null 2>&1; then
+      echo "heapshape setup: pip-installing pytest for Python $v"
+      PIP_ROOT_USER_ACTION=ignore "$py" -m pip install -q --disable-pip-version-check pytest \
+        || echo "heapshape setup: WARNING: pytest install failed for Python $v"
     fi
   done
 }

@@ -17,6 +17,17 @@ extern "C" {
  * Call it with the GIL held or from a thread that is not inside an allocation. */
 int heapshape_snapshot(const char *path);
 
+/* Per-test high-water mark (pytest-memray's limit_memory measure). heapshape_peak_reset()
+ * opens a window: from then on, the bytes held by blocks allocated since the reset are
+ * counted, and their highest value is kept (exact at every allocation, in every thread;
+ * freeing a block older than the reset changes nothing). heapshape_peak_get() reads that
+ * high-water mark and the bytes those blocks hold now (either pointer may be NULL);
+ * heapshape_peak_stop() closes the window (counting costs an atomic addition per allocation
+ * while it is open). All return 0, or -1 with errno ENODEV when tracking is off. */
+int heapshape_peak_reset(void);
+int heapshape_peak_get(unsigned long long *peak, unsigned long long *current);
+int heapshape_peak_stop(void);
+
 #ifdef __cplusplus
 }
 #endif

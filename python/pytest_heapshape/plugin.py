@@ -1,27 +1,29 @@
 """pytest-heapshape: run a test session under the heapshape shim.
 
-    pytest --heapshape [--heapshape-dir DIR] [--heapshape-per test|session]
+    pytest --heapshape [--heapshape-dir DIR] [--heapshape-keep needed|all]
 
 * The session must run with libheapshape.so preloaded. If it was not (no `heapshape_snapshot`
   symbol in the process), the plugin re-executes pytest with LD_PRELOAD set to the shim
   (the one installed with the heapshape package; see heapshape/_locate.py). The one-line
   alternative is `heapshape run -- python -m pytest --heapshape`.
-* Per test (default), the plugin calls the shim's `int heapshape_snapshot(const char *path)`
-  through ctypes right before and right after the test body (pytest_runtest_call, so fixtures
-  are not counted, as in pytest-memray) and keeps both files in the snapshot directory
-  (default .heapshape/ under the rootdir): `<test id>.before.hsnap`, `<test id>.after.hsnap`.
-  Diff them with `heapshape diff BEFORE AFTER`. With --heapshape-per session only marked tests
-  get snapshots, and the session's own is `session.hsnap`.
+* Snapshots are taken only where they are needed (--heapshape-keep needed, the default): a
+  marked test gets `<test id>.before.hsnap` and `<test id>.after.hsnap` (the shim's
+  `int heapshape_snapshot(const char *path)` called through ctypes right before and right
+  after the test body: pytest_runtest_call, so fixtures are not counted, as in pytest-memray),
+  a failing test gets `<test id>.after.hsnap` (its heap when it failed), and the session's own
+  is `session.hsnap`; --heapshape-keep all gives every test both. They go to the snapshot
+  directory (default .heapshape/ under the rootdir); `heapshape diff BEFORE AFTER` compares two.
 * Markers, with pytest-memray's names and meaning (sizes "<NUMBER> [KMGT]B|B", powers of 1024):
-    @pytest.mark.limit_memory("24 MB")  fails the test if the memory it allocated at its high
-        watermark exceeds the limit. Measured as (process peak after - live bytes before) when
-        the test raised the process's peak; when an earlier test had set a higher peak, the
-        snapshots cannot see the test's own high-water mark and the plugin uses the best lower
-        bound it has, the larger of the test's net growth and the peak increase of any single
-        allocation site (see docs/ci.md).
-    @pytest.mark.limit_leaks("1 MB")  fails the test if any allocation site (file:line, the
-        innermost frame; memray uses the whole stack) still holds more than the limit of memory
-        allocated during the test when the test body returns.
+    @pytest.mark.limit_memory("24 MB")  fails the test if the memory it allocated, at its
+        high-water mark, reaches the limit: the shim's per-test peak (heapshape_peak_reset at
+        the start of the test body, heapshape_peak_get at its end), the highest number of bytes
+        held at once by blocks allocated during the test, in any thread, exact at every
+        allocation; blocks older than the test do not count, as in pytest-memray.
+    @pytest.mark.limit_leaks("1 MB", filter_fn=None)  fails the test if any allocation site
+        (file:line, the innermost frame; memray uses the whole stack) still holds the limit or
+        more of memory allocated during the test when the test body returns. filter_fn gets a
+        Stack of that one frame (function "???") and returns False to ignore the site.
+    current_thread_only=True and limit_leaked_objects are refused with an error naming them.
   A failing test prints what it allocated: the top `heapshape diff` lines (tracemalloc's
   StatisticDiff) between its two snapshots.
 """
@@ -33,6 +35,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -79,8 +82,11 @@ def pytest_addoption(parser):
                      "limit_memory / limit_leaks markers")
     g.addoption("--heapshape-dir", default=None,
                 help="where snapshots go (default: .heapshape under the rootdir)")
-    g.addoption("--heapshape-per", choices=("test", "session"), default="test",
-                help="snapshot every test (default) or only the session and marked tests")
+    g.addoption("--heapshape-keep", choices=("needed", "all"), default=None,
+                help="snapshots of marked and failing tests only (needed, the default) or of "
+                     "every test, before and after (all)")
+    g.addoption("--heapshape-per", choices=("test", "session"), default=None,
+                help="older spelling: test = --heapshape-keep all, session = needed")
     g.addoption("--heapshape-cli", default=None,
                 help="the heapshape CLI (default: the one installed with this package; "
                      "$HEAPSHAPE_CLI overrides)")
@@ -149,19 +155,97 @@ def _safe(nodeid):
     return s[-150:] or "test"
 
 
+class _Shim:
+    """The shim's exported functions, called through ctypes.PyDLL (the GIL stays held, as
+    heapshape.h asks)."""
+
+    def __init__(self, snap):
+        lib = ctypes.PyDLL(None)
+        self.snapshot = snap
+        self.reset = lib.heapshape_peak_reset
+        self.reset.restype = ctypes.c_int
+        self.stop = lib.heapshape_peak_stop
+        self.stop.restype = ctypes.c_int
+        self._get = lib.heapshape_peak_get
+        self._get.argtypes = [ctypes.POINTER(ctypes.c_ulonglong), ctypes.POINTER(ctypes.c_ulonglong)]
+        self._get.restype = ctypes.c_int
+
+    def peak(self):
+        peak, cur = ctypes.c_ulonglong(), ctypes.c_ulonglong()
+        if self._get(ctypes.byref(peak), ctypes.byref(cur)) != 0:
+            raise RuntimeError("heapshape_peak_get failed: tracking is off")
+        return peak.value
+
+
+# pytest-memray's marker arguments: (name, keyword) -> what heapshape does with it
+_MARKER_ARGS = {"limit_memory": ("memory_limit", ("current_thread_only",)),
+                "limit_leaks": ("location_limit", ("filter_fn", "current_thread_only"))}
+
+
+def _marker_limit(marker):
+    """(limit in bytes, filter_fn) of a limit_memory / limit_leaks marker; a pytest.UsageError
+    naming what heapshape does not do."""
+    first, known = _MARKER_ARGS[marker.name]
+    kwargs = dict(marker.kwargs)
+    args = list(marker.args)
+    if not args and first in kwargs:
+        args = [kwargs.pop(first)]
+    if len(args) != 1:
+        raise pytest.UsageError("heapshape: %s takes one limit such as \"24 MB\" (got %r)"
+                                % (marker.name, marker.args))
+    for k in kwargs:
+        if k not in known:
+            raise pytest.UsageError("heapshape: %s(%s=...) is not an argument heapshape (or "
+                                    "pytest-memray) knows" % (marker.name, k))
+    if kwargs.get("current_thread_only"):
+        raise pytest.UsageError(
+            "heapshape: %s(current_thread_only=True) is not supported: the shim counts every "
+            "thread's allocations together; drop the argument or run this test with --memray"
+            % marker.name)
+    fn = kwargs.get("filter_fn")
+    if fn is not None and not callable(fn):
+        raise pytest.UsageError("heapshape: limit_leaks(filter_fn=%r) is not callable" % (fn,))
+    return parse_memory(args[0]), fn
+
+
+class _StackFrame:
+    """pytest-memray's StackFrame: function, filename, lineno."""
+
+    def __init__(self, function, filename, lineno):
+        self.function, self.filename, self.lineno = function, filename, lineno
+
+    def __repr__(self):
+        return "StackFrame(%r, %r, %r)" % (self.function, self.filename, self.lineno)
+
+
+class _Stack:
+    """pytest-memray's Stack: frames, innermost first (heapshape knows one: the site)."""
+
+    def __init__(self, frames):
+        self.frames = tuple(frames)
+
+    def __repr__(self):
+        return "Stack(%r)" % (self.frames,)
+
+
 class HeapshapePlugin:
-    def __init__(self, config, snap, cli):
+    def __init__(self, config, shim, cli):
         self.config = config
-        self.snap = snap
+        self.shim = shim
         self.cli = cli
         self.dir = _snapdir(config)
-        self.per = config.getoption("heapshape_per")
+        keep = config.getoption("heapshape_keep")
+        per = config.getoption("heapshape_per")
+        if keep is None:
+            keep = "all" if per == "test" else "needed"
+        self.keep_all = keep == "all"
         self.top = config.getoption("heapshape_top")
-        self.results = []  # (nodeid, text)
+        self.results = []  # (nodeid, text), from this process and xdist workers
+        self.started = time.time()
         os.makedirs(self.dir, exist_ok=True)
 
     def _take(self, path):
-        if self.snap(os.fsencode(path)) != 0:
+        if self.shim.snapshot(os.fsencode(path)) != 0:
             raise RuntimeError("heapshape_snapshot(%s) failed" % path)
 
     def _run_cli(self, *args):
@@ -186,7 +270,7 @@ class HeapshapePlugin:
 
     def _peak_growth(self, before, after):
         """[(growth, filename, lineno)]: for each site whose peak rose during the test, how far
-        above its live bytes at the start it went (a lower bound of the test's own peak there)."""
+        above its live bytes at the start it went (where the test's high-water mark was)."""
         b, a = self._sites(before), self._sites(after)
         out = []
         for k, (size, peak) in a.items():
@@ -205,54 +289,65 @@ class HeapshapePlugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        mem = item.get_closest_marker("limit_memory")
-        leaks = item.get_closest_marker("limit_leaks")
-        if self.per == "session" and not (mem or leaks):
-            yield
+        markers = [m for m in item.iter_markers() if m.name in
+                   ("limit_memory", "limit_leaks", "limit_leaked_objects")]
+        if not markers and not self.keep_all:
+            outcome = yield
+            exc = outcome.excinfo[1] if outcome.excinfo else None
+            if exc is not None and not isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception)):
+                # a failing test: its heap as it failed
+                self._take(os.path.join(self.dir, _safe(item.nodeid) + ".after.hsnap"))
             return
         limits = {}
-        if mem:
-            limits["memory"] = parse_memory(mem.args[0] if mem.args else mem.kwargs["memory_limit"])
-        if leaks:
-            limits["leaks"] = parse_memory(
-                leaks.args[0] if leaks.args else leaks.kwargs["location_limit"])
+        try:
+            for m in markers:
+                if m.name == "limit_leaked_objects":
+                    raise pytest.UsageError("heapshape: the limit_leaked_objects marker is not "
+                                            "supported (it tracks object lifetimes); use "
+                                            "limit_leaks, or run this test with --memray")
+                if m.name not in limits:  # the closest marker wins, as get_closest_marker does
+                    limits[m.name] = _marker_limit(m)
+        except (pytest.UsageError, ValueError) as e:
+            pytest.fail(str(e), pytrace=False)
         base = os.path.join(self.dir, _safe(item.nodeid))
         before, after = base + ".before.hsnap", base + ".after.hsnap"
         self._take(before)
+        if "limit_memory" in limits:
+            self.shim.reset()
         try:
             yield
         finally:
+            peak = None
+            if "limit_memory" in limits:
+                peak = self.shim.peak()
+                self.shim.stop()
             self._take(after)
         if limits:
-            item._heapshape_failure = self._evaluate(item, before, after, limits)
-        if self.per == "session":
-            for p in (before, after):
-                if not limits:
-                    os.unlink(p)
+            item._heapshape_failure = self._evaluate(item, before, after, limits, peak)
 
-    def _evaluate(self, item, before, after, limits):
-        b, a = read_meta(before), read_meta(after)
+    def _evaluate(self, item, before, after, limits, peak):
         d = self._diff(before, after)
         grew = [e for e in d["statistics"] if e["size_diff"] > 0]
         problems, peaks = [], []
-        if "memory" in limits:
-            net = a["live"] - b["live"]
-            peaks = self._peak_growth(before, after)
-            if a["peak"] > b["peak"]:
-                used, how = a["peak"] - b["live"], "high-water mark during the test"
-            else:
-                used = max([net, 0] + [p[0] for p in peaks[:1]])
-                how = "lower bound: an earlier test set a higher process peak"
-            self.results.append((item.nodeid, "allocated %s (%s), limit %s"
-                                 % (format_size(used), how, format_size(limits["memory"]))))
-            if used > limits["memory"]:
+        if "limit_memory" in limits:
+            limit = limits["limit_memory"][0]
+            how = "high-water mark during the test"
+            text = "allocated %s (%d B) (%s), limit %s" % (format_size(peak), peak, how,
+                                                           format_size(limit))
+            self.results.append((item.nodeid, text))
+            item.user_properties.append(("heapshape", text))
+            if peak >= limit:  # pytest-memray fails a test that reaches its limit
+                peaks = self._peak_growth(before, after)
                 problems.append("Test was limited to %s but allocated %s (%s)"
-                                % (format_size(limits["memory"]), format_size(used), how))
-        if "leaks" in limits:
-            leaking = [e for e in grew if e["size_diff"] > limits["leaks"]]
+                                % (format_size(limit), format_size(peak), how))
+        if "limit_leaks" in limits:
+            limit, fn = limits["limit_leaks"]
+            leaking = [e for e in grew if e["size_diff"] >= limit]
+            if fn is not None:
+                leaking = [e for e in leaking if fn(_Stack([_StackFrame("???", e["filename"], e["lineno"])]))]
             if leaking:
                 problems.append("Test leaked more than %s at %d location%s: %s"
-                                % (format_size(limits["leaks"]), len(leaking),
+                                % (format_size(limit), len(leaking),
                                    "" if len(leaking) == 1 else "s",
                                    ", ".join("%s:%s (%s)" % (e["filename"], e["lineno"],
                                                              format_size(e["size_diff"], True))
@@ -278,9 +373,19 @@ class HeapshapePlugin:
             report.outcome = "failed"
             report.longrepr = msg
 
+    def pytest_runtest_logreport(self, report):
+        # xdist: a worker's results arrive in the controller as the reports' user_properties
+        if report.when == "call" and getattr(report, "node", None) is not None:
+            for k, v in report.user_properties:
+                if k == "heapshape":
+                    self.results.append((report.nodeid, v))
+
     def pytest_sessionfinish(self, session):
-        if self.per == "session":
-            self._take(os.path.join(self.dir, "session.hsnap"))
+        # the session's heap at its end (under the plugin's re-exec, the exit snapshot is
+        # session.hsnap already; an xdist worker's exit snapshot is its own)
+        path = os.path.join(self.dir, "session.hsnap")
+        if not hasattr(self.config, "workerinput") and os.environ.get("HEAPSHAPE_OUTPUT") != path:
+            self._take(path)
 
     def pytest_terminal_summary(self, terminalreporter):
         tr = terminalreporter
@@ -288,6 +393,19 @@ class HeapshapePlugin:
         tr.write_line("snapshots in %s" % self.dir)
         for nodeid, text in self.results:
             tr.write_line("%s: %s" % (nodeid, text))
+        if self.config.pluginmanager.hasplugin("dsession"):  # xdist controller
+            workers = []
+            for name in sorted(os.listdir(self.dir)):
+                path = os.path.join(self.dir, name)
+                if name.startswith("heapshape-") and name.endswith(".hsnap") and \
+                        os.path.getmtime(path) >= self.started:
+                    try:
+                        workers.append((name, read_meta(path)))
+                    except (OSError, ValueError, struct.error):
+                        pass
+            for name, m in workers:
+                tr.write_line("xdist worker %s: peak live %s, live at exit %s"
+                              % (name, format_size(m["peak"]), format_size(m["live"])))
 
 
 def pytest_configure(config):
@@ -306,4 +424,4 @@ def pytest_configure(config):
     if not cli:
         raise pytest.UsageError("heapshape: cannot find the heapshape CLI: %s; or pass "
                                 "--heapshape-cli" % _locate.not_found(_locate.CLI_NAME))
-    config.pluginmanager.register(HeapshapePlugin(config, snap, cli), "heapshape-plugin")
+    config.pluginmanager.register(HeapshapePlugin(config, _Shim(snap), cli), "heapshape-plugin")

@@ -69,9 +69,11 @@ class PytestPlugin(hstest.TestCase):
         p = self.pytest("--heapshape")
         self.check_run(p)
         snaps = sorted(os.listdir(os.path.join(self.suite, ".heapshape")))
-        for t in ("test_over_limit", "test_under_limit", "test_leaks", "test_unmarked"):
+        for t in ("test_over_limit", "test_under_limit", "test_leaks"):
             for phase in ("before", "after"):
                 self.assertIn("test_limits.py_%s.%s.hsnap" % (t, phase), snaps)
+        # a passing unmarked test keeps no snapshot by default
+        self.assertEqual([s for s in snaps if "test_unmarked" in s], [], snaps)
         # only the session's own processes: the CLI calls of the plugin are not profiled
         self.assertEqual([s for s in snaps if s.startswith("heapshape-")], [], snaps)
         before = os.path.join(self.suite, ".heapshape", "test_limits.py_test_leaks.before.hsnap")
@@ -79,6 +81,33 @@ class PytestPlugin(hstest.TestCase):
         d = hstest.diff(before, after)["statistics"]
         e = hstest.line_of(d, SUITE_FILE, hstest.find_line(SUITE_FILE, "LEAK_LINE"))
         self.assertGreaterEqual(e["size_diff"], 500 * 1000)
+
+    def test_keep_all_and_failing_tests(self):
+        p = self.pytest("--heapshape", "--heapshape-keep", "all")
+        self.check_run(p)
+        snaps = os.listdir(os.path.join(self.suite, ".heapshape"))
+        for phase in ("before", "after"):
+            self.assertIn("test_limits.py_test_unmarked.%s.hsnap" % phase, snaps)
+        # by default, a failing unmarked test keeps its heap as it failed (after only)
+        with open(os.path.join(self.suite, "test_fail.py"), "w") as f:
+            f.write("KEEP = []\n\ndef test_fails():\n    KEEP.append(bytearray(3 << 20))\n"
+                    "    assert False\n\ndef test_passes():\n    pass\n")
+        shutil.rmtree(os.path.join(self.suite, ".heapshape"))
+        p = self.pytest("--heapshape", "test_fail.py")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        snaps = sorted(os.listdir(os.path.join(self.suite, ".heapshape")))
+        self.assertEqual(snaps, ["session.hsnap", "test_fail.py_test_fails.after.hsnap"])
+        st = hstest.stats(os.path.join(self.suite, ".heapshape", "test_fail.py_test_fails.after.hsnap"))
+        self.assertGreaterEqual(hstest.line_of(st["statistics"], os.path.join(self.suite, "test_fail.py"), 4)["size"], 3 << 20)
+
+    def test_xdist_workers(self):
+        p = self.pytest("--heapshape", "-n", "2")
+        self.check_run(p)
+        summary = p.stdout.split("= heapshape =")[1]
+        self.assertRegex(summary, r"test_limits\.py::test_over_limit: allocated 30\d\d KiB")
+        self.assertRegex(summary, r"test_limits\.py::test_under_limit: allocated ")
+        workers = re.findall(r"^xdist worker heapshape-\S+\.hsnap: peak live ", summary, re.M)
+        self.assertEqual(len(workers), 2, summary)
 
     def test_under_heapshape_run(self):
         p = self.pytest("--heapshape", "--heapshape-per", "session", under_heapshape=True)
