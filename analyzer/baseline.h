@@ -53,6 +53,12 @@ extern double hsa_baseline_min_size;
  * want per-site peaks of transient memory (`baseline save --all-sites`). */
 extern int hsa_baseline_all_sites;
 
+/* The interpreter's own start-up lines: <frozen ...> modules and <unknown> (no Python frame).
+ * A baseline sums those below --min-size into one line, HSA_STARTUP_SMALL 0; `check` compares
+ * the start-up lines' total, not each line (what they hold moves between them run to run). */
+#define HSA_STARTUP_SMALL "<frozen ...>"
+int hsa_is_startup_file(const char *filename);
+
 /* Parses a baseline file into *out (caller frees with hsa_snapshot_free) and its key. */
 int hsa_baseline_read_file(const char *path, struct hsa_snapshot *out, enum hsa_key *key,
                            struct hsa_error *err);
