@@ -22,11 +22,11 @@ class PytestPlugin(hstest.TestCase):
         self.suite = os.path.join(self.tmp, "suite")
         shutil.copytree(SUITE, self.suite)
 
-    def pytest(self, *args, under_heapshape=False):
+    def pytest(self, *args, under_heapshape=False, py=PY):
         e = hstest.env()
         e["PYTHONPATH"] = PLUGIN_DIR
         e["HEAPSHAPE_CLI"] = hstest.CLI
-        cmd = [PY, "-m", "pytest", "-p", "pytest_heapshape.plugin", "-p", "no:cacheprovider",
+        cmd = [py, "-m", "pytest", "-p", "pytest_heapshape.plugin", "-p", "no:cacheprovider",
                "-rA"] + list(args)
         if under_heapshape:
             cmd = [hstest.CLI, "run", "-o", os.path.join(self.tmp, "run.hsnap"), "--"] + cmd
@@ -108,6 +108,15 @@ class PytestPlugin(hstest.TestCase):
         self.assertRegex(summary, r"test_limits\.py::test_under_limit: allocated ")
         workers = re.findall(r"^xdist worker heapshape-\S+\.hsnap: peak live ", summary, re.M)
         self.assertEqual(len(workers), 2, summary)
+
+    def test_limit_memory_and_limit_leaks_on_314_and_315(self):
+        # the same suite and expectations under Debian's 3.14 and 3.15 (their venvs' pytest)
+        for v in hstest.FETCHED_VERSIONS:
+            with self.subTest(python=v):
+                py = hstest.fetched_python(v)
+                self.need(v, py)
+                shutil.rmtree(os.path.join(self.suite, ".heapshape"), ignore_errors=True)
+                self.check_run(self.pytest("--heapshape", py=py))
 
     def test_under_heapshape_run(self):
         p = self.pytest("--heapshape", "--heapshape-per", "session", under_heapshape=True)
