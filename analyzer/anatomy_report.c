@@ -115,6 +115,9 @@ int hsa_anatomy_compute(const struct hsa_snapshot *s, const struct hsa_options *
     o->owned_header = r->owned_header_bytes;
     o->rounding = r->rounding_bytes + r->owned_rounding_bytes;
     o->data = r->data_bytes + r->owned_data_bytes;
+    /* a block without an object header (numpy data, array.array storage, C buffers) is all
+     * data (the shim writes 0 data bytes for them: docs/snapshot-format.md, ANAT) */
+    if (r->type == HS_NO_TYPE) o->data = o->total;
     /* data can exceed total only in a damaged file; never print a negative overhead */
     o->overhead = o->total > o->data ? o->total - o->data : 0;
     o->overhead_share = o->total ? (double)o->overhead / (double)o->total : 0.0;

@@ -8,7 +8,8 @@
  *   total        bytes + owned_bytes
  *   gc, preheader, header   of the own bytes: GC header, pre-header, object header
  *   rounding     allocator rounding of own and owned blocks, ON TOP of total (not included)
- *   data         own data + owned data (the values themselves)
+ *   data         own data + owned data (the values themselves); a row without a type
+ *                (blocks without an object header: numpy data, C arrays) is all data
  *   overhead     "headers & pointers" = total - data (headers, pointers, hash tables, ...)
  *
  * Totals over the rows (and sites) that pass the filters:

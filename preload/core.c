@@ -1185,6 +1185,8 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_next_dump_ns = hs_mono_start + hs_proc.interval_ns;
   hs_time = hs_grow(NULL, 0, HS_TIME_MAX * sizeof *hs_time);
   hs_copy_env(hs_proc.output, sizeof hs_proc.output, "HEAPSHAPE_OUTPUT");
+  if (!hs_proc.root_pid && hs_proc.output[0]) /* LD_PRELOAD by hand (root_process.c) */
+    hs_proc.root_pid = hs_output_root_pid(hs_proc.pid, hs_proc.output);
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");
 

@@ -376,6 +376,11 @@ int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) HS_HIDDE
 /* Python side (pyhooks.c). */
 void hs_py_init(void) HS_HIDDEN;
 void hs_py_finish_init(void) HS_HIDDEN; /* pending post-initialization work */
+/* HEAPSHAPE_OUTPUT without HEAPSHAPE_ROOT_PID (root_process.c): pid when this process is the
+ * root of the profiled tree, else another pid. */
+int hs_output_root_pid(int pid, const char *output) HS_HIDDEN;
+/* Registers the exit snapshot with the interpreter (exit_hook.c); a Py_AddPendingCall callback. */
+int hs_exit_hook_register(void *arg) HS_HIDDEN;
 extern volatile int hs_py_pending HS_HIDDEN;
 extern uint32_t hs_py_version HS_HIDDEN; /* PY_VERSION_HEX or 0 */
 extern int hs_py_hooked HS_HIDDEN;

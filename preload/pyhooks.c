@@ -1,5 +1,6 @@
 /* heapshape CPython side: PyMem allocator hooks on the RAW, MEM and OBJ domains, the Python
- * call site of an allocation read from the interpreter's own frames, and the atexit snapshot.
+ * call site of an allocation read from the interpreter's own frames (the exit snapshot's hook
+ * is exit_hook.c).
  *
  * No libpython is linked: every Py* symbol is looked up with dlsym at start-up, and a process
  * without them is tracked as plain malloc. Frame and object layouts per version were measured
@@ -30,12 +31,6 @@ static int (*p_Addr2Line)(void *, int);
 static int (*p_IsInitialized)(void);
 static int (*p_GILState_Check)(void);
 static int (*p_AddPendingCall)(int (*)(void *), void *);
-static void *(*p_ImportModule)(const char *);
-static void *(*p_CFunction_NewEx)(void *, void *, void *);
-static void *(*p_CallMethod)(void *, const char *, const char *, ...);
-static void (*p_DecRef)(void *);
-static void (*p_ErrClear)(void);
-static void *(*p_BuildValue)(const char *, ...);
 static void *p_UnicodeType, *p_CodeType;
 static int (*p_GILState_Ensure)(void);
 static void (*p_GILState_Release)(int);
@@ -633,39 +628,10 @@ static void hs_py_hooks(struct hs_pyalloc *h) {
   h->free = sampled ? hs_py_free_sampled : hs_py_free;
 }
 
-/* ------------------------------------------------------------------ atexit snapshot */
-
-struct hs_pymethoddef {
-  const char *ml_name;
-  void *(*ml_meth)(void *, void *);
-  int ml_flags;
-  const char *ml_doc;
-};
-
-static void *hs_py_atexit(void *self, void *unused) {
-  (void)self;
-  (void)unused;
-  if (hs_active && !hs_proc.final_written) {
-    int saved = hs_busy;
-    hs_busy = 1;
-    hs_proc.final_written = 1;
-    if (hs_proc_writes()) hs_snapshot_write(NULL, HS_REASON_EXIT); /* writers.c */
-    /* Nothing more will be written: interpreter finalization frees every object, and
-     * tracking those frees would only cost time (a third of the run on 1M live dicts). */
-    hs_active = 0;
-    hs_busy = saved;
-  }
-  return p_BuildValue("");
-}
-
-static struct hs_pymethoddef hs_atexit_def = {"_heapshape_exit_snapshot", hs_py_atexit,
-                                              0x0004 /* METH_NOARGS */, NULL};
-
-/* Runs on the main thread with the GIL held (Py_AddPendingCall). */
 static int hs_fl_pending; /* a newer Python's debug offsets await their live check */
 
-static int hs_py_register_atexit(void *arg) {
-  (void)arg;
+/* Runs on the main thread with the GIL held (Py_AddPendingCall). */
+static int hs_py_after_init(void *arg) {
   /* PYTHONMALLOC / -X dev replaced our hooks during pre-initialization: back on top, unless
    * the chain still reaches them (tracemalloc started at start-up wraps them) */
   hs_chain_ensure();
@@ -678,19 +644,8 @@ static int hs_py_register_atexit(void *arg) {
       hs_fast = hs_proc.max_frames == 1 && !hs_native_mode;
     }
   }
-  void *mod = p_ImportModule("atexit");
-  void *fn = mod ? p_CFunction_NewEx(&hs_atexit_def, NULL, NULL) : NULL;
-  void *r = fn ? p_CallMethod(mod, "register", "O", fn) : NULL;
-  if (!r) {
-    p_ErrClear();
-    hs_warn3("could not register the exit snapshot with atexit; ",
-             "the snapshot will be taken at process exit", "");
-  }
-  p_DecRef(r);
-  p_DecRef(fn);
-  p_DecRef(mod);
   hs_busy = saved;
-  return 0;
+  return hs_exit_hook_register(arg); /* exit_hook.c */
 }
 
 /* Called from hooks (hs_busy set) until the interpreter is initialized and this thread holds
@@ -698,7 +653,7 @@ static int hs_py_register_atexit(void *arg) {
 void hs_py_finish_init(void) {
   if (!p_IsInitialized() || !p_GILState_Check()) return;
   hs_py_pending = 0;
-  p_AddPendingCall(hs_py_register_atexit, NULL);
+  p_AddPendingCall(hs_py_after_init, NULL);
 }
 
 #define HS_SYM(var, name) (*(void **)&(var) = dlsym(RTLD_DEFAULT, name))
@@ -718,10 +673,7 @@ void hs_py_init(void) {
                         : (uint32_t)((major << 24) | (minor << 16) | (micro << 8) | 0xF0);
   int ok = HS_SYM(p_GetAllocator, "PyMem_GetAllocator") && HS_SYM(p_SetAllocator, "PyMem_SetAllocator") &&
            HS_SYM(p_IsInitialized, "Py_IsInitialized") && HS_SYM(p_GILState_Check, "PyGILState_Check") &&
-           HS_SYM(p_AddPendingCall, "Py_AddPendingCall") && HS_SYM(p_ImportModule, "PyImport_ImportModule") &&
-           HS_SYM(p_CFunction_NewEx, "PyCFunction_NewEx") && HS_SYM(p_CallMethod, "PyObject_CallMethod") &&
-           HS_SYM(p_DecRef, "Py_DecRef") && HS_SYM(p_ErrClear, "PyErr_Clear") &&
-           HS_SYM(p_BuildValue, "Py_BuildValue") && HS_SYM(p_Addr2Line, "PyCode_Addr2Line") &&
+           HS_SYM(p_AddPendingCall, "Py_AddPendingCall") && HS_SYM(p_Addr2Line, "PyCode_Addr2Line") &&
            HS_SYM(p_gilstate_this, "PyGILState_GetThisThreadState") &&
            (p_UnicodeType = dlsym(RTLD_DEFAULT, "PyUnicode_Type")) != NULL &&
            (p_CodeType = dlsym(RTLD_DEFAULT, "PyCode_Type")) != NULL;

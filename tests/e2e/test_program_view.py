@@ -1,0 +1,99 @@
+"""The shim changes nothing the program can see, and HEAPSHAPE_OUTPUT alone works for a user
+who sets LD_PRELOAD by hand (no `heapshape run`), on every supported interpreter.
+
+  invisible    programs/program_view.py prints sorted(sys.modules) and the HEAPSHAPE_ROOT*
+               keys of os.environ; run plain and under the shim
+               (LD_PRELOAD set by hand, as a user would) the output is identical, with and
+               without the program importing atexit itself. The exit snapshot is still taken
+               while module globals are alive: the 200,000 floats of the global KEEP are in
+               it at their line (a snapshot taken after finalization would have none), and
+               the program's own atexit callback still ran. (From 3.10 the private
+               atexit._ncallbacks() counts the shim's callback: preload/exit_hook.c says why.)
+  output       programs/output_tree.py under LD_PRELOAD + HEAPSHAPE_OUTPUT=DIR/out.hsnap only:
+               out.hsnap is the root's (its pid, its ROOT line with 50,000+ blocks); the fork
+               child and the exec'd Python child write heapshape-PROGRAM-PID.hsnap files in
+               HEAPSHAPE_DIR instead of overwriting out.hsnap.
+"""
+import glob
+import json
+import os
+import subprocess
+
+import hstest
+
+PROGRAM = os.path.join(hstest.PROGRAMS, "program_view.py")
+TREE = os.path.join(hstest.PROGRAMS, "output_tree.py")
+
+
+def plain_env():
+    e = hstest.env()
+    for k in list(e):
+        if k.startswith("HEAPSHAPE_"):
+            del e[k]
+    return e
+
+
+def run(py, script, args=(), preload=False, extra=None, cwd=None):
+    e = plain_env()
+    if preload:
+        e["LD_PRELOAD"] = hstest.PRELOAD
+    if extra:
+        e.update(extra)
+    return subprocess.run([py, script] + list(args), capture_output=True, text=True, env=e,
+                          cwd=cwd, timeout=600)
+
+
+def info_pid(snapshot):
+    for line in hstest.cli("info", snapshot).stdout.splitlines():
+        if line.startswith("pid: "):
+            return int(line.split()[1])
+    raise AssertionError("no pid line in heapshape info " + snapshot)
+
+
+class Invisible(hstest.TestCase):
+    def test_every_interpreter(self):
+        keep = hstest.find_line(PROGRAM, "# GLOBAL")
+        for label, py in hstest.interpreters():
+            for args in ((), ("import-atexit",)):
+                with self.subTest(python=label, args=args):
+                    self.need(label, py)
+                    plain = run(py, PROGRAM, args)
+                    self.assertEqual(plain.returncode, 0, plain.stderr)
+                    d = os.path.join(self.tmp, "%s-%d" % (label, len(args)))
+                    os.mkdir(d)
+                    shim = run(py, PROGRAM, args, preload=True, extra={"HEAPSHAPE_DIR": d})
+                    self.assertEqual(shim.returncode, 0, shim.stderr)
+                    self.assertEqual(shim.stdout, plain.stdout, "%s: the program saw a difference" % label)
+                    self.assertEqual(shim.stderr, "", label)
+                    if args:
+                        self.assertIn("program atexit ran", shim.stdout)
+                    snaps = glob.glob(os.path.join(d, "*.hsnap"))
+                    self.assertEqual(len(snaps), 1, snaps)
+                    e = hstest.line_of(hstest.stats(snaps[0])["statistics"], PROGRAM, keep)
+                    self.assertIsNotNone(e, "%s: KEEP's line missing from the exit snapshot" % label)
+                    self.assertGreaterEqual(e["count"], 199_990, label)
+                    self.assertLessEqual(e["count"], 200_001, label)
+
+
+class OutputAlone(hstest.TestCase):
+    def test_direct_preload(self):
+        root_line = hstest.find_line(TREE, "# ROOT")
+        for label, py in hstest.default_interpreters():
+            with self.subTest(python=label):
+                self.need(label, py)
+                d = os.path.join(self.tmp, label)
+                os.mkdir(d)
+                out = os.path.join(d, "out.hsnap")
+                p = run(py, TREE, preload=True, cwd=d, extra={"HEAPSHAPE_OUTPUT": out})
+                self.assertEqual(p.returncode, 0, p.stderr)
+                root, fork, child = (int(x) for x in p.stdout.split())
+                self.assertTrue(os.path.exists(out), "%s: HEAPSHAPE_OUTPUT ignored: %s" % (label, os.listdir(d)))
+                self.assertEqual(info_pid(out), root, label)
+                e = hstest.line_of(hstest.stats(out)["statistics"], TREE, root_line)
+                self.assertIsNotNone(e, label)
+                self.assertGreaterEqual(e["count"], 50_000, label)
+                names = sorted(os.listdir(d))
+                self.assertEqual(names, sorted(["out.hsnap", "heapshape-output_tree-%d.hsnap" % fork,
+                                                "heapshape-python-c-%d.hsnap" % child]),
+                                 "%s: %r" % (label, names))
+                self.assertEqual(info_pid(os.path.join(d, "heapshape-output_tree-%d.hsnap" % fork)), fork)
