@@ -28,6 +28,7 @@ enum fkind { FK_FLOAT, FK_INT, FK_BOOL, FK_STR, FK_OBJ };
 static const char *const fkind_name[] = {"float", "int", "bool", "str", "object"};
 
 enum rkind { RK_DICT, RK_INSTANCE, RK_SLOTS, RK_TUPLE, RK_NAMEDTUPLE, RK_LIST };
+enum ckind { CK_NONE, CK_SEQ, CK_2D, CK_DICT };
 static const char *const rkind_name[] = {"dict", "instance", "slots instance", "tuple",
                                          "namedtuple", "list"};
 
@@ -59,6 +60,16 @@ struct site {
   uint64_t objects, rec_bytes, cont_bytes, header, overhead, data, boxes;
   double current;
   int str_assumed;   /* some U<k> is an assumption */
+  int str_longest;   /* U<k> is the longest sampled value (format v5), not an average */
+  unsigned str_samples; /* sampled records the longest str was taken from */
+  uint64_t row_objects; /* objects of the whole anatomy row (several shapes: > objects) */
+  unsigned ngroups;     /* shape groups at the row (1: the row is one shape) */
+  /* homogeneous numeric container (ck != CK_NONE): one list, tuple or dict of numbers */
+  int ck;
+  uint64_t nelem, ncols; /* elements (rows for CK_2D), columns for CK_2D */
+  uint64_t ncontainers;  /* containers of this shape at the line */
+  enum fkind ekind, kkind; /* element kind; key kind for CK_DICT */
+  int covered; /* the inner lists of a CK_2D site at the same line: advised there */
   int numeric_kind;  /* -1: not all one numeric kind; else the enum fkind */
   int numpy_ok;      /* every field float/int/bool/str */
   struct alt alts[ADV_MAX_ALTS];
@@ -261,13 +272,29 @@ static uint64_t container_bytes(const struct hsa_snapshot *s, const struct hsa_a
   return best ? best->total : 0;
 }
 
-/* Fills st from anatomy row r; 0 when r is not a record row. */
+/* The snapshot and line of anatomy row r. */
+static void site_where(struct site *st, const struct hsa_snapshot *s, const struct hsa_anat_row *r) {
+  st->s = s;
+  st->snapshot_path = s->path ? s->path : "snapshot";
+  st->filename = r->frame.filename;
+  st->lineno = r->frame.lineno;
+  st->function = r->frame.name;
+  st->type = r->type;
+}
+
+/* Fills st from the group of shapes of anatomy row r that starts at r->shapes[g] (the shapes
+ * compatible with it: same kind, names and length), marking them in used; 0 when they are
+ * not records. Each group is its own recommendation: a row whose objects have several shapes
+ * gets one per shape, its objects and bytes shared out by the sampled counts. */
 static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
-                     const struct hsa_anat_row *r, struct site *st) {
+                     const struct hsa_anat_row *r, size_t g, uint8_t *used, struct site *st) {
   memset(st, 0, sizeof *st);
-  if (!r->nshapes || r->domain != HS_DOMAIN_OBJ) return 0;
-  const struct hsa_shape *top = r->shapes[0];
+  if (!r->nshapes || r->domain != HS_DOMAIN_OBJ || used[g]) return 0;
+  const struct hsa_shape *top = r->shapes[g];
+  for (size_t j = g; j < r->nshapes; j++)
+    if (shapes_compatible(top, r->shapes[j])) used[j] = 1;
   if (!top->nfields || top->length != top->nfields) return 0;
+  if (top->length >= HS_ELEM_BIG) return 0; /* a big container, not a record */
   switch (top->kind) {
     case HS_SHAPE_DICT: st->rk = RK_DICT; break;
     case HS_SHAPE_INSTANCE_DICT: st->rk = RK_INSTANCE; break;
@@ -277,8 +304,16 @@ static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
     default: return 0;
   }
   /* compatible shapes (same names and length) make up the dominant shape */
-  unsigned count = 0;
+  unsigned count = 0, ngroups = 0;
   enum fkind kinds[ADV_MAX_FIELDS];
+  uint32_t longest[ADV_MAX_FIELDS];
+  int has_longest = 1;
+  memset(longest, 0, sizeof longest);
+  for (size_t j = 0; j < r->nshapes; j++) { /* groups of records at the row */
+    int seen = 0;
+    for (size_t q = 0; q < j; q++) seen |= shapes_compatible(r->shapes[q], r->shapes[j]);
+    ngroups += !seen && r->shapes[j]->length < HS_ELEM_BIG;
+  }
   for (uint16_t k = 0; k < top->nfields; k++) {
     uint32_t t = top->fields[k].type;
     kinds[k] = t == HS_NO_TYPE ? FK_OBJ : kind_of_type(hsa_snapshot_type_name(s, t));
@@ -287,19 +322,21 @@ static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
     const struct hsa_shape *sh = r->shapes[j];
     if (!shapes_compatible(top, sh)) continue;
     count += sh->count;
+    if (!sh->has_elem || !sh->maxlen) has_longest = 0;
+    for (uint16_t k = 0; has_longest && k < sh->nfields; k++)
+      if (sh->maxlen[k] > longest[k]) longest[k] = sh->maxlen[k];
     for (uint16_t k = 0; k < sh->nfields; k++) {
       uint32_t t = sh->fields[k].type;
       kinds[k] = merge_kind(kinds[k],
                             t == HS_NO_TYPE ? FK_OBJ : kind_of_type(hsa_snapshot_type_name(s, t)));
     }
   }
-  if (2 * count < top->samples) return 0;
-  st->s = s;
-  st->snapshot_path = s->path ? s->path : "snapshot";
-  st->filename = r->frame.filename;
-  st->lineno = r->frame.lineno;
-  st->function = r->frame.name;
-  st->type = r->type;
+  /* one shape, or a share of the row big enough to stand for its records */
+  if (ngroups <= 1 && 2 * count < top->samples) return 0;
+  double share = ngroups > 1 && top->samples ? (double)count / (double)top->samples : 1.0;
+  st->ngroups = ngroups;
+  st->row_objects = r->objects;
+  site_where(st, s, r);
   st->scount = count;
   st->ssamples = top->samples;
   st->nshapes = (unsigned)r->nshapes;
@@ -321,23 +358,41 @@ static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
     nstr += f->kind == FK_STR;
   }
   const struct hs_anat_rec *raw = &s->rows[r->row];
-  st->objects = r->objects;
-  st->max_objects = r->objects;
-  st->rec_bytes = r->total;
-  st->cont_bytes = container_bytes(s, an, r);
+#define SHARE(v) ((uint64_t)llround((double)(v) * share))
+  st->objects = SHARE(r->objects);
+  st->max_objects = st->objects;
+  st->rec_bytes = SHARE(r->total);
+  st->cont_bytes = SHARE(container_bytes(s, an, r));
   st->current = (double)(st->rec_bytes + st->cont_bytes);
-  st->header = r->gc + r->preheader + r->header + r->owned_header;
-  st->overhead = r->overhead;
-  st->data = r->data;
+  st->header = SHARE(r->gc + r->preheader + r->header + r->owned_header);
+  st->overhead = SHARE(r->overhead);
+  st->data = SHARE(r->data);
   /* boxed values owned now: owned object headers + owned data, less owned __dict__ objects
    * (before 3.11 every instance has one: GC head + 16-byte header) */
   uint64_t boxes = raw->owned_header_bytes + raw->owned_data_bytes, nonbox = 0;
   if (st->rk == RK_INSTANCE && s->meta.python_version < 0x030b0000u)
     nonbox = r->objects * (uint64_t)(s->meta.gc_head_size + 16);
-  st->boxes = boxes > nonbox ? boxes - nonbox : 0;
+  st->boxes = SHARE(boxes > nonbox ? boxes - nonbox : 0);
+#undef SHARE
   /* str widths: data per record less 8 per float and one digit per int, spread over the str
    * fields; each str's data counts its trailing NUL */
-  if (nstr) {
+  if (nstr && has_longest) {
+    /* format v5: the longest value of each str field among the sampled records, so that a
+     * U<k> column holds every sampled value whole */
+    st->str_longest = 1;
+    st->str_samples = count;
+    for (int k = 0; k < st->nf; k++) {
+      if (st->f[k].kind != FK_STR) continue;
+      st->f[k].width = longest[k] ? longest[k] : 1;
+      st->f[k].chars = longest[k];
+    }
+    /* Arrow stores each str at its own length: the average from the data bytes */
+    double per = r->objects ? (double)r->data / (double)r->objects : 0;
+    double intdata = s->meta.python_version >= 0x030b0000u ? 8.0 : 4.0;
+    double chars = (per - 8.0 * nfloat - intdata * nint) / nstr - 1.0;
+    for (int k = 0; k < st->nf; k++)
+      if (st->f[k].kind == FK_STR && chars >= 1.0 && chars < st->f[k].chars) st->f[k].chars = chars;
+  } else if (nstr) {
     double per = r->objects ? (double)r->data / (double)r->objects : 0;
     /* a one-digit int is sizeof(PyLongObject) = 32 bytes from 3.11 (_PyLong_FromMedium),
      * 28 before: 8 or 4 data bytes */
@@ -369,6 +424,161 @@ static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
   /* "module.Class" -> "Class" */
   char *dot = strrchr(st->classname, '.');
   if (dot) memmove(st->classname, dot + 1, strlen(dot));
+  st->nproc = 1;
+  st->pids[0] = s->meta.pid;
+  return 1;
+}
+
+/* ---- homogeneous numeric containers ---- */
+
+/* The one numeric kind of kind counts c (float, int or bool), or FK_OBJ when the elements are
+ * not all one of them. */
+static enum fkind one_numeric_kind(const uint64_t *c) {
+  uint64_t total = 0;
+  for (int k = 0; k < HS_EK_KINDS; k++) total += c[k];
+  if (!total) return FK_OBJ;
+  if (c[HS_EK_FLOAT] == total) return FK_FLOAT;
+  if (c[HS_EK_INT] == total) return FK_INT;
+  if (c[HS_EK_BOOL] == total) return FK_BOOL;
+  return FK_OBJ;
+}
+
+static int same_line(const struct hsa_anat_row *a, const struct hsa_anat_row *b) {
+  return a->frame.lineno == b->frame.lineno && strcmp(a->frame.filename, b->frame.filename) == 0;
+}
+
+/* Bytes of the rows of type tname at r's line (boxed numbers another object also refers to
+ * stay in their own row). */
+static uint64_t line_bytes_of(const struct hsa_anatomy *an, const struct hsa_anat_row *r,
+                              const char *tname) {
+  uint64_t b = 0;
+  for (size_t i = 0; i < an->n; i++)
+    if (&an->rows[i] != r && same_line(&an->rows[i], r) && strcmp(an->rows[i].type, tname) == 0)
+      b += an->rows[i].total;
+  return b;
+}
+
+/* A site for the biggest list, tuple or dict of r whose elements were all scanned (format v5,
+ * ELEM) and are numbers of one kind: a list or tuple of float, int or bool (CK_SEQ), a list of
+ * equal-length lists or tuples of such numbers (CK_2D), a dict of int keys to one numeric
+ * kind (CK_DICT). 1 when found. */
+/* Live bytes of the sites attributed to the same Python line as site `site` (what `stats`
+ * shows for that line), or 0 when that frame is not a Python line. */
+static uint64_t live_at_site_line(const struct hsa_snapshot *s, uint32_t site) {
+  const struct hs_frame_rec *f = &s->frames[hsa_site_key_frame(s, &s->sites[site])];
+  if (f->kind != HS_FRAME_PYTHON) return 0;
+  uint64_t b = 0;
+  for (uint32_t i = 0; i < s->nsites; i++) {
+    const struct hs_frame_rec *g = &s->frames[hsa_site_key_frame(s, &s->sites[i])];
+    if (g->kind == HS_FRAME_PYTHON && g->lineno == f->lineno && g->filename_sid == f->filename_sid)
+      b += s->sites[i].live_bytes;
+  }
+  return b;
+}
+
+static int make_container_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
+                               const struct hsa_anat_row *r, struct hsa_symbolizer *sym,
+                               struct site *st) {
+  memset(st, 0, sizeof *st);
+  if (!r->nshapes || r->domain != HS_DOMAIN_OBJ) return 0;
+  const struct hsa_shape *sh = NULL;
+  int ck = CK_NONE;
+  enum fkind ek = FK_OBJ;
+  for (size_t j = 0; j < r->nshapes && !sh; j++) {
+    const struct hsa_shape *c = r->shapes[j];
+    const struct hs_elem_rec *e = &c->elem;
+    if (!c->has_elem || !(e->flags & HS_ELEM_COMPLETE) || c->length < HS_ELEM_BIG) continue;
+    if (c->kind == HS_SHAPE_LIST || c->kind == HS_SHAPE_TUPLE) {
+      /* lists of lists: a list of tuples is a list of records (namedtuple-like), advised as
+       * columns at the tuples' row */
+      uint64_t seqs = e->values[HS_EK_LIST], total = 0;
+      for (int k = 0; k < HS_EK_KINDS; k++) total += e->values[k];
+      if ((ek = one_numeric_kind(e->values)) != FK_OBJ) ck = CK_SEQ;
+      else if (seqs && seqs == total && e->inner_min == e->inner_max && e->inner_max > 0 &&
+               (ek = one_numeric_kind(e->inner)) != FK_OBJ)
+        ck = CK_2D;
+    } else if (c->kind == HS_SHAPE_DICT) {
+      if (one_numeric_kind(e->keys) == FK_INT && (ek = one_numeric_kind(e->values)) != FK_OBJ)
+        ck = CK_DICT;
+    }
+    if (ck != CK_NONE) sh = c;
+  }
+  if (!sh) return 0;
+  site_where(st, s, r);
+  st->ck = ck;
+  st->rk = sh->kind == HS_SHAPE_DICT ? RK_DICT : sh->kind == HS_SHAPE_TUPLE ? RK_TUPLE : RK_LIST;
+  st->ekind = ek;
+  st->kkind = FK_INT;
+  st->nelem = sh->length;
+  st->ncols = ck == CK_2D ? sh->elem.inner_max : 1;
+  /* every container this long in the row was sampled: the count is exact */
+  st->ncontainers = sh->count;
+  st->scount = sh->count;
+  st->ssamples = sh->samples;
+  st->nshapes = (unsigned)r->nshapes;
+  st->ngroups = 1;
+  st->row_objects = r->objects;
+  {
+    char nb[32], mb[32];
+    group_digits(st->nelem, ',', nb, sizeof nb);
+    group_digits(st->ncols, ',', mb, sizeof mb);
+    const char *open = sh->kind == HS_SHAPE_TUPLE ? "(" : sh->kind == HS_SHAPE_DICT ? "{" : "[";
+    const char *close = sh->kind == HS_SHAPE_TUPLE ? ")" : sh->kind == HS_SHAPE_DICT ? "}" : "]";
+    if (ck == CK_2D)
+      snprintf(st->shape, sizeof st->shape, "%s%s%s x list[%s x %s]%s", r->type, open, nb, mb,
+               fkind_name[ek], close);
+    else if (ck == CK_DICT)
+      snprintf(st->shape, sizeof st->shape, "%s%s%s x int: %s%s", r->type, open, nb,
+               fkind_name[ek], close);
+    else
+      snprintf(st->shape, sizeof st->shape, "%s%s%s x %s%s", r->type, open, nb, fkind_name[ek],
+               close);
+  }
+  st->objects = st->nelem * st->ncols * st->ncontainers;
+  st->max_objects = st->objects;
+  /* now: the row (containers, item arrays, boxed numbers only they refer to; for CK_2D the
+   * inner lists too, made at the same line), plus the other boxed numbers made at the line */
+  uint64_t now = r->total + line_bytes_of(an, r, fkind_name[ek]);
+  if (ck == CK_DICT && ek != FK_INT) now += line_bytes_of(an, r, "int");
+  /* The line that built the data is the one of the item array or table: the container
+   * object may come from a free list, made at another line (issue 14), taking the boxed
+   * numbers it owns to that line's anatomy row. Then what is live at the data's line is the
+   * better "now" (the item array, the numbers, the inner lists). */
+  uint32_t isite = sh->elem.items_site;
+  if (isite != 0xFFFFFFFFu && isite < s->nsites) {
+    struct hsa_frame_text ft;
+    char buf[16];
+    hsa_frame_resolve(s, hsa_site_key_frame(s, &s->sites[isite]), sym, HSA_KEY_LINENO, &ft, buf,
+                      sizeof buf);
+    if (!ft.native && ft.filename != buf &&
+        (ft.lineno != r->frame.lineno || strcmp(ft.filename, r->frame.filename) != 0)) {
+      st->filename = ft.filename;
+      st->lineno = ft.lineno;
+      st->function = ft.name;
+      uint64_t there = live_at_site_line(s, isite);
+      if (there > now) now = there;
+    }
+  }
+  st->rec_bytes = now;
+  st->current = (double)now;
+  st->header = r->gc + r->preheader + r->header + r->owned_header;
+  st->overhead = r->overhead;
+  /* data: the numbers' own bytes (8 per float or int, 1 per bool; int keys too) */
+  st->data = st->objects * (ek == FK_BOOL ? 1u : 8u) + (ck == CK_DICT ? 8u * st->objects : 0u);
+  st->nf = ck == CK_DICT ? 2 : 1;
+  snprintf(st->f[0].name, sizeof st->f[0].name, ck == CK_DICT ? "keys" : "values");
+  st->f[0].kind = ck == CK_DICT ? FK_INT : ek;
+  if (ck == CK_DICT) {
+    snprintf(st->f[1].name, sizeof st->f[1].name, "values");
+    st->f[1].kind = ek;
+  }
+  for (int k = 0; k < st->nf; k++) {
+    make_ident(st->f[k].name, st->f[k].ident, sizeof st->f[k].ident);
+    st->f[k].type = fkind_name[st->f[k].kind];
+  }
+  st->numeric_kind = (int)ek;
+  st->numpy_ok = 1;
+  snprintf(st->classname, sizeof st->classname, "values");
   st->nproc = 1;
   st->pids[0] = s->meta.pid;
   return 1;
@@ -419,7 +629,42 @@ static double est_numpy(const struct site *st, double n) {
   return st->numeric_kind >= 0 ? est_soa(st, n) : est_struct(st, n, NULL);
 }
 
+#define ADV_NUMPY_2D_HEADER 128.0 /* sys.getsizeof(np.empty((0, 0))): one more dim and stride */
+#define ADV_ARRAY_HEADER 64.0     /* sys.getsizeof(array.array("d")) on 3.8-3.13 */
+
+static const char *array_code(enum fkind k) { return k == FK_BOOL ? "b" : k == FK_INT ? "q" : "d"; }
+
+static void compute_container_alts(struct site *st) {
+  double nc = (double)st->ncontainers, n = (double)st->nelem, m = (double)st->ncols;
+  double isz = itemsize(&st->f[st->nf - 1]);
+  char dt[32], t1[32];
+  const char *what = st->rk == RK_TUPLE ? "tuple" : st->rk == RK_DICT ? "dict" : "list";
+  if (st->ck == CK_SEQ) {
+    add_alt(st, "numpy-array", nc * (ADV_NUMPY_HEADER + n * isz),
+            "one %s array of %" PRIu64 " per %s (112 B + %g B per element): the numbers stop "
+            "being objects", dtype_label(&st->f[0], dt, sizeof dt), st->nelem, what, isz);
+    add_alt(st, "array.array", nc * (ADV_ARRAY_HEADER + n * isz),
+            "without numpy: array.array(\"%s\") of %" PRIu64 " (64 B + %g B per element)",
+            array_code(st->ekind), st->nelem, isz);
+  } else if (st->ck == CK_2D) {
+    add_alt(st, "numpy-2d", nc * (ADV_NUMPY_2D_HEADER + n * m * isz),
+            "one C-ordered %s array of shape (%" PRIu64 ", %" PRIu64 ") (128 B + %g B per "
+            "element) instead of %" PRIu64 " inner lists", dtype_label(&st->f[0], dt, sizeof dt),
+            st->nelem, st->ncols, isz, st->nelem);
+  } else if (st->ck == CK_DICT) {
+    size_text(nc * (2 * ADV_NUMPY_HEADER + n * (8 + isz)), t1, sizeof t1);
+    add_alt(st, "two-arrays", nc * (2 * ADV_NUMPY_HEADER + n * (8 + isz)),
+            "two numpy arrays of %" PRIu64 ": int64 keys sorted, %s values in the same order "
+            "(2 x 112 B + %g B per entry); look up with np.searchsorted",
+            st->nelem, dtype_label(&st->f[1], dt, sizeof dt), 8 + isz);
+  }
+}
+
 static void compute_alts(struct site *st, double ram) {
+  if (st->ck != CK_NONE) {
+    compute_container_alts(st);
+    return;
+  }
   const struct hsa_snapshot *s = st->s;
   double n = (double)st->objects, gc = s->meta.gc_head_size ? s->meta.gc_head_size : 16;
   char t1[32], t2[32], t3[32];
@@ -440,11 +685,20 @@ static void compute_alts(struct site *st, double ram) {
   } else if (st->numpy_ok) {
     double per;
     double e = est_struct(st, n, &per);
+    char strnote[160] = "";
+    if (st->str_assumed)
+      snprintf(strnote, sizeof strnote, "; str width U16 ASSUMED (strings are shared: no length seen)");
+    else if (st->str_longest)
+      snprintf(strnote, sizeof strnote, "; str width = the longest of %u sampled values "
+               "(check max(len(s)): a longer one would be cut)", st->str_samples);
+    else
+      for (int k = 0; k < st->nf; k++)
+        if (st->f[k].kind == FK_STR)
+          snprintf(strnote, sizeof strnote, "; str width = the AVERAGE length (snapshot format "
+                   "< 5 has no longest value: longer values would be cut)");
     if (e < keep)
       add_alt(st, "structured-array", e,
-              "one numpy structured array, %g B per record (packed fields)%s", per,
-              st->str_assumed ? "; str width U16 ASSUMED (strings are shared: no length seen)"
-                              : "");
+              "one numpy structured array, %g B per record (packed fields)%s", per, strnote);
     double ea = est_arrow(st, n);
     if (ea < keep)
       add_alt(st, "arrow", ea,
@@ -495,12 +749,49 @@ static void dtype_decl(const struct site *st, struct sb *b) {
     py_quote(st->f[k].name, q, sizeof q);
     sb_add(b, "%s(%s, %s)", k ? ", " : "", q, np_dtype(&st->f[k], dt, sizeof dt));
   }
-  sb_add(b, "])%s\n", st->str_assumed ? "  # U16: assumed, check max(len(s))"
-                                      : "");
+  sb_add(b, "])%s\n", st->str_assumed   ? "  # U16: assumed, check max(len(s))"
+                   : st->str_longest ? "  # str: the longest sampled value; check max(len(s))"
+                                     : "");
+}
+
+static void gen_container_code(const struct site *st, const char *kind, struct sb *b) {
+  char n[32], m[32], dt[32], dt2[32];
+  group_digits(st->nelem, '_', n, sizeof n);
+  group_digits(st->ncols, '_', m, sizeof m);
+  const char *d0 = np_dtype(&st->f[0], dt, sizeof dt);
+  const char *d1 = np_dtype(&st->f[st->nf - 1], dt2, sizeof dt2);
+  if (strcmp(kind, "numpy-array") == 0) {
+    sb_add(b, "import numpy as np\nn = %s  # elements of the %s at this line\n", n,
+           st->rk == RK_TUPLE ? "tuple" : "list");
+    sb_add(b, "values = np.empty(n, dtype=%s)  # then values[i] = ... instead of append\n", d0);
+    sb_add(b, "# from an iterable: values = np.fromiter(iterable, dtype=%s, count=n)\n", d0);
+    sb_add(b, "# from the list already built: values = np.array(values, dtype=%s)\n", d0);
+  } else if (strcmp(kind, "array.array") == 0) {
+    sb_add(b, "from array import array\nvalues = array(\"%s\", iterable)  # %s; or "
+              "array(\"%s\", values) from the list already built\n",
+           array_code(st->ekind), st->ekind == FK_FLOAT ? "C doubles"
+                                  : st->ekind == FK_INT ? "64-bit ints" : "one byte per bool",
+           array_code(st->ekind));
+  } else if (strcmp(kind, "numpy-2d") == 0) {
+    sb_add(b, "import numpy as np\nrows, cols = %s, %s\n", n, m);
+    sb_add(b, "matrix = np.empty((rows, cols), dtype=%s)  # C order: matrix[i] is row i\n", d0);
+    sb_add(b, "# fill row by row: matrix[i, :] = ...  instead of building a list per row\n");
+    sb_add(b, "# from the lists already built: matrix = np.array(rows_list, dtype=%s)\n", d0);
+  } else if (strcmp(kind, "two-arrays") == 0) {
+    sb_add(b, "import numpy as np\nn = %s  # entries of the dict at this line\n", n);
+    sb_add(b, "keys = np.fromiter(d.keys(), dtype=np.int64, count=n)\n"
+              "values = np.fromiter(d.values(), dtype=%s, count=n)\n", d1);
+    sb_add(b, "order = np.argsort(keys)\nkeys, values = keys[order], values[order]\n");
+    sb_add(b, "# d[k] becomes: i = np.searchsorted(keys, k); values[i] if i < n and keys[i] == k\n");
+  }
 }
 
 static void gen_code(const struct site *st, const char *kind, struct sb *b) {
   char n[32], dt[32], acc[200], q[160];
+  if (st->ck != CK_NONE) {
+    gen_container_code(st, kind, b);
+    return;
+  }
   group_digits(st->max_objects, '_', n, sizeof n);
   const char *src = st->rk == RK_DICT ? "dict" : st->rk == RK_LIST ? "list" : "record";
   if (strcmp(kind, "soa-numpy") == 0 || (strcmp(kind, "memmap") == 0 && st->numeric_kind >= 0)) {
@@ -588,7 +879,8 @@ static void gen_code(const struct site *st, const char *kind, struct sb *b) {
 
 static int same_site(const struct site *a, const struct site *b) {
   return a->lineno == b->lineno && strcmp(a->filename, b->filename) == 0 &&
-         strcmp(a->type, b->type) == 0 && strcmp(a->shape, b->shape) == 0 && a->rk == b->rk;
+         strcmp(a->type, b->type) == 0 && strcmp(a->shape, b->shape) == 0 && a->rk == b->rk &&
+         a->ck == b->ck;
 }
 
 static void merge_into(struct site *g, const struct site *o) {
@@ -627,6 +919,31 @@ static void base_name(const char *p, char *out, size_t outlen) {
   snprintf(out, outlen, "%s", p);
 }
 
+static void print_container_head(FILE *f, const struct site *st, const char *ind, int markdown) {
+  char n[32], m[32], t1[32], t4[32], py[32];
+  group_digits(st->nelem, ',', n, sizeof n);
+  group_digits(st->ncols, ',', m, sizeof m);
+  const char *what = st->rk == RK_TUPLE ? "tuple" : st->rk == RK_DICT ? "dict" : "list";
+  fprintf(f, "%s%" PRIu64 " %s%s of %s ", ind, st->ncontainers, what,
+          st->ncontainers == 1 ? "" : "s", n);
+  if (st->ck == CK_2D) fprintf(f, "lists of %s %s", m, fkind_name[st->ekind]);
+  else if (st->ck == CK_DICT) fprintf(f, "int -> %s entries", fkind_name[st->ekind]);
+  else fprintf(f, "%s", fkind_name[st->ekind]);
+  fprintf(f, " (every element scanned), shape %s%s%s\n", markdown ? "`" : "", st->shape,
+          markdown ? "`" : "");
+  fprintf(f, "%selements: all %s -> %s\n", ind, fkind_name[st->ekind],
+          st->ck == CK_2D ? "equal-length rows of one numeric kind: one 2-D array"
+          : st->ck == CK_DICT ? "int keys, one numeric kind: two arrays"
+                              : "one numeric kind: one array");
+  size_text(st->current, t1, sizeof t1);
+  size_text((double)st->data, t4, sizeof t4);
+  hsa_python_version(st->s->meta.python_version, py, sizeof py);
+  fprintf(f, "%snow: %s at this line (containers, item arrays, boxed numbers), data %s; "
+             "headers & pointers %.1f%% (python %s)\n",
+          ind, t1, t4, st->current > 0 ? 100.0 * (st->current - (double)st->data) / st->current : 0,
+          py);
+}
+
 static void print_text(FILE *f, const struct advice *adv, int markdown, const char *const *files,
                        size_t nfiles) {
   char t1[32], t2[32], t3[32], t4[32], n[32], loc[1200];
@@ -650,7 +967,17 @@ static void print_text(FILE *f, const struct advice *adv, int markdown, const ch
     else
       fprintf(f, "\n%s:%d (%s)\n", loc, st->lineno, st->function);
     const char *ind = markdown ? "- " : "  ";
-    fprintf(f, "%s%s %s records", ind, n, rkind_name[st->rk]);
+    if (st->ck != CK_NONE) {
+      print_container_head(f, st, ind, markdown);
+    } else {
+    if (st->ngroups > 1) {
+      char all[32];
+      group_digits(st->row_objects, ',', all, sizeof all);
+      fprintf(f, "%s~%s of %s %s records (one of %u shapes at this line, each advised apart)",
+              ind, n, all, rkind_name[st->rk], st->ngroups);
+    } else {
+      fprintf(f, "%s%s %s records", ind, n, rkind_name[st->rk]);
+    }
     if (st->nproc > 1) fprintf(f, " in %d processes", st->nproc);
     fprintf(f, ", shape %s%s%s (%u/%u sampled)\n", markdown ? "`" : "", st->shape,
             markdown ? "`" : "", st->scount, st->ssamples);
@@ -669,6 +996,7 @@ static void print_text(FILE *f, const struct advice *adv, int markdown, const ch
                "headers & pointers %.1f%% (python %s)\n",
             ind, t1, t2, t3, t4, st->rec_bytes ? 100.0 * st->header / st->rec_bytes : 0,
             st->rec_bytes ? 100.0 * st->overhead / st->rec_bytes : 0, py);
+    }
     if (markdown)
       fprintf(f, "\n| # | layout | estimated | ratio | how |\n|---|---|---:|---:|---|\n");
     for (int k = 0; k < st->nalts; k++) {
@@ -744,8 +1072,15 @@ static void print_json(FILE *f, const struct advice *adv, const char *const *fil
       hsa_json_string(f, rkind_name[st->rk]);
       fputs(",\"shape\":", f);
       hsa_json_string(f, st->shape);
-      fprintf(f, ",\"shape_count\":%u,\"shape_samples\":%u,\"str_width_assumed\":%s,\"processes\":%d,\"pids\":[",
-              st->scount, st->ssamples, st->str_assumed ? "true" : "false", st->nproc);
+      fprintf(f, ",\"shape_count\":%u,\"shape_samples\":%u,\"str_width_assumed\":%s,"
+                 "\"str_width\":\"%s\",\"shape_groups\":%u,\"row_objects\":%" PRIu64,
+              st->scount, st->ssamples, st->str_assumed ? "true" : "false",
+              st->str_assumed ? "assumed" : st->str_longest ? "longest" : "average", st->ngroups,
+              st->row_objects);
+      fprintf(f, ",\"container\":\"%s\",\"elements\":%" PRIu64 ",\"columns\":%" PRIu64
+                 ",\"containers\":%" PRIu64 ",\"processes\":%d,\"pids\":[",
+              st->ck == CK_SEQ ? "sequence" : st->ck == CK_2D ? "2d" : st->ck == CK_DICT ? "dict" : "",
+              st->nelem, st->ncols, st->ncontainers, st->nproc);
       for (int j = 0; j < st->nproc && j < ADV_MAX_PIDS; j++) fprintf(f, "%s%u", j ? "," : "", st->pids[j]);
       fputs("],\"detail\":", f);
       hsa_json_string(f, a->detail);
@@ -865,25 +1200,50 @@ int hsa_advise_main(int argc, char **argv, FILE *out) {
     }
     const struct hsa_anatomy *an = &ans[computed];
     for (size_t r = 0; r < an->n; r++) {
-      struct site st;
-      if (!make_site(&snaps[computed], an, &an->rows[r], &st)) continue;
-      if (adv.n == adv.cap) {
-        size_t cap = adv.cap ? 2 * adv.cap : 16;
-        struct site *p = realloc(adv.sites, cap * sizeof *p);
-        if (!p) {
-          rc = hsa_cli_error("out of memory");
-          goto done;
+      const struct hsa_anat_row *row = &an->rows[r];
+      uint8_t used[64];
+      memset(used, 0, sizeof used);
+      struct site cs;
+      /* a homogeneous numeric container first: its row's inner lists are not records */
+      int ncont = make_container_site(&snaps[computed], an, row, sym, &cs);
+      for (size_t g = 0; g < row->nshapes + (size_t)ncont && g < 64; g++) {
+        struct site st;
+        if (g == row->nshapes) st = cs;
+        else if (ncont && cs.ck == CK_2D) continue;
+        else if (!make_site(&snaps[computed], an, row, g, used, &st)) continue;
+        if (adv.n == adv.cap) {
+          size_t cap = adv.cap ? 2 * adv.cap : 16;
+          struct site *p = realloc(adv.sites, cap * sizeof *p);
+          if (!p) {
+            rc = hsa_cli_error("out of memory");
+            goto done;
+          }
+          adv.sites = p;
+          adv.cap = cap;
         }
-        adv.sites = p;
-        adv.cap = cap;
+        adv.sites[adv.n++] = st;
       }
-      adv.sites[adv.n++] = st;
+    }
+  }
+  /* the rows of a 2-D site are its inner lists: one recommendation, the 2-D array */
+  for (size_t i = 0; i < adv.n; i++) {
+    const struct site *c = &adv.sites[i];
+    if (c->ck != CK_2D) continue;
+    for (size_t j = 0; j < adv.n; j++) {
+      struct site *o = &adv.sites[j];
+      if (o->ck == CK_NONE && o->s == c->s && o->rk == RK_LIST &&
+          (uint64_t)o->nf == c->ncols && o->lineno == c->lineno &&
+          strcmp(o->filename, c->filename) == 0)
+        o->covered = 1;
     }
   }
   /* thresholds per process; then group the same site across processes */
   size_t kept = 0;
   for (size_t i = 0; i < adv.n; i++) {
-    if (adv.sites[i].objects < adv.min_objects) {
+    if (adv.sites[i].covered) continue;
+    /* a row of several shapes: the row's records decide, and each shape gets its advice */
+    uint64_t count = adv.sites[i].ngroups > 1 ? adv.sites[i].row_objects : adv.sites[i].objects;
+    if (count < adv.min_objects) {
       adv.below++;
       continue;
     }
@@ -904,7 +1264,7 @@ int hsa_advise_main(int argc, char **argv, FILE *out) {
   for (size_t i = 0; i < adv.n; i++) {
     struct site *st = &adv.sites[i];
     if (!st->nproc) continue;
-    if (st->nproc > 1 && st->numpy_ok) {
+    if (st->nproc > 1 && st->numpy_ok && st->ck == CK_NONE) {
       /* one copy, shared, instead of one per process */
       double one = est_numpy(st, (double)st->max_objects);
       char t1[32];

@@ -3,9 +3,25 @@
  *
  * A "record row" is an ANAT row whose objects are records: dicts, class instances (with a
  * __dict__, inline values or __slots__), tuples and namedtuples, or lists (the inner lists of a
- * list of lists), with a dominant sampled shape (compatible shapes >= half the samples) whose
- * fields are all stored (length == stored fields). Field kinds come from the value types of
- * the shape: float, int, bool, str, or object (anything else, None included).
+ * list of lists). Each group of compatible sampled shapes (same kind, names and length) with
+ * all fields stored is advised apart: a row of one shape group needs it in >= half the
+ * samples; a row of several gets one recommendation per group, its objects and bytes shared
+ * out by the sampled counts (the --min-objects threshold applies to the row's objects), and
+ * the text says so. Field kinds come from the value types of the shape: float, int, bool, str,
+ * or object (anything else, None included). A str field's U<k> is the longest value among
+ * the sampled records (format v5, ELEM); older snapshots give the average length from the data
+ * bytes, said so ("str_width": "longest", "average" or "assumed").
+ *
+ * Homogeneous numeric containers (format v5: ELEM counts every element of the sampled lists,
+ * tuples and dicts of 10,000+ elements), for 100K+ numbers (--min-objects):
+ *   list/tuple of float, int or bool       numpy-array (112 + n * itemsize), array.array
+ *                                          (64 + n * itemsize) without numpy
+ *   list of equal-length lists of numbers  numpy-2d, one C-ordered array (128 + n*m*itemsize);
+ *                                          the inner lists get no record advice of their own
+ *   dict of int keys to one numeric kind   two-arrays: sorted int64 keys and the values
+ *                                          (2 * 112 + n * (8 + itemsize)), np.searchsorted
+ *   located at the line of the item array or table (the container object itself may come
+ *   from a free list); "now" is what is live at that line.
  *
  * The decision framework (per record row with >= min_objects objects; below: no advice):
  *   all fields one numeric kind   soa-numpy (one array per field: float64, int64, bool)

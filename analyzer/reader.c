@@ -27,6 +27,7 @@ static const char *tag_name(uint32_t tag) {
     case HS_TAG_TIME: return "TIME";
     case HS_TAG_ESTM: return "ESTM";
     case HS_TAG_MODS: return "MODS";
+    case HS_TAG_ELEM: return "ELEM";
     case HS_TAG_END: return "END";
     default: return "?";
   }
@@ -507,6 +508,49 @@ static int read_modules(const unsigned char *d, uint64_t size, uint64_t *off,
   return 0;
 }
 
+/* ---- v5: ELEM ---- */
+
+static int read_elems(const unsigned char *d, uint64_t size, uint64_t *off,
+                      struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  uint32_t n;
+  if (open_counted(d, size, off, HS_TAG_ELEM, s, &c, &n, err) != 0) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    struct hs_elem_rec r;
+    if (need(&c, sizeof r, "a container record", err) != 0) return -1;
+    memcpy(&r, d + c.pos, sizeof r);
+    if (r.shape >= s->nshapes)
+      return hsa_fail(err,
+                      "%s: corrupt: ELEM record %u refers to shape %u but the snapshot has %u "
+                      "shapes",
+                      s->path, i, r.shape, s->nshapes);
+    struct hsa_shape *sh = &s->shapes[r.shape];
+    if (r.nfields != sh->nfields || sh->has_elem)
+      return hsa_fail(err,
+                      "%s: corrupt: ELEM record %u does not match shape %u (%u fields, shape has "
+                      "%u%s)",
+                      s->path, i, r.shape, r.nfields, sh->nfields,
+                      sh->has_elem ? ", and a record already" : "");
+    uint64_t recsize = hs_pad8(sizeof r + 4u * (uint64_t)r.nfields);
+    if (need(&c, recsize, "a container record", err) != 0) return -1;
+    sh->maxlen = calloc(r.nfields ? r.nfields : 1, sizeof *sh->maxlen);
+    if (!sh->maxlen) return hsa_fail(err, "%s: out of memory reading ELEM", s->path);
+    memcpy(sh->maxlen, d + c.pos + sizeof r, 4u * (size_t)r.nfields);
+    if (r.items_site != 0xFFFFFFFFu && r.items_site >= s->nsites)
+      return hsa_fail(err,
+                      "%s: corrupt: ELEM record %u refers to site %u but the snapshot has %u "
+                      "sites",
+                      s->path, i, r.items_site, s->nsites);
+    sh->elem = r;
+    sh->has_elem = 1;
+    c.pos += recsize;
+  }
+  if (c.pos != c.end)
+    return hsa_fail(err, "%s: corrupt: %llu unexpected bytes after the last record in ELEM",
+                    s->path, (unsigned long long)(c.end - c.pos));
+  return 0;
+}
+
 /* The CRC check, done up front when the file ends in something that looks like END. Returns 1
  * if it checked (and matched), 0 if there is no END at the tail, -1 on mismatch. */
 static int check_tail_crc(const unsigned char *d, uint64_t size, const char *name,
@@ -590,6 +634,9 @@ int hsa_snapshot_read_buffer(const void *data, size_t len, const char *name,
   }
   if (out->version >= 4) {
     if (read_modules(d, size, &off, out, err) != 0) goto fail;
+  }
+  if (out->version >= 5) {
+    if (read_elems(d, size, &off, out, err) != 0) goto fail;
   }
   uint64_t end_at = off;
   struct cursor c;

@@ -44,7 +44,10 @@ void hsa_snapshot_free(struct hsa_snapshot *s) {
   free_string_index(s);
   for (uint32_t i = 0; i < s->nstrings; i++) free(s->strings[i]);
   for (uint32_t i = 0; i < s->nsites; i++) free(s->sites[i].frames);
-  for (uint32_t i = 0; i < s->nshapes; i++) free(s->shapes[i].fields);
+  for (uint32_t i = 0; i < s->nshapes; i++) {
+    free(s->shapes[i].fields);
+    free(s->shapes[i].maxlen);
+  }
   free(s->peak);
   free(s->timeline);
   free(s->estimates);
@@ -229,8 +232,19 @@ int hsa_snapshot_add_shape(struct hsa_snapshot *s, const struct hsa_shape *shape
   struct hsa_shape_field *fields = malloc(sizeof *fields * (shape->nfields ? shape->nfields : 1));
   if (!fields) return hsa_fail(err, "out of memory adding a shape");
   if (shape->nfields) memcpy(fields, shape->fields, sizeof *fields * shape->nfields);
+  uint32_t *maxlen = NULL;
+  if (shape->has_elem && shape->maxlen) {
+    maxlen = malloc(sizeof *maxlen * (shape->nfields ? shape->nfields : 1));
+    if (!maxlen) {
+      free(fields);
+      return hsa_fail(err, "out of memory adding a shape");
+    }
+    if (shape->nfields) memcpy(maxlen, shape->maxlen, sizeof *maxlen * shape->nfields);
+  }
   s->shapes[s->nshapes] = *shape;
   s->shapes[s->nshapes].fields = fields;
+  s->shapes[s->nshapes].maxlen = maxlen;
+  s->shapes[s->nshapes].has_elem = maxlen != NULL;
   s->nshapes++;
   return 0;
 }

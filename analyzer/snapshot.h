@@ -59,6 +59,10 @@ struct hsa_shape {
   uint16_t nfields; /* <= HS_SHAPE_MAX_FIELDS */
   uint64_t length;  /* entries, attributes or items; >= nfields */
   struct hsa_shape_field *fields; /* owned by the snapshot */
+  /* format v5 (ELEM): what the sampled objects of this shape hold; has_elem 0 before v5 */
+  int has_elem;
+  struct hs_elem_rec elem;
+  uint32_t *maxlen; /* nfields: longest str per field; NULL without ELEM; owned */
 };
 
 /* A whole snapshot. Strings are NUL-terminated copies (string_lens gives the stored length, in

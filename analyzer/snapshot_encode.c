@@ -203,6 +203,25 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
     end_section(&b, at);
   }
 
+  if (version >= 5) {
+    uint32_t ne = 0;
+    for (uint32_t i = 0; i < s->nshapes; i++) ne += s->shapes[i].has_elem != 0;
+    at = begin_section(&b, HS_TAG_ELEM);
+    put32(&b, ne);
+    put32(&b, 0);
+    for (uint32_t i = 0; i < s->nshapes; i++) {
+      const struct hsa_shape *sh = &s->shapes[i];
+      if (!sh->has_elem) continue;
+      struct hs_elem_rec r = sh->elem;
+      r.shape = i;
+      r.nfields = sh->nfields;
+      put(&b, &r, sizeof r);
+      put(&b, sh->maxlen, sizeof *sh->maxlen * sh->nfields);
+      pad8(&b);
+    }
+    end_section(&b, at);
+  }
+
   if (b.oom) {
     free(b.p);
     return hsa_fail(err, "out of memory encoding a snapshot");

@@ -334,6 +334,7 @@ struct hs_pyinfo {
   int minor;                  /* 3.minor; 0 without Python */
   uintptr_t type_type, float_type, long_type, unicode_type, bytes_type;
   uintptr_t bytearray_type, set_type, frozenset_type;
+  uintptr_t bool_type, none_obj; /* PyBool_Type, Py_None (ELEM kinds) */
   uint16_t ascii_size, compact_size;
 };
 extern struct hs_pyinfo hs_pyi HS_HIDDEN;
@@ -353,6 +354,8 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) HS_HIDDEN;
 struct hs_out;
 void hs_anatomy_serialize(const struct hs_anatomy *a, struct hs_out *o) HS_HIDDEN;
 uint32_t hs_anatomy_micros(const struct hs_anatomy *a) HS_HIDDEN;
+/* Appends the ELEM section (format v5, after MODS). */
+void hs_anatomy_serialize_elem(const struct hs_anatomy *a, struct hs_out *o) HS_HIDDEN;
 void hs_anatomy_free(struct hs_anatomy *a) HS_HIDDEN;
 
 /* Per-test high-water mark (testpeak.c, heapshape_peak_reset/heapshape_peak_get): while a

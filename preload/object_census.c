@@ -78,6 +78,8 @@ struct hs_anatomy *hs_anatomy_collect_popcnt(const char *maps_text) HS_HIDDEN;
 #define SHAPE_ROWS 256
 #define SHAPE_SAMPLES 16
 #define SHAPES_PER_ROW 4
+/* v5: a row may hold SHAPES_PER_ROW more shapes of containers of HS_ELEM_BIG+ elements */
+#define SHAPES_CAP (SHAPE_ROWS * SHAPES_PER_ROW * 2)
 
 /* ------------------------------------------------------------------ scratch memory */
 
@@ -135,6 +137,8 @@ struct hs_shape {
   uint64_t length;
   uint32_t names[HS_SHAPE_MAX_FIELDS];
   uint32_t types[HS_SHAPE_MAX_FIELDS];
+  uint32_t maxlen[HS_SHAPE_MAX_FIELDS]; /* longest str per field (ELEM) */
+  struct hs_elem_rec e;                 /* what the containers of this shape hold (ELEM) */
 };
 
 struct hs_anatomy {
@@ -171,6 +175,7 @@ struct hs_anatomy {
   uint32_t row_samples_n;
   uint32_t micros;
   int ok;
+  uint64_t elem_left; /* ELEM: elements the pass may still scan */
   /* one-entry caches: consecutive blocks mostly share a type, and a site and type */
   uintptr_t last_type_addr;
   long last_type;
@@ -834,9 +839,21 @@ struct hs_sig {
   uint64_t length;
   uint32_t names[HS_SHAPE_MAX_FIELDS];
   uint32_t types[HS_SHAPE_MAX_FIELDS];
+  uint32_t slen[HS_SHAPE_MAX_FIELDS]; /* str values: length in characters */
 };
 
 static uint32_t hs_type_id(long ti) { return ti < 0 ? HS_NO_TYPE : (uint32_t)ti; }
+
+/* Type id of the object at p, and into *slen its length when it is a str (else 0). */
+static uint32_t hs_value_type(struct hs_anatomy *a, uintptr_t p, uint32_t *slen) {
+  long ti = hs_type_of_obj(a, p);
+  *slen = 0;
+  if (ti >= 0 && a->types[ti].addr == hs_pyi.unicode_type) {
+    uint64_t n = rd64(p + 16); /* PyASCIIObject.length, inside the header */
+    *slen = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+  }
+  return hs_type_id(ti);
+}
 
 /* Interns the text of the ASCII str object at p (heap or static); "?" otherwise. */
 static uint32_t hs_str_sid(struct hs_anatomy *a, uintptr_t p) {
@@ -863,7 +880,7 @@ static void hs_sig_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, v
   long kt = hs_type_of_obj(a, key);
   s->names[s->nfields] = kt >= 0 && a->types[kt].addr == hs_pyi.unicode_type
                              ? hs_str_sid(a, key) : hs_intern_string_unlocked("?", 1);
-  s->types[s->nfields] = hs_type_id(hs_type_of_obj(a, value));
+  s->types[s->nfields] = hs_value_type(a, value, &s->slen[s->nfields]);
   s->nfields++;
 }
 
@@ -894,7 +911,7 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     s->length = n < 0 ? 0 : (uint64_t)n;
     for (int64_t k = 0; k < n && k < HS_SHAPE_MAX_FIELDS && (uint64_t)(k + 1) * 8 <= lim; k++) {
       s->names[s->nfields] = 0;
-      s->types[s->nfields] = hs_type_id(hs_type_of_obj(a, rd64(items + 8 * (uint64_t)k)));
+      s->types[s->nfields] = hs_value_type(a, rd64(items + 8 * (uint64_t)k), &s->slen[s->nfields]);
       s->nfields++;
     }
     return 1;
@@ -954,7 +971,7 @@ static int hs_signature(struct hs_anatomy *a, size_t i, struct hs_sig *s) {
     else
       sid = hs_read_cname(a, name);
     s->names[s->nfields] = sid;
-    s->types[s->nfields] = hs_type_id(hs_type_of_obj(a, rd64(o + (uint64_t)moff)));
+    s->types[s->nfields] = hs_value_type(a, rd64(o + (uint64_t)moff), &s->slen[s->nfields]);
     s->nfields++;
   }
   return s->length > 0;
@@ -1011,16 +1028,134 @@ static void hs_top_rows(const struct hs_anatomy *a, uint8_t *sel) {
   for (uint32_t k = 0; k < n; k++) sel[h[k].row] = 1;
 }
 
+/* ---- ELEM: what sampled containers hold, over all their elements ---- */
+
+/* 1 when the int object at p has at most two 30-bit digits (fits in 64 bits). */
+static int hs_int_fits(uintptr_t p) {
+  uint64_t v = rd64(p + 16);
+  uint64_t ndigits = hs_pyi.minor >= 12 ? v >> 3 : (uint64_t)((int64_t)v < 0 ? -(int64_t)v : (int64_t)v);
+  return ndigits <= 2;
+}
+
+static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p) {
+  if (p && p == hs_pyi.none_obj) return HS_EK_NONE;
+  long ti = hs_type_of_obj(a, p);
+  if (ti < 0) return HS_EK_OTHER;
+  const struct hs_type *t = &a->types[ti];
+  if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
+  if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
+  if (t->addr == hs_pyi.long_type) return hs_int_fits(p) ? HS_EK_INT : HS_EK_OTHER;
+  if (t->addr == hs_pyi.unicode_type) return HS_EK_STR;
+  if (!(t->tp_flags & TPF_HEAPTYPE)) {
+    if (t->tp_flags & TPF_LIST_SUBCLASS) return HS_EK_LIST;
+    if (t->tp_flags & TPF_TUPLE_SUBCLASS) return HS_EK_TUPLE;
+  }
+  return HS_EK_OTHER;
+}
+
+/* The item array and length of the list or tuple object at p, readable within live blocks;
+ * 0 when they are not. */
+static int hs_items(struct hs_anatomy *a, uintptr_t p, unsigned kind, uintptr_t *items,
+                    uint64_t *n) {
+  long j = hs_live_find(p - 16); /* list and tuple are GC objects */
+  if (j < 0 || slot_size(a, (size_t)j) < 16 + 24) return 0;
+  int64_t len = (int64_t)rd64(p + 16);
+  if (len < 0) return 0;
+  *n = (uint64_t)len;
+  if (kind == HS_EK_TUPLE) {
+    *items = p + 24;
+    return slot_size(a, (size_t)j) >= 16 + 24 + 8 * *n;
+  }
+  if (!len) return 1;
+  *items = rd64(p + 24);
+  long k = hs_live_find(*items);
+  return k >= 0 && slot_size(a, (size_t)k) >= 8 * *n;
+}
+
+static int hs_elem_take(struct hs_anatomy *a, struct hs_shape *sh) {
+  if (a->elem_left) {
+    a->elem_left--;
+    return 1;
+  }
+  sh->e.flags &= (uint16_t)~HS_ELEM_COMPLETE;
+  return 0;
+}
+
+static void hs_elem_value(struct hs_anatomy *a, struct hs_shape *sh, uintptr_t v) {
+  unsigned k = hs_kind(a, v);
+  sh->e.values[k]++;
+  if (k != HS_EK_LIST && k != HS_EK_TUPLE) return;
+  uintptr_t items;
+  uint64_t n;
+  if (!hs_items(a, v, k, &items, &n)) {
+    sh->e.flags &= (uint16_t)~HS_ELEM_COMPLETE;
+    return;
+  }
+  if (n < sh->e.inner_min) sh->e.inner_min = n;
+  if (n > sh->e.inner_max) sh->e.inner_max = n;
+  for (uint64_t j = 0; j < n && hs_elem_take(a, sh); j++) {
+    uintptr_t x = rd64(items + 8 * j);
+    if (x) sh->e.inner[hs_kind(a, x)]++;
+  }
+}
+
+static void hs_elem_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, void *arg) {
+  struct hs_shape *sh = arg;
+  if (!hs_elem_take(a, sh)) return;
+  sh->e.keys[hs_kind(a, key)]++;
+  hs_elem_value(a, sh, value);
+}
+
+/* Scans the elements of the sampled container at slot i into its shape's ELEM record. */
+static HS_NOINLINE void hs_elem_scan(struct hs_anatomy *a, size_t i, struct hs_shape *sh) {
+  const struct hs_type *t = &a->types[CLS(a, i) - 1];
+  uintptr_t o = slot_key(a, i) + OFF(a, i);
+  sh->e.containers++;
+  if (sh->e.items_site == HS_NO_TYPE && (t->tp_flags & (TPF_DICT_SUBCLASS | TPF_LIST_SUBCLASS)) &&
+      slot_size(a, i) - OFF(a, i) >= 40) {
+    long j = hs_live_find(rd64(o + ((t->tp_flags & TPF_DICT_SUBCLASS) ? 32 : 24)));
+    if (j >= 0) sh->e.items_site = slot_site(a, (size_t)j);
+  }
+  if (t->tp_flags & TPF_DICT_SUBCLASS) {
+    long kb, vb;
+    if (slot_size(a, i) - OFF(a, i) < 48 || hs_dict_entries(a, o, hs_elem_entry, sh, &kb, &vb) < 0)
+      sh->e.flags &= (uint16_t)~HS_ELEM_COMPLETE;
+    return;
+  }
+  unsigned k = (t->tp_flags & TPF_LIST_SUBCLASS) ? HS_EK_LIST
+               : (t->tp_flags & TPF_TUPLE_SUBCLASS) ? HS_EK_TUPLE : HS_EK_OTHER;
+  if (k == HS_EK_OTHER) return; /* instances: only the longest str per field */
+  uintptr_t items;
+  uint64_t n;
+  if (!hs_items(a, o, k, &items, &n)) {
+    sh->e.flags &= (uint16_t)~HS_ELEM_COMPLETE;
+    return;
+  }
+  for (uint64_t j = 0; j < n && hs_elem_take(a, sh); j++) {
+    uintptr_t v = rd64(items + 8 * j);
+    if (v) hs_elem_value(a, sh, v);
+  }
+}
+
+/* Elements of a list, tuple or dict (0 for other objects), for the big-container rule. */
+static uint64_t hs_container_len(const struct hs_anatomy *a, size_t i, const struct hs_type *t) {
+  if (!(t->tp_flags & (TPF_LIST_SUBCLASS | TPF_TUPLE_SUBCLASS | TPF_DICT_SUBCLASS))) return 0;
+  if (slot_size(a, i) - OFF(a, i) < 24) return 0;
+  int64_t n = (int64_t)rd64(slot_key(a, i) + OFF(a, i) + 16); /* ob_size, or a dict's ma_used */
+  return n < 0 ? 0 : (uint64_t)n;
+}
+
 static void hs_sample_shapes(struct hs_anatomy *a) {
   /* the SHAPE_ROWS shapeable rows holding most memory */
   uint8_t *sel = hs_scratch(a->nrows);
   uint32_t *seen = hs_scratch(sizeof(uint32_t) * a->nrows);
   a->row_samples = hs_scratch(sizeof(uint32_t) * a->nrows);
-  a->shapes = hs_scratch(sizeof(struct hs_shape) * SHAPE_ROWS * SHAPES_PER_ROW);
+  a->shapes = hs_scratch(sizeof(struct hs_shape) * SHAPES_CAP);
   if (!sel || !seen || !a->row_samples || !a->shapes) goto out;
   hs_top_rows(a, sel);
   /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
    * order (which follows addresses, not creation order) */
+  a->elem_left = (uint64_t)64 << 20;
   HS_FOR_LIVE(a, i, ri) {
     uint32_t c = a->cls[ri] & CLS_MASK;
     if (!c || hs_owned_r(a, ri) || !hs_shapeable(&a->types[c - 1])) continue;
@@ -1029,7 +1164,9 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
     uint32_t nth = seen[r]++;
     uint64_t objs = a->rows[r].r.objects;
     uint64_t stride = objs > SHAPE_SAMPLES ? objs / SHAPE_SAMPLES : 1;
-    if (nth % stride != 0 || nth / stride >= SHAPE_SAMPLES) continue;
+    /* containers of HS_ELEM_BIG elements or more are always sampled (format v5) */
+    int big = hs_container_len(a, i, &a->types[c - 1]) >= HS_ELEM_BIG;
+    if ((nth % stride != 0 || nth / stride >= SHAPE_SAMPLES) && !big) continue;
     a->row_samples[r]++;
     struct hs_sig sig;
     if (!hs_signature(a, i, &sig)) continue;
@@ -1042,8 +1179,10 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
     }
     if (match) {
       match->count++;
-    } else if (nrow_shapes < SHAPES_PER_ROW && a->nshapes < SHAPE_ROWS * SHAPES_PER_ROW) {
+    } else if ((nrow_shapes < SHAPES_PER_ROW || (big && nrow_shapes < 2 * SHAPES_PER_ROW)) &&
+               a->nshapes < SHAPES_CAP) {
       struct hs_shape *n = &a->shapes[a->nshapes++];
+      memset(n, 0, sizeof *n);
       n->row = r;
       n->count = 1;
       n->kind = sig.kind;
@@ -1051,6 +1190,15 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
       n->length = sig.length;
       memcpy(n->names, sig.names, sizeof n->names);
       memcpy(n->types, sig.types, sizeof n->types);
+      n->e.flags = HS_ELEM_COMPLETE;
+      n->e.inner_min = UINT64_MAX;
+      n->e.items_site = HS_NO_TYPE; /* 0xFFFFFFFF: none */
+      match = n;
+    }
+    if (match) {
+      for (uint16_t k = 0; k < sig.nfields; k++)
+        if (sig.slen[k] > match->maxlen[k]) match->maxlen[k] = sig.slen[k];
+      hs_elem_scan(a, i, match);
     }
   }
 out:
@@ -1096,7 +1244,7 @@ void hs_anatomy_free(struct hs_anatomy *a) {
   hs_anatomy_trim(a);
   hs_unscratch(a->types, sizeof(struct hs_type) * MAX_TYPES);
   hs_unscratch(a->rows, sizeof(struct hs_row) * MAX_ROWS);
-  hs_unscratch(a->shapes, sizeof(struct hs_shape) * SHAPE_ROWS * SHAPES_PER_ROW);
+  hs_unscratch(a->shapes, sizeof(struct hs_shape) * SHAPES_CAP);
   hs_unscratch(a->row_samples, sizeof(uint32_t) * a->row_samples_n);
   hs_unscratch(a, sizeof *a);
 }
@@ -1257,6 +1405,22 @@ void hs_anatomy_serialize(const struct hs_anatomy *a, struct hs_out *o) {
       uint32_t nt2[2] = {sh->names[f], sh->types[f]};
       hs_out_put(o, nt2, sizeof nt2);
     }
+    hs_out_pad8(o);
+  }
+}
+
+void hs_anatomy_serialize_elem(const struct hs_anatomy *a, struct hs_out *o) {
+  uint32_t ns = a ? a->nshapes : 0; /* one entry per SHAP entry */
+  uint64_t len = 8;
+  for (uint32_t s = 0; s < ns; s++) len += hs_pad8(sizeof(struct hs_elem_rec) + 4u * a->shapes[s].nfields);
+  hs_put_section_hdr(o, HS_TAG_ELEM, len, ns);
+  for (uint32_t s = 0; s < ns; s++) {
+    const struct hs_shape *sh = &a->shapes[s];
+    struct hs_elem_rec r = sh->e;
+    r.shape = s;
+    r.nfields = sh->nfields;
+    hs_out_put(o, &r, sizeof r);
+    hs_out_put(o, sh->maxlen, 4u * sh->nfields);
     hs_out_pad8(o);
   }
 }

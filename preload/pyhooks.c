@@ -725,6 +725,8 @@ void hs_py_init(void) {
   hs_pyi.bytearray_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyByteArray_Type");
   hs_pyi.set_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PySet_Type");
   hs_pyi.frozenset_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyFrozenSet_Type");
+  hs_pyi.bool_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyBool_Type");
+  hs_pyi.none_obj = (uintptr_t)dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
   hs_pyi.ascii_size = (uint16_t)hs_ascii_size;
   hs_pyi.compact_size = (uint16_t)hs_compact_size;
   struct hs_pyalloc hooks;

@@ -355,6 +355,9 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
   hs_put(o, &z, 4);
   if (hs_nmodules) hs_put(o, hs_modules, (size_t)hs_nmodules * sizeof(struct hs_module_rec));
 #endif
+#if HS_FORMAT_VERSION >= 5
+  hs_anatomy_serialize_elem(an, o);
+#endif
 }
 
 static void hs_finish(struct hs_out *o) {

@@ -184,7 +184,7 @@ TEST(AnatomyTest, ShapeText) {
   hsa_shape_format(&fx.s, "P", &sh, buf, sizeof buf);
   EXPECT_STREQ(buf, "P(slots){x: float, y: int}");
   hsa_shape_field lf[3] = {{0, 1}, {0, 1}, {0, HS_NO_TYPE}};
-  hsa_shape list{0, 1, 1, HS_SHAPE_LIST, 3, 1000, lf};
+  hsa_shape list{0, 1, 1, HS_SHAPE_LIST, 3, 1000, lf, 0, {}, nullptr};
   hsa_shape_format(&fx.s, "list", &list, buf, sizeof buf);
   EXPECT_STREQ(buf, "list[float, float, ?, ...]");
   list.nfields = 0;

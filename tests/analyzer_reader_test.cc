@@ -154,7 +154,7 @@ TEST(ReaderTest, RoundTripFixture) {
     ASSERT_EQ(bytes.size() % 8, 0u);
     ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "x.hsnap", &read, &err), 0)
         << err.msg;
-    EXPECT_EQ(read.version, 4u);
+    EXPECT_EQ(read.version, 5u);
     EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));  // sections present, but empty
     EXPECT_FALSE(hsa_snapshot_has_peak(&read));
     EXPECT_FALSE(hsa_snapshot_is_sampled(&read));
@@ -204,8 +204,9 @@ TEST(ReaderTest, DocumentExampleLayout) {
   std::vector<unsigned char> b = Encode(s);
   // header 32 + META 16+128 + STRS 16+pad8(4+4+8+13=29 -> 32) + FRMS 16+8+24
   // + SITE 16+8+64 + TYPE, ANAT, SHAP 3 x (16+8) (v2, empty)
-  // + PEAK 16+24, TIME 16+16, ESTM 16+8 (v3, empty) + MODS 16+8 (v4, empty) + END 16+8
-  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24 + 24);
+  // + PEAK 16+24, TIME 16+16, ESTM 16+8 (v3, empty) + MODS 16+8 (v4, empty)
+  // + ELEM 16+8 (v5, empty) + END 16+8
+  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24 + 24 + 24);
   EXPECT_EQ(memcmp(b.data(), "HSNAP\0\r\n", 8), 0);
   EXPECT_EQ(memcmp(b.data() + 32, "META", 4), 0);
   EXPECT_EQ(memcmp(b.data() + 176, "STRS", 4), 0);
@@ -238,12 +239,12 @@ TEST(ReaderTest, RejectsForeignFile) {
   EXPECT_EQ(ReadError({}).rfind("snap.hsnap: not a heapshape snapshot (the file is empty)", 0), 0u);
 }
 
-TEST(ReaderTest, RejectsVersion5) {
+TEST(ReaderTest, RejectsVersion6) {
   std::vector<unsigned char> b = FixtureBytes();
-  b[8] = 5;
+  b[8] = 6;
   FixCrc(b);
   std::string e = ReadError(b);
-  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 5; this heapshape reads versions 1 to 4",
+  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 6; this heapshape reads versions 1 to 5",
                     0),
             0u)
       << e;
@@ -265,7 +266,7 @@ TEST(ReaderTest, RoundTripAnatomy) {
   ASSERT_LT(SectionAt(bytes, "SHAP"), SectionAt(bytes, "END "));
   ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "a.hsnap", &read, &err), 0)
       << err.msg;
-  EXPECT_EQ(read.version, 4u);
+  EXPECT_EQ(read.version, 5u);
   EXPECT_TRUE(hsa_snapshot_has_anatomy(&read));
   EXPECT_EQ(read.ntypes, 7u);
   EXPECT_EQ(read.nrows, 5u);
@@ -278,6 +279,60 @@ TEST(ReaderTest, RoundTripAnatomy) {
   EXPECT_EQ(Encode(read), bytes);
   hsa_snapshot_free(&built);
   hsa_snapshot_free(&read);
+}
+
+// Format v5: ELEM (container contents per shape) round-trips; a v4 file has none and reads
+// with has_elem 0; an ELEM record naming a shape that is not there is refused.
+TEST(ReaderTest, RoundTripElemAndReadsVersion4WithoutIt) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  ASSERT_EQ(hsa_fixture_add_anatomy(&built, &err), 0) << err.msg;
+  ASSERT_GE(built.nshapes, 1u);
+  hsa_shape *sh = &built.shapes[0];
+  sh->has_elem = 1;
+  sh->maxlen = static_cast<uint32_t *>(calloc(sh->nfields ? sh->nfields : 1, 4));
+  for (uint16_t k = 0; k < sh->nfields; k++) sh->maxlen[k] = 10 + k;
+  sh->elem.flags = HS_ELEM_COMPLETE;
+  sh->elem.items_site = 0;
+  sh->elem.containers = 3;
+  sh->elem.values[HS_EK_FLOAT] = 300000;
+  sh->elem.keys[HS_EK_INT] = 7;
+  sh->elem.inner_min = 6;
+  sh->elem.inner_max = 6;
+  sh->elem.inner[HS_EK_INT] = 12;
+  std::vector<unsigned char> bytes = Encode(built);
+  ASSERT_NE(SectionAt(bytes, "ELEM"), 0u);
+  ASSERT_LT(SectionAt(bytes, "MODS"), SectionAt(bytes, "ELEM"));
+  ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "e.hsnap", &read, &err), 0)
+      << err.msg;
+  ASSERT_TRUE(read.shapes[0].has_elem);
+  EXPECT_EQ(read.shapes[0].elem.values[HS_EK_FLOAT], 300000u);
+  EXPECT_EQ(read.shapes[0].elem.keys[HS_EK_INT], 7u);
+  EXPECT_EQ(read.shapes[0].elem.inner_max, 6u);
+  EXPECT_EQ(read.shapes[0].elem.containers, 3u);
+  for (uint16_t k = 0; k < sh->nfields; k++) EXPECT_EQ(read.shapes[0].maxlen[k], 10u + k);
+  for (uint32_t i = 1; i < read.nshapes; i++) EXPECT_FALSE(read.shapes[i].has_elem);
+  EXPECT_EQ(Encode(read), bytes);
+  hsa_snapshot_free(&read);
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(hsa_snapshot_encode_version(&built, 4, &data, &len, &err), 0) << err.msg;
+  std::vector<unsigned char> v4(data, data + len);
+  free(data);
+  EXPECT_EQ(SectionAt(v4, "ELEM"), 0u);
+  ASSERT_EQ(hsa_snapshot_read_buffer(v4.data(), v4.size(), "v4.hsnap", &read, &err), 0) << err.msg;
+  EXPECT_EQ(read.version, 4u);
+  EXPECT_EQ(read.nshapes, built.nshapes);
+  for (uint32_t i = 0; i < read.nshapes; i++) EXPECT_FALSE(read.shapes[i].has_elem);
+  hsa_snapshot_free(&read);
+  // an ELEM record for a shape that does not exist
+  size_t at = SectionAt(bytes, "ELEM");
+  bytes[at + 16 + 8] = 0xEE;  // the first record's shape index
+  FixCrc(bytes);
+  std::string e = ReadError(bytes);
+  EXPECT_NE(e.find("ELEM record 0 refers to shape"), std::string::npos) << e;
+  hsa_snapshot_free(&built);
 }
 
 // A version-1 file (no TYPE/ANAT/SHAP, META bytes 104.. reserved) reads as v2 without anatomy.
@@ -311,7 +366,7 @@ TEST(ReaderTest, ReadsVersion1WithoutAnatomy) {
   EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));
   hsa_snapshot_free(&read);
   // Versions this writer cannot produce are refused.
-  EXPECT_EQ(hsa_snapshot_encode_version(&built, 5, &data, &len, &err), -1);
+  EXPECT_EQ(hsa_snapshot_encode_version(&built, 6, &data, &len, &err), -1);
   hsa_snapshot_free(&built);
 }
 
@@ -705,7 +760,7 @@ TEST(ReaderTest, RoundTripModules) {
   ASSERT_LT(SectionAt(bytes, "MODS"), SectionAt(bytes, "END "));
   ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "m.hsnap", &read, &err), 0)
       << err.msg;
-  EXPECT_EQ(read.version, 4u);
+  EXPECT_EQ(read.version, 5u);
   ExpectSameSnapshot(built, read);
   ASSERT_EQ(read.nmodules, 3u);
   EXPECT_STREQ(hsa_snapshot_string(&read, read.modules[0].path_sid), "/usr/lib/libfoo.so");

@@ -165,10 +165,10 @@ int hsa_fixture_add_anatomy(struct hsa_snapshot *s, struct hsa_error *err) {
   struct hsa_shape_field f_p[] = {{x, tflt}, {y, tint}};
   struct hsa_shape_field f_tuple[] = {{empty, tflt}, {empty, tint}, {empty, tstr}};
   struct hsa_shape shapes[] = {
-      {0, 1, 3, HS_SHAPE_DICT, 1, 40, f_dict2},
-      {0, 2, 3, HS_SHAPE_DICT, 3, 3, f_dict},
-      {1, 10, 10, HS_SHAPE_INSTANCE_DICT, 2, 2, f_p},
-      {3, 2, 2, HS_SHAPE_TUPLE, 3, 3, f_tuple},
+      {0, 1, 3, HS_SHAPE_DICT, 1, 40, f_dict2, 0, {0}, NULL},
+      {0, 2, 3, HS_SHAPE_DICT, 3, 3, f_dict, 0, {0}, NULL},
+      {1, 10, 10, HS_SHAPE_INSTANCE_DICT, 2, 2, f_p, 0, {0}, NULL},
+      {3, 2, 2, HS_SHAPE_TUPLE, 3, 3, f_tuple, 0, {0}, NULL},
   };
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
     if (hsa_snapshot_add_shape(s, &shapes[i], err) != 0) return -1;

@@ -2,7 +2,7 @@
 a bool flag, kept alive in a list.
 
 The advice: one numpy structured array (mixed_after.py); the str field becomes a fixed-width
-'U13' column (13 = the length of the names, from the snapshot's data bytes)."""
+'U13' column (13 = the longest name among the sampled records)."""
 import random
 
 N = 300_000

@@ -28,9 +28,9 @@ extern "C" {
 #define HS_MAGIC "HSNAP\0\r\n"
 #define HS_MAGIC_LEN 8
 /* Bump by one on any layout or meaning change (docs/snapshot-format.md, "Versioning"). */
-#define HS_FORMAT_VERSION 4u
+#define HS_FORMAT_VERSION 5u
 #define HS_FORMAT_MIN_READ 1u
-#define HS_FORMAT_MAX_READ 4u
+#define HS_FORMAT_MAX_READ 5u
 #define HS_BOM 0x01020304u
 
 /* On-disk enums: values are fixed forever; retire, never reuse. */
@@ -72,6 +72,7 @@ enum hs_reason {
 #define HS_TAG_TIME HS_TAG('T', 'I', 'M', 'E')
 #define HS_TAG_ESTM HS_TAG('E', 'S', 'T', 'M')
 #define HS_TAG_MODS HS_TAG('M', 'O', 'D', 'S')
+#define HS_TAG_ELEM HS_TAG('E', 'L', 'E', 'M')
 #define HS_TAG_END HS_TAG('E', 'N', 'D', ' ')
 
 #define HS_NO_TYPE 0xFFFFFFFFu
@@ -236,6 +237,33 @@ struct hs_module_rec {
   uint64_t reserved;
 };
 
+/* v5: ELEM, what the sampled containers hold (docs/snapshot-format.md) */
+enum hs_elem_kind {
+  HS_EK_FLOAT = 0,
+  HS_EK_INT = 1, /* fits in 64 bits */
+  HS_EK_BOOL = 2,
+  HS_EK_STR = 3,
+  HS_EK_LIST = 4,
+  HS_EK_TUPLE = 5,
+  HS_EK_NONE = 6,
+  HS_EK_OTHER = 7,
+  HS_EK_KINDS = 8
+};
+#define HS_ELEM_COMPLETE 1u /* flags: every element of the sampled containers was scanned */
+#define HS_ELEM_BIG 10000u  /* containers this long in a sampled row are always sampled */
+struct hs_elem_rec {
+  uint32_t shape;
+  uint16_t nfields; /* followed by nfields x uint32_t longest str, padded to 8 */
+  uint16_t flags;
+  uint32_t items_site; /* site of the first sampled container's item array or table */
+  uint32_t reserved;
+  uint64_t containers;
+  uint64_t values[HS_EK_KINDS];
+  uint64_t keys[HS_EK_KINDS];
+  uint64_t inner_min, inner_max;
+  uint64_t inner[HS_EK_KINDS];
+};
+
 struct hs_end_rec {
   uint32_t crc32;
   uint32_t reserved;
@@ -256,6 +284,7 @@ HS_STATIC_ASSERT(sizeof(struct hs_time_hdr) == 16, "TIME header layout");
 HS_STATIC_ASSERT(sizeof(struct hs_time_rec) == 88, "TIME layout");
 HS_STATIC_ASSERT(sizeof(struct hs_estm_rec) == 32, "ESTM layout");
 HS_STATIC_ASSERT(sizeof(struct hs_module_rec) == 24, "MODS layout");
+HS_STATIC_ASSERT(sizeof(struct hs_elem_rec) == 232, "ELEM layout");
 
 /* Padded size of a payload of n bytes. */
 static inline uint64_t hs_pad8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }

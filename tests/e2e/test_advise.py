@@ -4,10 +4,14 @@ examples/advise/ under `heapshape run`; the advice for each "before" must name t
 
   pairs        dict records, class instances, tuples of ints (struct of arrays, numpy
                columns) and mixed-kind dicts (one structured array, U13 for the str field),
-               300,000 records each: the preferred recommendation at the records' line has
+               300,000 records each; and homogeneous numeric containers: a list of 1,000,000
+               floats (one numpy array), 200,000 lists of 6 floats (one 2-D array), a dict of
+               300,000 int -> float (two arrays): the preferred recommendation at the records' line has
                the expected kind, dtypes and objects; its current_bytes is within 15% of
                what heapshape measures at that line (records + the list holding them); and
                the estimate is within 15% of the live bytes measured for the "after".
+  shapes       advise_shapes.py: two shapes at one line, one recommendation each; lists of
+               strings never get a numeric array; str width = the longest sampled value
   threshold    advise_small.py: 50,000 records get no advice by default, and do with
                --min-objects 10000 (so the threshold, not the shape, decided)
   objects      records whose fields hold arbitrary objects get slots/namedtuple only
@@ -42,13 +46,19 @@ ADVISE = os.path.join(EXAMPLES, "advise")
 PROGRAMS = hstest.PROGRAMS
 N = 300_000
 
-# name -> (preferred kind, {field name: dtype})
+# name -> (preferred kind, {field name: dtype}, objects: records, or numbers of a container)
 PAIRS = {
-    "dict_records": ("soa-numpy", {"x": "float64", "y": "float64", "z": "float64"}),
-    "instances": ("soa-numpy", {"x": "float64", "y": "float64", "vx": "float64", "vy": "float64"}),
-    "tuples": ("soa-numpy", {"f0": "int64", "f1": "int64", "f2": "int64"}),
-    "mixed": ("structured-array", {"id": "int64", "name": "U13", "value": "float64", "ok": "bool"}),
+    "dict_records": ("soa-numpy", {"x": "float64", "y": "float64", "z": "float64"}, N),
+    "instances": ("soa-numpy", {"x": "float64", "y": "float64", "vx": "float64", "vy": "float64"}, N),
+    "tuples": ("soa-numpy", {"f0": "int64", "f1": "int64", "f2": "int64"}, N),
+    "mixed": ("structured-array", {"id": "int64", "name": "U13", "value": "float64", "ok": "bool"}, N),
+    # homogeneous numeric containers (format v5): a list of 1,000,000 floats, 200,000 lists of
+    # 6 floats, a dict of 300,000 int -> float
+    "float_list": ("numpy-array", {"values": "float64"}, 1_000_000),
+    "matrix": ("numpy-2d", {"values": "float64"}, 200_000 * 6),
+    "int_dict": ("two-arrays", {"keys": "int64", "values": "float64"}, 300_000),
 }
+NUMERIC_ARRAYS = {"soa-numpy", "numpy-array", "numpy-2d", "two-arrays", "memmap", "shared-memory"}
 
 
 def note(msg):
@@ -81,7 +91,7 @@ def marked_lines(path, marker):
 
 class BeforeAfterPairs(hstest.TestCase):
     def check(self, label, py, name):
-        kind, dtypes = PAIRS[name]
+        kind, dtypes, objects = PAIRS[name]
         before = os.path.join(ADVISE, name + "_before.py")
         after = os.path.join(ADVISE, name + "_after.py")
         line = hstest.find_line(before, "# RECORDS")
@@ -93,8 +103,8 @@ class BeforeAfterPairs(hstest.TestCase):
         top = recs[0]
         self.assertEqual(top["kind"], kind, "%s %s: kinds %r" % (label, name, [r["kind"] for r in recs]))
         self.assertEqual({f["name"]: f["dtype"] for f in top["fields"]}, dtypes, label)
-        self.assertGreaterEqual(top["objects"], N * 0.999, label)
-        self.assertLessEqual(top["objects"], N + 1, label)
+        self.assertGreaterEqual(top["objects"], objects * 0.999, label)
+        self.assertLessEqual(top["objects"], objects + 1, label)
         self.assertEqual([r["rank"] for r in recs], list(range(1, len(recs) + 1)))
         if name == "tuples":  # already a tuple: namedtuple would change nothing
             self.assertNotIn("namedtuple", [r["kind"] for r in recs])
@@ -129,6 +139,50 @@ class BeforeAfterPairs(hstest.TestCase):
 
     def test_default_interpreters(self):
         self.run_pairs(hstest.default_interpreters())
+
+
+class ShapesAndStrings(hstest.TestCase):
+    """programs/advise_shapes.py: two shapes at one line get a recommendation each (objects
+    shared out by the sampled counts, adding up to the line's records); lists of four strings
+    get no numeric array; a str field of 13- and 19-character values is U19 (the longest
+    sampled value, said so), not the average U16 that would cut half of them."""
+    SCRIPT = os.path.join(PROGRAMS, "advise_shapes.py")
+
+    def test_default_interpreters(self):
+        two = hstest.find_line(self.SCRIPT, "# TWO_SHAPES")
+        strs = hstest.find_line(self.SCRIPT, "# STR_LISTS")
+        long_ = hstest.find_line(self.SCRIPT, "# LONG_STR")
+        for label, py in hstest.default_interpreters():
+            with self.subTest(python=label):
+                self.need(label, py)
+                out = os.path.join(self.tmp, "shapes-%s.hsnap" % label)
+                hstest.profile([py, self.SCRIPT], out)
+                doc = advise(out)
+                firsts = [r for r in recs_at(doc, self.SCRIPT, two) if r["rank"] == 1]
+                keys = sorted(tuple(sorted(f["name"] for f in r["fields"])) for r in firsts)
+                self.assertEqual(keys, [("alt", "city", "geo", "lat", "lon", "zip"), ("city", "geo", "zip")],
+                                 "%s: %r" % (label, firsts))
+                for r in firsts:
+                    self.assertEqual(r["shape_groups"], 2, label)
+                    self.assertGreater(r["objects"], 0.2 * r["row_objects"], label)
+                self.assertLessEqual(abs(sum(r["objects"] for r in firsts) - firsts[0]["row_objects"]), 2, label)
+                self.assertGreaterEqual(firsts[0]["row_objects"], 239_900, label)
+                text = hstest.cli("advise", out).stdout
+                self.assertIn("one of 2 shapes at this line", text)
+                recs = recs_at(doc, self.SCRIPT, strs)
+                self.assertTrue(recs, label)
+                self.assertFalse({r["kind"] for r in recs} & NUMERIC_ARRAYS, "%s: %r" % (label, [r["kind"] for r in recs]))
+                for r in recs:
+                    self.assertTrue(all(f["type"] == "str" for f in r["fields"]), r["fields"])
+                recs = [r for r in recs_at(doc, self.SCRIPT, long_) if r["kind"] == "structured-array"]
+                self.assertEqual(len(recs), 1, label)
+                name = {f["name"]: f["dtype"] for f in recs[0]["fields"]}["name"]
+                self.assertEqual(name, "U19", label)
+                self.assertEqual(recs[0]["str_width"], "longest", label)
+                self.assertIn("longest", recs[0]["detail"])
+                note("%s: two shapes -> %s; str lists -> %s; long str -> %s"
+                     % (label, [(r["kind"], r["objects"]) for r in firsts],
+                        sorted({r["kind"] for r in recs_at(doc, self.SCRIPT, strs)}), name))
 
 
 class ThresholdAndObjects(hstest.TestCase):
