@@ -2,7 +2,8 @@
 --heapshape a test over its limit_memory fails and prints what it allocated, one within its
 limit passes, limit_leaks names the leaking line, every test gets a before/after snapshot, and
 without --heapshape the same suite passes (the markers do nothing). Uses Debian's pytest
-(python3-pytest, tools/setup.sh)."""
+(python3-pytest, tools/setup.sh) and, for 3.14 and 3.15, their venvs' pytest
+(tools/fetch_pythons.sh)."""
 import os
 import re
 import shutil
