@@ -29,6 +29,8 @@
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 #include "analyzer/repeat.h"
+#include "analyzer/run_signals.h"
+#include "analyzer/shim_access.h"
 #include "analyzer/stats.h"
 #include "heapshape/naming.h"
 
@@ -405,8 +407,9 @@ int hsa_cli_run(int argc, char **argv) {
   char **cmd = argv + i;
   int cmd_argc = argc - i;
 
-  char shim[PATH_MAX];
-  if (find_shim(shim, sizeof shim) != 0) return HSA_EXIT_USAGE;
+  char found[PATH_MAX], shim[PATH_MAX];
+  if (find_shim(found, sizeof found) != 0) return HSA_EXIT_USAGE;
+  hsa_shim_for_all_users(found, shim, sizeof shim); /* children may run as other users */
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd))
     return hsa_cli_error("cannot get the current directory: %s", strerror(errno));
@@ -439,28 +442,22 @@ int hsa_cli_run(int argc, char **argv) {
     free_list(before, nbefore);
     return hsa_cli_error("cannot create a pipe: %s", strerror(errno));
   }
-  /* Ignore before forking (as system() does), so there is no window in which Ctrl-C kills
-   * us but not the child; the child restores the defaults before exec. */
-  struct sigaction ign, old_int, old_quit;
-  memset(&ign, 0, sizeof ign);
-  ign.sa_handler = SIG_IGN;
-  sigemptyset(&ign.sa_mask);
-  sigaction(SIGINT, &ign, &old_int);
-  sigaction(SIGQUIT, &ign, &old_quit);
+  /* Forwarding handlers before forking (run_signals.c), so there is no window in which
+   * Ctrl-C or a kill(1) ends us but not the child; the child restores the old dispositions
+   * before exec. */
+  hsa_run_signals_begin();
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    hsa_run_signals_end();
     free_list(before, nbefore);
     close(pipefd[0]);
     close(pipefd[1]);
     return hsa_cli_error("cannot fork: %s", strerror(e));
   }
   if (pid == 0) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    hsa_run_signals_end();
     close(pipefd[0]);
     char buf[PATH_MAX * 3];
     snprintf(buf, sizeof buf, "%ld", (long)getpid());
@@ -490,6 +487,7 @@ int hsa_cli_run(int argc, char **argv) {
     (void)w;
     _exit(127);
   }
+  hsa_run_signals_child(pid);
   close(pipefd[1]);
   int exec_errno = 0;
   ssize_t got;
@@ -500,8 +498,7 @@ int hsa_cli_run(int argc, char **argv) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGQUIT, &old_quit, NULL);
+  hsa_run_signals_end();
   if (got == (ssize_t)sizeof exec_errno) {
     free_list(before, nbefore);
     return hsa_cli_error("cannot run \"%s\": %s", cmd[0], strerror(exec_errno));

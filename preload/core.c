@@ -973,7 +973,7 @@ static void hs_peak_check(struct hs_thread *me, uint64_t size) {
 /* Every 1024 events of a thread: PEP 445 users and the interval timer, the timeline's clock. */
 static void hs_periodic(void) {
   if (hs_py_hooked) hs_chain_poll(); /* a PEP 445 user came or went */
-  if (HS_UNLIKELY(hs_proc.interval_ns && !hs_timer_running)) hs_timer_resume();
+  if (HS_UNLIKELY(!hs_timer_running)) hs_timer_resume(); /* after a fork (timer.c) */
   hs_lock_acquire();
   hs_time_tick();
   hs_lock_release();

@@ -62,6 +62,7 @@ int hs_proc_writes(void) HS_HIDDEN;
 extern int hs_timer_running HS_HIDDEN;
 void hs_timer_init(void) HS_HIDDEN;
 void hs_timer_resume(void) HS_HIDDEN; /* after a fork, from the hooks */
+void hs_timer_kick(void) HS_HIDDEN;   /* async-signal-safe: a request is waiting */
 
 /* The snapshot signal (sigsnap.c): 0 when none. */
 extern int hs_snap_signal HS_HIDDEN;

@@ -38,6 +38,7 @@ static void hs_sig_unlock(void) { __atomic_store_n(&hs_sig_lock_word, 0, __ATOMI
 static void hs_on_signal(int sig) {
   (void)sig;
   hs_request_dump(HS_REASON_SIGNAL);
+  if (hs_timer_running) hs_timer_kick(); /* served even while the program sleeps (timer.c) */
 }
 
 static int hs_install_ours(void) {
