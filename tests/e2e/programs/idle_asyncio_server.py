@@ -2,11 +2,11 @@
 never come (test_interval)."""
 import asyncio
 
-cache = {i: str(i) * 3 for i in range(50000)}  # CACHE
+cache = {"k%d" % i: str(i) * 3 for i in range(50000)}  # CACHE
 
 
 async def handle(reader, writer):
-    writer.write(cache.get(int(await reader.readline() or 0), "").encode())
+    writer.write(cache.get((await reader.readline()).decode().strip(), "").encode())
     await writer.drain()
     writer.close()
 
