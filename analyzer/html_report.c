@@ -359,7 +359,7 @@ int hsa_html_report_write(FILE *f, const struct hsa_snapshot *old, const struct 
 }
 
 int hsa_html_report_file(const char *old_path, const char *path, const char *out_path,
-                         struct hsa_error *err) {
+                         int symbols, struct hsa_error *err) {
   struct hsa_snapshot s, o;
   int rc = -1, have_old = 0;
   if (hsa_snapshot_read_file(path, &s, err) != 0) return -1;
@@ -370,7 +370,7 @@ int hsa_html_report_file(const char *old_path, const char *path, const char *out
     }
     have_old = 1;
   }
-  struct hsa_symbolizer *sym = hsa_symbolizer_new();
+  struct hsa_symbolizer *sym = symbols ? hsa_symbolizer_new() : NULL;
   hsa_symbolizer_set_warnings(sym, stderr);
   size_t n = strlen(out_path) + 32;
   char *tmp = malloc(n);
@@ -402,11 +402,14 @@ out:
 int hsa_cli_report(int argc, char **argv) {
   const char *files[2] = {NULL, NULL}, *out = NULL;
   size_t nfiles = 0;
+  int symbols = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(hsa_report_usage, stdout);
       return 0;
+    } else if (strcmp(a, "--no-symbols") == 0) {
+      symbols = 0;
     } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
       if (i + 1 >= argc) return hsa_cli_error("option %s needs a value; see heapshape report --help", a);
       out = argv[++i];
@@ -431,7 +434,7 @@ int hsa_cli_report(int argc, char **argv) {
     out = def;
   }
   struct hsa_error err;
-  if (hsa_html_report_file(old, snap, out, &err) != 0) return hsa_cli_error("%s", err.msg);
+  if (hsa_html_report_file(old, snap, out, symbols, &err) != 0) return hsa_cli_error("%s", err.msg);
   printf("%s\n", out);
   return 0;
 }

@@ -41,9 +41,9 @@ int hsa_html_report_write(FILE *f, const struct hsa_snapshot *old, const struct 
                           struct hsa_symbolizer *sym, struct hsa_error *err);
 
 /* Reads the snapshot(s) and writes the report to out_path (through a temporary file renamed
- * into place). old_path may be NULL. */
+ * into place). old_path may be NULL; symbols 0 leaves native frames unsymbolized. */
 int hsa_html_report_file(const char *old_path, const char *path, const char *out_path,
-                         struct hsa_error *err);
+                         int symbols, struct hsa_error *err);
 
 /* `heapshape report ...`; argv[0] is "report". Returns the exit status. */
 int hsa_cli_report(int argc, char **argv);

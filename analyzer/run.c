@@ -246,7 +246,7 @@ static void summarize_report(const char *out_path) {
   if (!html) return;
   if (n > 6 && strcmp(out_path + n - 6, ".hsnap") == 0) n -= 6;
   snprintf(html, n + 8, "%.*s.html", (int)n, out_path);
-  if (hsa_html_report_file(NULL, out_path, html, &err) == 0)
+  if (hsa_html_report_file(NULL, out_path, html, 1, &err) == 0)
     fprintf(stderr, "heapshape: report written to %s (open it in a browser)\n", html);
   else
     fprintf(stderr, "heapshape: error: %s\n", err.msg);

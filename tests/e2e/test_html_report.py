@@ -158,6 +158,13 @@ class HtmlReport(hstest.TestCase):
         rgb = [int(v) for v in re.search(r"rgb\((\d+), (\d+), (\d+)\)", native[0].attrs["style"]).groups()]
         self.assertGreater(rgb[2], rgb[0])  # native frames are drawn blue
         self.assertTrue([b for b in boxes if b.all_text() == "build (%s:%d)" % (SCRIPT, LINE)])
+        # --no-symbols: module+0xADDR labels instead
+        raw = os.path.join(self.tmp, "native-raw.html")
+        hstest.cli("report", "--no-symbols", out, "-o", raw)
+        with open(raw, encoding="utf-8") as f:
+            text = f.read()
+        self.assertNotIn('"PyEval_EvalCode (', text)
+        self.assertRegex(text, r'"/\S+\+0x[0-9a-f]+"')
 
     def test_run_report(self):
         """run --report writes the page next to the snapshot and prints its path."""
