@@ -232,7 +232,8 @@ static const struct {
      "\n"
      "Options:\n"
      "  -o, --output FILE.html\n"
-     "                        where to write the page\n" HELP_LINE
+     "                        where to write the page\n"
+     "  --no-symbols          do not symbolize native frames (module+0xADDR)\n" HELP_LINE
      "\n"
      "Example:\n"
      "  heapshape report heapshape-app-1234.hsnap -o app.html\n"},
@@ -283,7 +284,7 @@ static const char general_text[] =
     "  export SNAPSHOT --format pprof|speedscope|collapsed|csv [-o|--output FILE] [--peak]\n"
     "        [--no-symbols]\n"
     "                        live memory in formats other tools read\n"
-    "  report SNAPSHOT|OLD NEW [-o|--output FILE.html]\n"
+    "  report SNAPSHOT|OLD NEW [-o|--output FILE.html] [--no-symbols]\n"
     "                        one self-contained HTML page (a diff for two snapshots)\n"
     "  help [COMMAND], -h, --help\n"
     "                        this text, or one command's help\n"
