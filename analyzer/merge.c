@@ -89,10 +89,13 @@ static int cmp_order(const void *a, const void *b) {
   return (x->order > y->order) - (x->order < y->order);
 }
 
+/* a + b, or UINT64_MAX when it does not fit (hsa_merge refuses results above 2^60). */
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
 static uint64_t combine(uint64_t *v, size_t n, enum hsa_merge_mode mode) {
   if (mode == HSA_MERGE_MEDIAN) return hsa_median_u64(v, n);
   uint64_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += v[i];
+  for (size_t i = 0; i < n; i++) sum = sat_add(sum, v[i]);
   return sum;
 }
 
@@ -170,7 +173,7 @@ int hsa_merge(const struct hsa_snapshot *const *in, size_t n, enum hsa_merge_mod
       /* The same stack twice in one snapshot (should not happen): add up. */
       uint64_t c[NCOUNTERS];
       site_counters(site, c);
-      for (int q = 0; q < NCOUNTERS; q++) ms->vals[i * NCOUNTERS + q] += c[q];
+      for (int q = 0; q < NCOUNTERS; q++) ms->vals[i * NCOUNTERS + q] = sat_add(ms->vals[i * NCOUNTERS + q], c[q]);
     }
   }
 
@@ -267,6 +270,27 @@ int hsa_merge(const struct hsa_snapshot *const *in, size_t n, enum hsa_merge_mod
                strcmp(hsa_snapshot_string(out, om->build_id_sid), id) == 0;
       }
       if (!seen && hsa_snapshot_add_module(out, path, id, im->base, err)) goto fail;
+    }
+  }
+  /* The reader refuses counters (and sums over sites) above HSA_COUNTER_MAX: so must merge,
+   * or its output would not read back. Only damaged or hand-made inputs get near it. */
+  {
+    uint64_t sum[NCOUNTERS] = {0};
+    const uint64_t meta[] = {m->live_bytes,   m->live_count,  m->peak_live_bytes,
+                             m->total_allocs, m->total_frees, m->total_alloc_bytes};
+    int over = 0;
+    for (uint32_t k = 0; k < out->nsites && !over; k++) {
+      uint64_t c[NCOUNTERS];
+      site_counters(&out->sites[k], c);
+      for (int q = 0; q < NCOUNTERS; q++)
+        over |= c[q] > HSA_COUNTER_MAX || (sum[q] += c[q]) > HSA_COUNTER_MAX;
+    }
+    for (size_t q = 0; q < sizeof meta / sizeof meta[0]; q++) over |= meta[q] > HSA_COUNTER_MAX;
+    if (over) {
+      hsa_fail(err, "cannot %s these snapshots: a counter of the result would exceed 2^60 "
+                    "(are the inputs damaged?)",
+               mode == HSA_MERGE_SUM ? "sum" : "merge");
+      goto fail;
     }
   }
   rc = 0;

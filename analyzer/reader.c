@@ -99,6 +99,23 @@ static int need(struct cursor *c, uint64_t n, const char *what, struct hsa_error
   return 0;
 }
 
+/* Checks one counter of record index of a section against HSA_COUNTER_MAX, and its running
+ * sum over the section's records (*sum; NULL for a counter that is not summed). */
+static int check_counter(const struct hsa_snapshot *s, const char *record, uint32_t index,
+                         const char *field, uint64_t v, uint64_t *sum, struct hsa_error *err) {
+  if (v > HSA_COUNTER_MAX)
+    return hsa_fail(err,
+                    "%s: corrupt: %s %u has %s %llu, more than 2^60 (no process gets near "
+                    "that); the file is damaged",
+                    s->path, record, index, field, (unsigned long long)v);
+  if (sum && (*sum += v) > HSA_COUNTER_MAX)
+    return hsa_fail(err,
+                    "%s: corrupt: the %s of all %ss add up to more than 2^60 (at %s %u); the "
+                    "file is damaged",
+                    s->path, field, record, record, index);
+  return 0;
+}
+
 static int read_meta(const unsigned char *d, uint64_t size, uint64_t *off,
                      struct hsa_snapshot *s, struct hsa_error *err) {
   struct cursor c;
@@ -115,6 +132,14 @@ static int read_meta(const unsigned char *d, uint64_t size, uint64_t *off,
     s->meta.sample_rate = 0;
   }
   if (s->version < 3) s->meta.sample_rate = 0; /* v2: bytes 120.. were reserved */
+  const struct hs_meta *m = &s->meta;
+  const uint64_t v[] = {m->live_bytes,  m->live_count,  m->peak_live_bytes,   m->total_allocs,
+                        m->total_frees, m->total_alloc_bytes, m->sample_rate};
+  static const char *const names[] = {"live bytes",   "live blocks", "peak live bytes",
+                                      "allocations",  "frees",       "bytes allocated",
+                                      "sample rate"};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+    if (check_counter(s, "META", 0, names[i], v[i], NULL, err) != 0) return -1;
   return 0;
 }
 
@@ -197,6 +222,9 @@ static int read_sites(const unsigned char *d, uint64_t size, uint64_t *off,
                     s->path, n, (unsigned long long)(c.end - c.pos));
   s->sites = calloc(n ? n : 1, sizeof *s->sites);
   if (!s->sites) return hsa_fail(err, "%s: out of memory reading %u sites", s->path, n);
+  uint64_t sums[6] = {0};
+  static const char *const names[6] = {"allocations", "frees",      "bytes allocated",
+                                       "live blocks", "live bytes", "peak live bytes"};
   for (uint32_t i = 0; i < n; i++) {
     struct hs_site_rec r;
     if (need(&c, sizeof r, "a site", err) != 0) return -1;
@@ -205,6 +233,10 @@ static int read_sites(const unsigned char *d, uint64_t size, uint64_t *off,
       return hsa_fail(err, "%s: corrupt: site %u has no frames (at least 1 is required)",
                       s->path, i);
     if (need(&c, hs_site_rec_size(r.nframes), "a site", err) != 0) return -1;
+    const uint64_t v[6] = {r.allocs,     r.frees,      r.alloc_bytes,
+                           r.live_count, r.live_bytes, r.peak_live_bytes};
+    for (int k = 0; k < 6; k++)
+      if (check_counter(s, "site", i, names[k], v[k], &sums[k], err) != 0) return -1;
     struct hsa_site *site = &s->sites[i];
     site->domain = r.domain;
     site->nframes = r.nframes;
@@ -272,9 +304,11 @@ static int read_types(const unsigned char *d, uint64_t size, uint64_t *off,
   s->ntypes = n;
   for (uint32_t i = 0; i < n; i++) {
     if (check_sid(s, s->types[i].name_sid, "type", i, err) != 0) return -1;
-    if (s->types[i].basicsize < 0 || s->types[i].itemsize < 0)
+    if (s->types[i].basicsize < 0 || s->types[i].itemsize < 0 ||
+        s->types[i].basicsize > HSA_TYPE_SIZE_MAX || s->types[i].itemsize > HSA_TYPE_SIZE_MAX)
       return hsa_fail(err,
-                      "%s: corrupt: type %u has a negative size (basicsize %lld, itemsize %lld)",
+                      "%s: corrupt: type %u has an impossible size (basicsize %lld, itemsize "
+                      "%lld)",
                       s->path, i, (long long)s->types[i].basicsize,
                       (long long)s->types[i].itemsize);
   }
@@ -295,7 +329,20 @@ static int read_rows(const unsigned char *d, uint64_t size, uint64_t *off,
   if (!s->rows) return hsa_fail(err, "%s: out of memory reading %u anatomy rows", s->path, n);
   memcpy(s->rows, d + c.pos, (size_t)n * sizeof *s->rows);
   s->nrows = n;
+  uint64_t sums[12] = {0};
+  static const char *const names[12] = {
+      "objects",      "bytes",       "GC header bytes",       "pre-header bytes",
+      "header bytes", "rounding",    "data bytes",            "owned blocks",
+      "owned bytes",  "owned header bytes", "owned rounding", "owned data bytes"};
   for (uint32_t i = 0; i < n; i++) {
+    const struct hs_anat_rec *r = &s->rows[i];
+    const uint64_t v[12] = {r->objects,        r->bytes,          r->gc_bytes,
+                            r->preheader_bytes, r->header_bytes,  r->rounding_bytes,
+                            r->data_bytes,      r->owned_blocks,  r->owned_bytes,
+                            r->owned_header_bytes, r->owned_rounding_bytes,
+                            r->owned_data_bytes};
+    for (int k = 0; k < 12; k++)
+      if (check_counter(s, "anatomy row", i, names[k], v[k], &sums[k], err) != 0) return -1;
     if (s->rows[i].site >= s->nsites)
       return hsa_fail(err,
                       "%s: corrupt: anatomy row %u refers to site %u but the snapshot has %u "
@@ -390,6 +437,14 @@ static int read_peak(const unsigned char *d, uint64_t size, uint64_t *off,
   if (!s->peak) return hsa_fail(err, "%s: out of memory reading the peak copy", s->path);
   memcpy(s->peak, d + c.pos, (size_t)h.count * sizeof *s->peak);
   s->npeak = h.count;
+  uint64_t sums[2] = {0};
+  if (check_counter(s, "PEAK", 0, "live bytes", h.live_bytes, NULL, err) != 0 ||
+      check_counter(s, "PEAK", 0, "time", h.time_ns, NULL, err) != 0)
+    return -1;
+  for (uint32_t i = 0; i < h.count; i++)
+    if (check_counter(s, "peak site", i, "live blocks", s->peak[i].live_count, &sums[0], err) ||
+        check_counter(s, "peak site", i, "live bytes", s->peak[i].live_bytes, &sums[1], err))
+      return -1;
   s->peak_live_bytes = h.live_bytes;
   s->peak_time_ns = h.time_ns;
   return 0;
@@ -418,8 +473,18 @@ static int read_timeline(const unsigned char *d, uint64_t size, uint64_t *off,
   memcpy(s->timeline, d + c.pos, (size_t)h.count * sizeof *s->timeline);
   s->ntime = h.count;
   s->time_interval_ns = h.interval_ns;
+  if (check_counter(s, "TIME", 0, "interval", h.interval_ns, NULL, err) != 0) return -1;
   for (uint32_t i = 0; i < h.count; i++) {
     const struct hs_time_rec *t = &s->timeline[i];
+    uint64_t top_sum = 0;
+    if (check_counter(s, "timeline sample", i, "time", t->t_ns, NULL, err) ||
+        check_counter(s, "timeline sample", i, "live bytes", t->live_bytes, NULL, err) ||
+        check_counter(s, "timeline sample", i, "live blocks", t->live_count, NULL, err))
+      return -1;
+    for (int k = 0; k < HS_TIME_TOP_SITES; k++)
+      if (check_counter(s, "timeline sample", i, "top-site bytes", t->top[k].bytes, &top_sum,
+                        err))
+        return -1;
     if (i > 0 && t->t_ns < s->timeline[i - 1].t_ns)
       return hsa_fail(err,
                       "%s: corrupt: timeline sample %u (at %llu ns) is earlier than sample %u "
@@ -462,6 +527,7 @@ static int read_estimates(const unsigned char *d, uint64_t size, uint64_t *off,
   if (!s->estimates) return hsa_fail(err, "%s: out of memory reading the estimates", s->path);
   memcpy(s->estimates, d + c.pos, (size_t)n * sizeof *s->estimates);
   s->nestimates = n;
+  double sums[4] = {0, 0, 0, 0};
   for (uint32_t i = 0; i < n; i++) {
     struct hs_estm_rec *e = &s->estimates[i];
     double *v[4] = {&e->live_bytes, &e->live_count, &e->live_bytes_var, &e->alloc_bytes};
@@ -473,6 +539,12 @@ static int read_estimates(const unsigned char *d, uint64_t size, uint64_t *off,
       /* The shim keeps running sums (added on allocation, subtracted on free): when
        * everything is freed they may end a rounding error below zero. */
       if (*v[k] < 0) *v[k] = 0;
+      /* the variance may be large; the estimates are counters like the others */
+      if (k != 2 && (sums[k] += *v[k]) > (double)HSA_COUNTER_MAX)
+        return hsa_fail(err,
+                        "%s: corrupt: the estimates %d of all sites add up to more than 2^60 "
+                        "(at site %u); the file is damaged",
+                        s->path, k, i);
     }
   }
   return 0;

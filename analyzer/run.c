@@ -478,7 +478,10 @@ int hsa_cli_run(int argc, char **argv) {
       setenv("HEAPSHAPE_CLI", buf, 1);
     }
     const char *old = getenv("LD_PRELOAD");
-    if (old && old[0]) snprintf(buf, sizeof buf, "%s:%s", shim, old);
+    /* The shim goes first, except after an AddressSanitizer runtime, which must be the first
+     * library loaded (an ASan-built shim: docs/RELIABILITY.md) */
+    if (old && old[0] && strstr(old, "libasan")) snprintf(buf, sizeof buf, "%s:%s", old, shim);
+    else if (old && old[0]) snprintf(buf, sizeof buf, "%s:%s", shim, old);
     else snprintf(buf, sizeof buf, "%s", shim);
     setenv("LD_PRELOAD", buf, 1);
     execvp(cmd[0], cmd);

@@ -24,6 +24,14 @@ extern "C" {
 
 #define HSA_ERROR_MAX 1024
 
+/* The largest counter (bytes, blocks, nanoseconds) a snapshot may hold, and the largest sum
+ * of one counter over all the records of a section: 2^60, far beyond any process (an
+ * exbibyte; 36 years in ns). The reader refuses files above it, so the analyzer can add,
+ * subtract and multiply by small factors in int64_t without overflow. */
+#define HSA_COUNTER_MAX (1ull << 60)
+/* The largest tp_basicsize / tp_itemsize the reader accepts (2^40). */
+#define HSA_TYPE_SIZE_MAX (1ll << 40)
+
 struct hsa_error {
   char msg[HSA_ERROR_MAX];
 };

@@ -3,9 +3,11 @@
  * overlap each other. */
 #include "analyzer/symbolize.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <elfutils/libdwfl.h>
@@ -90,10 +92,24 @@ static void module_build_id(Dwfl_Module *mod, char *out) {
 /* Opens path with libdwfl and fills m->dwfl/mod/link_base/bias/build_id; leaves m->dwfl NULL
  * on any failure. */
 static void open_module(struct hsa_module *m) {
+  /* The path comes from the snapshot: open only a regular file, without blocking (a FIFO or
+   * a terminal named by a damaged or hostile snapshot would hang the analyzer). */
+  int fd = open(m->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return;
+  }
   Dwfl *dwfl = dwfl_begin(&offline_callbacks);
-  if (!dwfl) return;
+  if (!dwfl) {
+    close(fd);
+    return;
+  }
   dwfl_report_begin(dwfl);
-  Dwfl_Module *mod = dwfl_report_offline(dwfl, m->path, m->path, -1);
+  /* on success dwfl owns fd (libdwfl.h: "FD is consumed by the library") */
+  Dwfl_Module *mod = dwfl_report_offline(dwfl, m->path, m->path, fd);
+  if (!mod) close(fd);
   dwfl_report_end(dwfl, NULL, NULL);
   Dwarf_Addr bias = 0;
   Elf *elf = mod ? dwfl_module_getelf(mod, &bias) : NULL;

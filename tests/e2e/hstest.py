@@ -70,6 +70,8 @@ def env():
     e = dict(os.environ)
     e["HEAPSHAPE_PRELOAD"] = PRELOAD
     e.pop("LD_PRELOAD", None)
+    if os.environ.get("HEAPSHAPE_TEST_ASAN_RUNTIME"):  # sanitizer subset (tests/sanitize.sh)
+        e["LD_PRELOAD"] = os.environ["HEAPSHAPE_TEST_ASAN_RUNTIME"]
     e.pop("PYTHONMALLOC", None)
     return e
 
