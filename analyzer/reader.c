@@ -304,10 +304,14 @@ static int read_types(const unsigned char *d, uint64_t size, uint64_t *off,
   s->ntypes = n;
   for (uint32_t i = 0; i < n; i++) {
     if (check_sid(s, s->types[i].name_sid, "type", i, err) != 0) return -1;
-    if (s->types[i].basicsize < 0 || s->types[i].itemsize < 0 ||
-        s->types[i].basicsize > HSA_TYPE_SIZE_MAX || s->types[i].itemsize > HSA_TYPE_SIZE_MAX)
+    if (s->types[i].basicsize < 0 || s->types[i].itemsize < 0)
       return hsa_fail(err,
-                      "%s: corrupt: type %u has an impossible size (basicsize %lld, itemsize "
+                      "%s: corrupt: type %u has a negative size (basicsize %lld, itemsize %lld)",
+                      s->path, i, (long long)s->types[i].basicsize,
+                      (long long)s->types[i].itemsize);
+    if (s->types[i].basicsize > HSA_TYPE_SIZE_MAX || s->types[i].itemsize > HSA_TYPE_SIZE_MAX)
+      return hsa_fail(err,
+                      "%s: corrupt: type %u is larger than 2^40 bytes (basicsize %lld, itemsize "
                       "%lld)",
                       s->path, i, (long long)s->types[i].basicsize,
                       (long long)s->types[i].itemsize);

@@ -438,6 +438,62 @@ TEST(ReaderTest, RejectsAnatomyIdsOutOfRange) {
   hsa_snapshot_free(&s);
 }
 
+// Counters above 2^60, alone or added up over a section, are refused (found by fuzzing:
+// `diff` subtracted two such sizes in int64_t), and merge refuses to produce them.
+TEST(ReaderTest, RejectsCountersAbove2To60) {
+  hsa_snapshot s;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &s, &err), 0);
+  ASSERT_EQ(hsa_fixture_add_anatomy(&s, &err), 0) << err.msg;
+  ASSERT_GE(s.nsites, 2u);
+  ASSERT_GE(s.nrows, 2u);
+  const uint64_t max = HSA_COUNTER_MAX;
+  struct Case {
+    uint64_t *field, *other;  // other: a second record's field for the sum case
+    uint64_t value, other_value;
+    const char *want;
+  };
+  std::vector<Case> cases = {
+      {&s.sites[1].live_bytes, nullptr, max + 1, 0, "corrupt: site 1 has live bytes"},
+      {&s.sites[0].alloc_bytes, &s.sites[1].alloc_bytes, max / 2 + 1, max / 2 + 1,
+       "corrupt: the bytes allocated of all sites add up to more than 2^60 (at site 1)"},
+      {&s.rows[1].owned_bytes, nullptr, max + 5, 0, "corrupt: anatomy row 1 has owned bytes"},
+      {&s.rows[0].objects, &s.rows[1].objects, max, 1,
+       "corrupt: the objects of all anatomy rows add up to more than 2^60"},
+      {&s.meta.live_bytes, nullptr, max + 1, 0, "corrupt: META 0 has live bytes"},
+  };
+  for (const Case &c : cases) {
+    uint64_t saved = *c.field, saved_other = c.other ? *c.other : 0;
+    *c.field = c.value;
+    if (c.other) *c.other = c.other_value;
+    std::string e = ReadError(Encode(s));
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.want << " / " << e;
+    EXPECT_EQ(e.rfind("snap.hsnap: ", 0), 0u) << e;
+    *c.field = saved;
+    if (c.other) *c.other = saved_other;
+    EXPECT_EQ(ReadError(Encode(s)), "") << "after repairing: " << c.want;
+  }
+  // exactly 2^60 is allowed
+  uint64_t saved = s.meta.total_alloc_bytes;
+  s.meta.total_alloc_bytes = max;
+  EXPECT_EQ(ReadError(Encode(s)), "");
+  s.meta.total_alloc_bytes = saved;
+  s.types[0].basicsize = (int64_t)1 << 41;
+  EXPECT_NE(ReadError(Encode(s)).find("corrupt: type 0 is larger than 2^40 bytes"),
+            std::string::npos);
+  s.types[0].basicsize = 24;
+  // merge --sum of sixteen copies of a site of 2^57 bytes: 2^61, refused (not wrapped)
+  s.sites[0].live_bytes = max / 8;
+  std::vector<const hsa_snapshot *> in(16, &s);
+  hsa_snapshot out;
+  EXPECT_EQ(hsa_merge(in.data(), in.size(), HSA_MERGE_SUM, nullptr, &out, &err), -1);
+  EXPECT_NE(std::string(err.msg).find("would exceed 2^60"), std::string::npos) << err.msg;
+  // the median of the same copies is fine
+  ASSERT_EQ(hsa_merge(in.data(), in.size(), HSA_MERGE_MEDIAN, nullptr, &out, &err), 0) << err.msg;
+  hsa_snapshot_free(&out);
+  hsa_snapshot_free(&s);
+}
+
 TEST(ReaderTest, RejectsBadAnatomyLengths) {
   std::vector<unsigned char> b = FixtureBytes(1, true);
   // TYPE claims one type more than it holds

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +47,26 @@ TEST(SymbolizeTest, MissingModuleIsNotAnError) {
   EXPECT_EQ(hsa_symbolize(sym, "/etc/hostname", 0x10, &out), 0);  // not ELF
   hsa_symbolizer_free(sym);
   hsa_symbolizer_free(nullptr);
+}
+
+// A snapshot may name any path as a module: a FIFO (open would block for a writer), a
+// directory or a character device is not opened as an ELF file, and the lookup returns at once.
+TEST(SymbolizeTest, NonRegularModuleIsNotOpened) {
+  char dir[] = "/tmp/hs-symfifo-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string fifo = std::string(dir) + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  hsa_symbolizer *sym = hsa_symbolizer_new();
+  ASSERT_NE(sym, nullptr);
+  for (const std::string &p : {fifo, std::string(dir), std::string("/dev/zero")}) {
+    hsa_symbol out;
+    EXPECT_EQ(hsa_symbolize(sym, p.c_str(), 0x1000, &out), 0) << p;
+    char id[128];
+    EXPECT_EQ(hsa_file_build_id(p.c_str(), id, sizeof id), -1) << p;
+  }
+  hsa_symbolizer_free(sym);
+  unlink(fifo.c_str());
+  rmdir(dir);
 }
 
 TEST(SymbolizeTest, FrameResolveFallsBackToModulePlusOffset) {

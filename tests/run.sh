@@ -27,7 +27,10 @@ bazel_rc=$?
 bazel query --noshow_progress 'tests(//...)' >"$tmp/tests.txt" 2>"$tmp/query.err" \
   || { echo "tests/run.sh: 'bazel query tests(//...)' failed:" >&2; cat "$tmp/query.err" >&2; : >"$tmp/tests.txt"; }
 
-python3 tools/count_tests.py "$tmp/bep.json" "$tmp/tests.txt" "$bazel_rc"
+# The analyzer's tests and a few e2e programs again under ASan and UBSan (tests/sanitize.sh).
+read -r -a sanitized < <(bash tests/sanitize.sh "$tmp" "${bazel_flags[@]/--build_event_json_file=*/--color=no}" "$@" | tail -1)
+
+python3 tools/count_tests.py "$tmp/bep.json" "$tmp/tests.txt" "$bazel_rc" "${sanitized[@]}"
 count_rc=$?
 if ((bazel_rc != 0 && count_rc == 0)); then
   exit "$bazel_rc"

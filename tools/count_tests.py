@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts test cases of one `bazel test` run for tests/run.sh.
 
-Usage: count_tests.py BEP_JSON QUERY_FILE BAZEL_EXIT_CODE
+Usage: count_tests.py BEP_JSON QUERY_FILE BAZEL_EXIT_CODE [NAME=BEP_JSON:EXIT_CODE ...]
 
 BEP_JSON is the --build_event_json_file of the run, so only this run's results
 (and this run's test.xml files) are read, never stale ones in bazel-testlogs.
@@ -12,6 +12,10 @@ one bazel writes for it). A target that failed without a failing test case in
 its XML (failed to build, crashed, timed out...) counts as one failure; one that
 passed without any XML counts as one pass. If bazel failed and nothing was
 counted as failed, that counts as one failure.
+
+Each NAME=BEP_JSON:EXIT_CODE is a further `bazel test` run over some of the same targets in
+another configuration (tests/sanitize.sh: asan, ubsan); its targets count separately, as
+"LABEL [NAME]".
 
 Prints a per-target breakdown and, as the very last line,
 "N passed, N failed[, N skipped]". Exits 1 if anything failed.
@@ -51,16 +55,7 @@ def uri_to_path(uri):
     return None
 
 
-def main():
-    bep_path, query_path, bazel_rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    wanted = None
-    try:
-        with open(query_path) as f:
-            labels = {l.strip() for l in f if l.strip().startswith(("//", "@"))}
-        wanted = labels or None
-    except OSError:
-        pass
-
+def read_bep(bep_path):
     configured_tests = set()  # test targets this run was asked for
     built = {}                # label -> bool (target completed successfully)
     results = {}              # label -> {(run, shard): (attempt, status, xml)}
@@ -103,14 +98,17 @@ def main():
                     built[eid["configuredLabel"]["label"]] = False
     except OSError:
         pass
+    return configured_tests, built, results, summary
 
+
+def count_run(bep_path, wanted, bazel_rc, suffix):
+    """Prints one run's targets; returns (passed, failed, skipped)."""
+    configured_tests, built, results, summary = read_bep(bep_path)
     labels = configured_tests | set(results) | set(summary)
     if wanted is not None:
         labels &= wanted
 
     tot_p = tot_f = tot_s = 0
-    print("")
-    print("heapshape test summary (test cases per target):")
     for label in sorted(labels):
         if label in summary:
             status = summary[label]
@@ -136,11 +134,32 @@ def main():
         elif f == 0:
             f = 1
         tot_p, tot_f, tot_s = tot_p + p, tot_f + f, tot_s + s
-        print("  %-16s %s  (%d passed, %d failed%s)" % (
-            status, label, p, f, ", %d skipped" % s if s else ""))
+        print("  %-16s %s%s  (%d passed, %d failed%s)" % (
+            status, label, suffix, p, f, ", %d skipped" % s if s else ""))
     if bazel_rc != 0 and tot_f == 0 and not (bazel_rc == 4 and not labels):
-        print("  bazel test exited with status %d (build or infrastructure failure)" % bazel_rc)
+        print("  bazel test%s exited with status %d (build or infrastructure failure)"
+              % (suffix, bazel_rc))
         tot_f = 1
+    return tot_p, tot_f, tot_s
+
+
+def main():
+    bep_path, query_path, bazel_rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    wanted = None
+    try:
+        with open(query_path) as f:
+            labels = {l.strip() for l in f if l.strip().startswith(("//", "@"))}
+        wanted = labels or None
+    except OSError:
+        pass
+    print("")
+    print("heapshape test summary (test cases per target):")
+    tot_p, tot_f, tot_s = count_run(bep_path, wanted, bazel_rc, "")
+    for extra in sys.argv[4:]:
+        name, rest = extra.split("=", 1)
+        path, rc = rest.rsplit(":", 1)
+        p, f, s = count_run(path, wanted, int(rc), " [%s]" % name)
+        tot_p, tot_f, tot_s = tot_p + p, tot_f + f, tot_s + s
     line = "%d passed, %d failed" % (tot_p, tot_f)
     if tot_s:
         line += ", %d skipped" % tot_s

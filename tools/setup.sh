@@ -16,6 +16,8 @@ HS_DEB_PACKAGES=(
   python3.11 python3-numpy python3-pytest python3-pytest-xdist
   gcc g++
   strace
+  libpython3.11-testsuite
+  clang libclang-rt-14-dev
   patchelf  # tools/fetch_pythons.sh
   protobuf-c-compiler libprotobuf-c-dev zlib1g-dev
 )

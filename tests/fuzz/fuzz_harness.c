@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/anatomy.h"
+#include "analyzer/anatomy_report.h"
 #include "analyzer/baseline.h"
 #include "analyzer/check.h"
 #include "analyzer/merge.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
-#include "analyzer/snapshot_write.h"
+#include "analyzer/snapshot_encode.h"
 #include "analyzer/stats.h"
 #include "analyzer/timeline.h"
 

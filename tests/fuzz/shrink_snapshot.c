@@ -14,7 +14,7 @@
 
 #include "analyzer/reader.h"
 #include "analyzer/snapshot.h"
-#include "analyzer/snapshot_write.h"
+#include "analyzer/snapshot_encode.h"
 
 #define NO_ID 0xFFFFFFFFu
 
