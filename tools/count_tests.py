@@ -158,7 +158,8 @@ def main():
     for extra in sys.argv[4:]:
         name, rest = extra.split("=", 1)
         path, rc = rest.rsplit(":", 1)
-        p, f, s = count_run(path, wanted, int(rc), " [%s]" % name)
+        # these runs name their targets (some tagged manual), so no query filter
+        p, f, s = count_run(path, None, int(rc), " [%s]" % name)
         tot_p, tot_f, tot_s = tot_p + p, tot_f + f, tot_s + s
     line = "%d passed, %d failed" % (tot_p, tot_f)
     if tot_s:

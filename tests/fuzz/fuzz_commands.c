@@ -1,7 +1,8 @@
 /* heapshape fuzzing: every analyzer command, in-process, on the input. The input (CRC fixed,
  * fuzz_harness.h) is written to a file in a private temporary directory and hsa_cli_main runs
  * info, stats (every key, --peak, filters, json), diff, anatomy, advise, sizes, timeline,
- * check (every format, snapshot and baseline as the baseline), baseline save and merge on it,
+ * check (every format, snapshot and baseline as the baseline), baseline save, merge, export
+ * (every format) and report (one snapshot, and a diff) on it,
  * as `heapshape COMMAND ...` would. Every command must return 0, 1 (check: a regression) or 2
  * (bad input), never crash; stdout goes to /dev/null. */
 #include <stdint.h>
@@ -43,6 +44,12 @@ static const char *const commands[][16] = {
     {"merge", "--sum", "F", "F", "-o", "M"},
     {"merge", "--median", "F", "F", "F", "-o", "M"},
     {"info", "M"},
+    {"export", "F", "--format", "pprof", "-o", "O", "--no-symbols"},
+    {"export", "F", "--format", "speedscope", "-o", "O", "--no-symbols", "--peak"},
+    {"export", "F", "--format", "collapsed", "-o", "O", "--no-symbols"},
+    {"export", "F", "--format", "csv", "-o", "O", "--no-symbols"},
+    {"report", "F", "-o", "O"},
+    {"report", "F", "F", "-o", "O"},
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
