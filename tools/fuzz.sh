@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=1000000
 time_limit=0
 targets=()
-sections=(meta strs frms site type anat shap peak time estm mods)
+sections=(meta strs frms site type anat shap peak time estm mods elem)
 while (($#)); do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
