@@ -70,6 +70,7 @@ struct site {
   uint64_t ncontainers;  /* containers of this shape at the line */
   enum fkind ekind, kkind; /* element kind; key kind for CK_DICT */
   int covered; /* the inner lists of a CK_2D site at the same line: advised there */
+  uint64_t nunknown; /* elements the census could not type (<= 1 in 10,000), said in the advice */
   int numeric_kind;  /* -1: not all one numeric kind; else the enum fkind */
   int numpy_ok;      /* every field float/int/bool/str */
   struct alt alts[ADV_MAX_ALTS];
@@ -443,6 +444,23 @@ static enum fkind one_numeric_kind(const uint64_t *c) {
   return FK_OBJ;
 }
 
+/* Elements the census counted as "other" that a container may hold and still be advised as
+ * numbers: at most 1 in 10,000 (on 3.14 the census leaves the odd object untyped; a
+ * float among 10,000 Decimals would not pass). The advice names how many. */
+static uint64_t other_allowed(uint64_t total) { return total / 10000; }
+
+/* one_numeric_kind, ignoring up to `allow` elements of kind other; *other gets how many. */
+static enum fkind numeric_kind_allowing(const uint64_t *c, uint64_t allow, uint64_t *other) {
+  uint64_t tmp[HS_EK_KINDS];
+  memcpy(tmp, c, sizeof tmp);
+  *other = 0;
+  if (tmp[HS_EK_OTHER] <= allow) {
+    *other = tmp[HS_EK_OTHER];
+    tmp[HS_EK_OTHER] = 0;
+  }
+  return one_numeric_kind(tmp);
+}
+
 static int same_line(const struct hsa_anat_row *a, const struct hsa_anat_row *b) {
   return a->frame.lineno == b->frame.lineno && strcmp(a->frame.filename, b->frame.filename) == 0;
 }
@@ -493,10 +511,19 @@ static int make_container_site(const struct hsa_snapshot *s, const struct hsa_an
        * columns at the tuples' row */
       uint64_t seqs = e->values[HS_EK_LIST], total = 0;
       for (int k = 0; k < HS_EK_KINDS; k++) total += e->values[k];
-      if ((ek = one_numeric_kind(e->values)) != FK_OBJ) ck = CK_SEQ;
-      else if (seqs && seqs == total && e->inner_min == e->inner_max && e->inner_max > 0 &&
-               (ek = one_numeric_kind(e->inner)) != FK_OBJ)
-        ck = CK_2D;
+      uint64_t other = 0, inner_other = 0;
+      if ((ek = numeric_kind_allowing(e->values, other_allowed(total), &other)) != FK_OBJ) {
+        ck = CK_SEQ;
+      } else if (seqs && seqs + e->values[HS_EK_OTHER] == total &&
+                 e->values[HS_EK_OTHER] <= other_allowed(total) && e->inner_min == e->inner_max &&
+                 e->inner_max > 0) {
+        uint64_t itotal = 0;
+        for (int k = 0; k < HS_EK_KINDS; k++) itotal += e->inner[k];
+        other = e->values[HS_EK_OTHER];
+        if ((ek = numeric_kind_allowing(e->inner, other_allowed(itotal), &inner_other)) != FK_OBJ)
+          ck = CK_2D;
+      }
+      st->nunknown = other + inner_other;
     } else if (c->kind == HS_SHAPE_DICT) {
       if (one_numeric_kind(e->keys) == FK_INT && (ek = one_numeric_kind(e->values)) != FK_OBJ)
         ck = CK_DICT;
@@ -504,7 +531,9 @@ static int make_container_site(const struct hsa_snapshot *s, const struct hsa_an
     if (ck != CK_NONE) sh = c;
   }
   if (!sh) return 0;
+  uint64_t nunknown = st->nunknown;
   site_where(st, s, r);
+  st->nunknown = nunknown;
   st->ck = ck;
   st->rk = sh->kind == HS_SHAPE_DICT ? RK_DICT : sh->kind == HS_SHAPE_TUPLE ? RK_TUPLE : RK_LIST;
   st->ekind = ek;
@@ -931,6 +960,10 @@ static void print_container_head(FILE *f, const struct site *st, const char *ind
   else fprintf(f, "%s", fkind_name[st->ekind]);
   fprintf(f, " (every element scanned), shape %s%s%s\n", markdown ? "`" : "", st->shape,
           markdown ? "`" : "");
+  if (st->nunknown)
+    fprintf(f, "%s%" PRIu64 " element%s of a type the census could not tell: check %s before "
+               "converting\n", ind, st->nunknown, st->nunknown == 1 ? "" : "s",
+            st->nunknown == 1 ? "it" : "them");
   fprintf(f, "%selements: all %s -> %s\n", ind, fkind_name[st->ekind],
           st->ck == CK_2D ? "equal-length rows of one numeric kind: one 2-D array"
           : st->ck == CK_DICT ? "int keys, one numeric kind: two arrays"
@@ -1078,9 +1111,10 @@ static void print_json(FILE *f, const struct advice *adv, const char *const *fil
               st->str_assumed ? "assumed" : st->str_longest ? "longest" : "average", st->ngroups,
               st->row_objects);
       fprintf(f, ",\"container\":\"%s\",\"elements\":%" PRIu64 ",\"columns\":%" PRIu64
-                 ",\"containers\":%" PRIu64 ",\"processes\":%d,\"pids\":[",
+                 ",\"containers\":%" PRIu64 ",\"unknown_elements\":%" PRIu64
+                 ",\"processes\":%d,\"pids\":[",
               st->ck == CK_SEQ ? "sequence" : st->ck == CK_2D ? "2d" : st->ck == CK_DICT ? "dict" : "",
-              st->nelem, st->ncols, st->ncontainers, st->nproc);
+              st->nelem, st->ncols, st->ncontainers, st->nunknown, st->nproc);
       for (int j = 0; j < st->nproc && j < ADV_MAX_PIDS; j++) fprintf(f, "%s%u", j ? "," : "", st->pids[j]);
       fputs("],\"detail\":", f);
       hsa_json_string(f, a->detail);
