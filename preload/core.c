@@ -974,6 +974,7 @@ static void hs_peak_check(struct hs_thread *me, uint64_t size) {
 static void hs_periodic(void) {
   if (hs_py_hooked) hs_chain_poll(); /* a PEP 445 user came or went */
   if (HS_UNLIKELY(!hs_timer_running)) hs_timer_resume(); /* after a fork (timer.c) */
+  hs_reattrib_poll();
   hs_lock_acquire();
   hs_time_tick();
   hs_lock_release();
@@ -1085,6 +1086,45 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   return 1;
 }
 
+/* Re-attribution (reattrib.c): the live block p now belongs to site_of(its site's domain);
+ * counted as a free at the old site and an allocation at the new one. */
+int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
+  uintptr_t key = (uintptr_t)p;
+  uint32_t *ss = hs_shadow_slot(key, 0);
+  uint64_t val;
+  int shadow = ss && *ss && hs_shadow_is(*ss, key);
+  if (HS_LIKELY(shadow)) {
+    val = hs_shadow_decode(*ss); /* lock-free: the block's object is this thread's to create */
+  } else {
+    if (!hs_map_may_hold(p)) return 0;
+    hs_lock_acquire();
+    uint64_t *slot = hs_map_count ? hs_map_slot(key, 0) : NULL;
+    val = slot ? *slot & HS_VAL_MASK : 0;
+    hs_lock_release();
+    if (!slot) return 0;
+  }
+  uint32_t old = (uint32_t)(val & HS_SITE_ID_MAX);
+  uint32_t site = site_of(hs_site_domain(old));
+  if (site == old || !hs_active) return 0;
+  uint64_t size = val >> HS_SITE_ID_BITS;
+  struct hs_thread *t = hs_me_get(site > old ? site : old);
+  if (HS_UNLIKELY(!t)) return 0;
+  if (shadow) {
+    if (site > HS_SHADOW_SITE_MASK) return 0; /* past 2^21 sites: left where it is */
+    *ss = hs_shadow_encode(key, size, site) | (*ss & HS_SHADOW_WIN); /* the window's mark stays */
+  } else {
+    hs_lock_acquire();
+    uint64_t *slot = hs_map_slot(key, 0);
+    if (slot) *slot = (*slot & (HS_PRESENT | HS_MAP_WIN)) | (size << HS_SITE_ID_BITS) | site;
+    hs_lock_release();
+    if (!slot) return 0;
+  }
+  hs_site_account_free(t, val);
+  hs_account_alloc(t, site, size);
+  if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
+  return 1;
+}
+
 uint8_t hs_site_domain(uint32_t site) { return site < hs_site_vec.count ? hs_site_dom[site] : 0; }
 const uint8_t *hs_site_domains(uint32_t *count) {
   *count = hs_site_vec.count;
@@ -1112,7 +1152,8 @@ void hs_attend(void) {
       __atomic_exchange_n(&hs_dump_requested, 0, __ATOMIC_SEQ_CST) &&
       (hs_dump_reason != HS_REASON_INTERVAL || hs_proc_writes()))
     hs_snapshot_write(NULL, hs_dump_reason);
-  hs_attention = hs_py_pending || hs_dump_requested;
+  if (hs_reattrib_wanted) hs_reattrib_attend();
+  hs_attention = hs_py_pending || hs_dump_requested || hs_reattrib_wanted;
 }
 
 /* Reads /proc/self/cmdline into buf; fills argv (pointers into buf). */

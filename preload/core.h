@@ -392,6 +392,18 @@ extern int hs_py_hooked HS_HIDDEN;
  * native caller. */
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
 
+/* Free-list re-attribution (reattrib.c): a block whose object is created again (from a type's
+ * free list) moves to the creating line, as tracemalloc does. */
+int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) HS_HIDDEN; /* core.c */
+uint32_t hs_py_site_now(uint8_t domain) HS_HIDDEN; /* pyhooks.c: the current site, GIL held */
+extern HS_TLS uintptr_t hs_last_block HS_HIDDEN;   /* the block a Python hook just recorded */
+extern HS_TLS uintptr_t hs_last_size HS_HIDDEN;
+extern volatile int hs_reattrib_wanted HS_HIDDEN;  /* the tracer must be installed again */
+void hs_reattrib_init(int minor) HS_HIDDEN;        /* hs_py_init */
+void hs_reattrib_start(void) HS_HIDDEN;            /* end of initialization, GIL held */
+void hs_reattrib_poll(void) HS_HIDDEN;             /* every 1024 events of a thread, no lock */
+void hs_reattrib_attend(void) HS_HIDDEN;           /* hs_attend */
+
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode [path]". */
 struct hs_map_line {
   uint64_t lo, hi, off;

@@ -514,7 +514,15 @@ static uint32_t hs_py_site(uint8_t domain) {
 /* ------------------------------------------------------------------ allocator hooks */
 
 /* Each hook records at the outermost level only: a large OBJ request that falls through to
- * RAW and then to libc malloc is one allocation, in the OBJ domain. */
+ * RAW and then to libc malloc is one allocation, in the OBJ domain. The block just recorded
+ * is remembered: the object created in it next is not a free-list reuse (reattrib.c). */
+static inline void hs_py_record(void *p, size_t size, uint32_t site) {
+  hs_core_alloc(p, size, site);
+  hs_last_block = (uintptr_t)p;
+  hs_last_size = size;
+}
+
+uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
 
 static void *hs_py_malloc(void *ctx, size_t size) {
   struct hs_pylink *d = ctx;
@@ -525,7 +533,7 @@ static void *hs_py_malloc(void *ctx, size_t size) {
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.malloc(d->prev.ctx, size);
-  if (p && !hs_sampled_out(size)) hs_core_alloc(p, size, hs_py_site(d->domain));
+  if (p && !hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
@@ -536,7 +544,7 @@ static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
-  if (p && !hs_sampled_out(nelem * elsize)) hs_core_alloc(p, nelem * elsize, hs_py_site(d->domain));
+  if (p && !hs_sampled_out(nelem * elsize)) hs_py_record(p, nelem * elsize, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
@@ -552,7 +560,7 @@ static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
   int had = ptr ? hs_core_free(ptr, &osite, &osize) : 0;
   void *p = d->prev.realloc(d->prev.ctx, ptr, size);
   if (p) {
-    if (!hs_sampled_out(size)) hs_core_alloc(p, size, hs_py_site(d->domain));
+    if (!hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
   } else if (had)
     hs_core_alloc(ptr, osize, osite); /* failed: the old block lives on */
   hs_busy = 0;
@@ -585,7 +593,7 @@ static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pylin
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   hs_sample_left = before; /* hs_sampled_out decides, with its first-use rule */
-  if (p && hs_active && !hs_sampled_out(size)) hs_core_alloc(p, size, hs_py_site(d->domain));
+  if (p && hs_active && !hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
@@ -654,6 +662,7 @@ void hs_py_finish_init(void) {
   if (!p_IsInitialized() || !p_GILState_Check()) return;
   hs_py_pending = 0;
   p_AddPendingCall(hs_py_after_init, NULL);
+  hs_reattrib_start();
 }
 
 #define HS_SYM(var, name) (*(void **)&(var) = dlsym(RTLD_DEFAULT, name))
@@ -739,6 +748,7 @@ void hs_py_init(void) {
   while (lc & (lc - 1)) lc &= lc - 1; /* a power of two */
   hs_lc_mask = lc - 1;
   hs_fast = hs_walk != HS_WALK_NONE && hs_proc.max_frames == 1 && !hs_native_mode;
+  hs_reattrib_init(minor);
   hs_py_hooked = 1;
   hs_py_pending = 1;
   hs_attention = 1;

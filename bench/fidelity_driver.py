@@ -1,0 +1,101 @@
+"""One run of the fidelity comparison (bench/fidelity.py): a workload between two snapshots.
+
+    python -X tracemalloc=1 fidelity_driver.py tracemalloc WORKLOAD OUTDIR
+    heapshape run -- python fidelity_driver.py heapshape WORKLOAD OUTDIR
+
+WORKLOAD is `pyperf:NAME` (bench/workloads/NAME.py, run as __main__ with its quick iteration
+count, its globals kept) or `stdlib:NAME` (bench/fidelity_workloads.py: setup before snapshot 0,
+run after it, its result kept). Snapshot 0 is taken after setup, snapshot A after the work, with
+everything the work built still alive. Both tools import the same modules (tracemalloc, ctypes,
+json) so that the two processes differ only in the profiler.
+
+tracemalloc: writes OUTDIR/tm.json = {"live": statistics("lineno") of A, "diff":
+A.compare_to(0, "lineno")}, both without this file's and tracemalloc.py's traces.
+heapshape: writes OUTDIR/0.hsnap and OUTDIR/A.hsnap through the shim's heapshape_snapshot.
+"""
+import ctypes
+import gc
+import json
+import os
+import runpy
+import sys
+import tempfile
+import tracemalloc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOL, WORKLOAD, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+ITERATIONS = int(sys.argv[4]) if len(sys.argv) > 4 else None
+
+
+def _tm_filter(snap):
+    return snap.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__),
+                               tracemalloc.Filter(False, os.path.abspath(__file__))])
+
+
+def _rows(stats, diff):
+    out = []
+    for s in stats:
+        f = s.traceback[0]
+        r = {"filename": f.filename, "lineno": f.lineno, "size": s.size, "count": s.count}
+        if diff:
+            r["size_diff"], r["count_diff"] = s.size_diff, s.count_diff
+        out.append(r)
+    return out
+
+
+_snap0 = None
+
+
+def snapshot(tag):
+    global _snap0
+    if TOOL == "tracemalloc":
+        snap = _tm_filter(tracemalloc.take_snapshot())
+        if tag == "0":
+            _snap0 = snap
+            return
+        doc = {"live": _rows(snap.statistics("lineno"), False),
+               "diff": _rows(snap.compare_to(_snap0, "lineno"), True)}
+        with open(os.path.join(OUT, "tm.json"), "w") as f:
+            json.dump(doc, f)
+    else:
+        fn = ctypes.PyDLL(None).heapshape_snapshot
+        fn.argtypes = [ctypes.c_char_p]
+        if fn(os.path.join(OUT, tag + ".hsnap").encode()) != 0:
+            sys.exit("heapshape_snapshot failed")
+
+
+def flush_free_lists():
+    """A full collection empties CPython's free lists. Called after snapshot 0 in both
+    processes: take_snapshot() builds its result while tracemalloc ignores its own allocations,
+    and those untraced tuples, ints and lists, once dropped, sit in the free lists; an object
+    the workload then re-creates in one is invisible to tracemalloc (it re-attributes only
+    blocks it traces), which made it miss a few KiB at some lines (heapq.py in a
+    Counter.most_common, 3%)."""
+    gc.collect()
+
+
+def main():
+    kind, name = WORKLOAD.split(":", 1)
+    with tempfile.TemporaryDirectory(prefix="hs-fidelity-") as tmp:
+        if kind == "pyperf":
+            sys.path.insert(0, os.path.join(HERE, "workloads"))
+            path = os.path.join(HERE, "workloads", name + ".py")
+            sys.argv = [path] + ([str(ITERATIONS)] if ITERATIONS else [])
+            snapshot("0")
+            flush_free_lists()
+            kept = runpy.run_path(path, run_name="__main__")
+            snapshot("A")
+        else:
+            sys.path.insert(0, HERE)
+            import fidelity_workloads
+            setup, run = fidelity_workloads.get(name)
+            state = setup(tmp)
+            snapshot("0")
+            flush_free_lists()
+            kept = run(state)
+            snapshot("A")
+        del kept
+
+
+if __name__ == "__main__":
+    main()

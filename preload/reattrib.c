@@ -1,0 +1,226 @@
+/* heapshape free-list re-attribution: when CPython creates an object in a block it did not just
+ * allocate (a float, list, tuple, dict, ... popped from its type's free list), the block moves
+ * to the Python line that created it, as tracemalloc does (_Py_NewReference ->
+ * _PyTraceMalloc_NewReference, or its reference tracer from 3.13).
+ *
+ * How the creation is seen, by version (docs/DESIGN.md, "Free lists", says why):
+ *   3.13 and later  the interpreter's reference tracer (PyRefTracer_SetTracer), CREATE
+ *                   events; a tracer installed before ours is chained, and one the program
+ *                   installs later is chained too when its call reaches our
+ *                   PyRefTracer_SetTracer (shared libpython), else ours yields to it and comes
+ *                   back when it is removed (3.15+ announces a replacement with
+ *                   TRACKER_REMOVED, which both directions honour).
+ *   3.9 - 3.12      _Py_NewReference (and 3.12's _Py_NewReferenceNoTotal) exported from the
+ *                   shim: a shared libpython calls them through its PLT, so ours runs and
+ *                   forwards to the interpreter's. A static interpreter (Debian's python3.11)
+ *                   calls its own copies directly: no re-attribution there.
+ *   3.8             nothing: _Py_NewReference is inline and reaches an exported function only
+ *                   while tracemalloc is tracing.
+ * Nothing the program can see changes: tracemalloc's flag is never touched, and
+ * PyRefTracer_GetTracer answers what the program installed.
+ *
+ * Cost on the common path (an object created in the block the hook just recorded): two
+ * thread-local loads and a compare.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+
+#include "preload/core.h"
+
+#define HS_EXPORT __attribute__((visibility("default")))
+
+typedef int (*hs_reftracer)(void *op, int event, void *data);
+
+HS_TLS uintptr_t hs_last_block;
+HS_TLS uintptr_t hs_last_size;
+volatile int hs_reattrib_wanted;
+
+/* The interpreter's names, exported from the shim. */
+HS_EXPORT void _Py_NewReference(void *op);
+HS_EXPORT void _Py_NewReferenceNoTotal(void *op);
+HS_EXPORT int PyRefTracer_SetTracer(hs_reftracer tracer, void *data);
+HS_EXPORT hs_reftracer PyRefTracer_GetTracer(void **data);
+
+static int hs_ra_minor;     /* 3.minor of the interpreter, 0 = none */
+static int hs_ra_newref;    /* 3.9-3.12: our _Py_NewReference re-attributes */
+static unsigned long hs_ra_preheader; /* type flags that put 16 more bytes before the object */
+static void (*p_newref)(void *), (*p_newref_nototal)(void *);
+static int (*p_set_tracer)(hs_reftracer, void *);
+static hs_reftracer (*p_get_tracer)(void **);
+static void *(*p_err_occurred)(void);
+static int (*p_gil_check)(void);
+
+/* 3.13+: ours is installed (hs_ra_on), the program's own tracer is chained (GIL-protected). */
+static int hs_ra_on;
+static hs_reftracer hs_ra_prev;
+static void *hs_ra_prev_data;
+
+#define HS_TPFLAGS_HAVE_GC (1ul << 14)
+
+/* An object was just created at op (GIL held). */
+static inline void hs_ra_created(void *op) {
+  uintptr_t o = (uintptr_t)op;
+  if (HS_LIKELY(o - hs_last_block < hs_last_size)) {
+    /* created in the block just recorded: a fresh allocation. Consumed, so that the block's
+     * next creation (a float dropped and re-created with no recorded allocation between, or
+     * any block in sampled mode, where most allocations leave this alone) is looked at. */
+    hs_last_size = 0;
+    return;
+  }
+  if (!hs_active || hs_busy) return;
+  /* where the block starts: _PyType_PreHeaderSize (GC header, 3.11+ managed dict/weakref) */
+  const char *tp = *(const char *const *)(o + 8);
+  unsigned long flags = *(const unsigned long *)(tp + 168);
+  uintptr_t block = o - ((flags & HS_TPFLAGS_HAVE_GC) ? 16 : 0) - ((flags & hs_ra_preheader) ? 16 : 0);
+  hs_busy = 1;
+  if (HS_UNLIKELY(hs_attention)) hs_attend();
+  hs_core_reattribute((void *)block, hs_py_site_now);
+  hs_busy = 0;
+}
+
+/* ------------------------------------------------------------------ 3.9 - 3.12 */
+
+static void hs_ra_resolve(void (**p)(void *), const char *name) {
+  if (!*p) *(void **)p = dlsym(RTLD_NEXT, name);
+}
+
+HS_EXPORT void _Py_NewReference(void *op) {
+  if (HS_UNLIKELY(!p_newref)) hs_ra_resolve(&p_newref, "_Py_NewReference");
+  p_newref(op);
+  if (hs_ra_newref) hs_ra_created(op);
+}
+
+HS_EXPORT void _Py_NewReferenceNoTotal(void *op) {
+  if (HS_UNLIKELY(!p_newref_nototal)) hs_ra_resolve(&p_newref_nototal, "_Py_NewReferenceNoTotal");
+  p_newref_nototal(op);
+  if (hs_ra_newref) hs_ra_created(op);
+}
+
+/* ------------------------------------------------------------------ 3.13 and later */
+
+enum { HS_RT_CREATE = 0, HS_RT_REMOVED = 2 /* 3.15+: PyRefTracer_TRACKER_REMOVED */ };
+
+static int hs_ra_trace(void *op, int event, void *data) {
+  (void)data;
+  if (event == HS_RT_CREATE) hs_ra_created(op);
+  hs_reftracer prev = hs_ra_prev;
+  int r = prev ? prev(op, event, hs_ra_prev_data) : 0;
+  if (event == HS_RT_REMOVED && !(p_err_occurred && p_err_occurred())) {
+    /* a direct call of the program's replaces ours (and the one chained behind it) */
+    hs_ra_on = 0;
+    hs_ra_prev = NULL;
+    hs_reattrib_wanted = 1;
+    hs_attention = 1;
+  }
+  return r;
+}
+
+/* Installs ours on top of whatever is there (GIL held). From 3.15 the interpreter tells a
+ * tracer it replaces that it is removed (TRACKER_REMOVED); one installed before ours is then
+ * not chained behind ours but left alone, and ours waits until it is gone. */
+static void hs_ra_install(void) {
+  void *data = NULL;
+  hs_reftracer cur = p_get_tracer(&data);
+  if (cur == hs_ra_trace) {
+    hs_ra_on = 1;
+    return;
+  }
+  if (cur && hs_ra_minor >= 15) return;
+  hs_ra_prev = cur;
+  hs_ra_prev_data = data;
+  if (p_set_tracer(hs_ra_trace, NULL) == 0) hs_ra_on = 1;
+}
+
+/* The program's calls that go through the dynamic linker (a shared libpython's own
+ * tracemalloc, extension modules on a shared build) land here: theirs is chained behind ours,
+ * and GetTracer reports theirs, so the program sees what it set. */
+HS_EXPORT int PyRefTracer_SetTracer(hs_reftracer tracer, void *data) {
+  if (!p_set_tracer) *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
+  if (!p_set_tracer) return -1;
+  void *cur_data;
+  if (!hs_ra_on || !p_get_tracer || p_get_tracer(&cur_data) != hs_ra_trace)
+    return p_set_tracer(tracer, data); /* ours is not installed: nothing to keep */
+  if (tracer == hs_ra_trace) tracer = NULL;
+  if (hs_ra_minor >= 15 && hs_ra_prev && tracer != hs_ra_prev) { /* as the interpreter does */
+    hs_ra_prev(NULL, HS_RT_REMOVED, hs_ra_prev_data);
+    if (p_err_occurred && p_err_occurred()) return -1;
+  }
+  hs_ra_prev = tracer;
+  hs_ra_prev_data = data;
+  return 0;
+}
+
+HS_EXPORT hs_reftracer PyRefTracer_GetTracer(void **data) {
+  if (!p_get_tracer) *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
+  if (!p_get_tracer) {
+    if (data) *data = NULL;
+    return NULL;
+  }
+  /* the installed one, read each time: a libpython bound to its own copies (LTO builds)
+   * replaces ours without passing here */
+  hs_reftracer cur = p_get_tracer(data);
+  if (cur != hs_ra_trace || !hs_ra_on) return cur;
+  if (data) *data = hs_ra_prev_data;
+  return hs_ra_prev;
+}
+
+/* A static interpreter's own calls bypass the functions above: every 1024 events of a thread
+ * the installed tracer is read (no lock, no GIL: two words). When it is not ours, the next
+ * hook that holds the GIL looks again: replaced by the program, ours yields (the program's
+ * tracer runs alone) until it is removed, then ours comes back. */
+void hs_reattrib_poll(void) {
+  if (hs_ra_minor < 13 || !p_get_tracer || !hs_py_hooked || hs_py_pending) return;
+  void *data;
+  if (p_get_tracer(&data) == hs_ra_trace) return;
+  hs_reattrib_wanted = 1;
+  hs_attention = 1;
+}
+
+void hs_reattrib_attend(void) {
+  if (!p_gil_check || !p_gil_check()) return; /* later, on a thread that holds the GIL */
+  hs_reattrib_wanted = 0;
+  void *data;
+  hs_reftracer cur = p_get_tracer(&data);
+  if (cur == hs_ra_trace) return;
+  hs_ra_on = 0;
+  hs_ra_prev = NULL;
+  if (!cur) hs_ra_install();
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+void hs_reattrib_init(int minor) {
+  /* HEAPSHAPE_REATTRIBUTE=0 turns it off (each block stays at its first allocation's line):
+   * for float-heavy code it costs up to a quarter more CPU (docs/PERFORMANCE.md) */
+  if (!hs_env_u32("HEAPSHAPE_REATTRIBUTE", 1, 0, 1)) return;
+  hs_ra_minor = minor;
+  hs_ra_preheader = minor >= 12 ? (1ul << 4) | (1ul << 3) /* MANAGED_DICT | MANAGED_WEAKREF */
+                    : minor == 11 ? (1ul << 4)            /* MANAGED_DICT */
+                                  : 0;
+  if (minor >= 13) {
+    *(void **)&p_err_occurred = dlsym(RTLD_DEFAULT, "PyErr_Occurred");
+    *(void **)&p_gil_check = dlsym(RTLD_DEFAULT, "PyGILState_Check");
+    *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
+    *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
+    if (!p_set_tracer || !p_get_tracer) {
+      /* A static interpreter defines them before us (so even our own references to these
+       * names bind to its copies): take the global ones unless they are ours. */
+      void *s = dlsym(RTLD_DEFAULT, "PyRefTracer_SetTracer"), *g = dlsym(RTLD_DEFAULT, "PyRefTracer_GetTracer");
+      Dl_info mine, theirs;
+      if (s && g && dladdr((void *)hs_reattrib_init, &mine) && dladdr(s, &theirs) &&
+          mine.dli_fbase != theirs.dli_fbase) {
+        *(void **)&p_set_tracer = s;
+        *(void **)&p_get_tracer = g;
+      }
+    }
+  } else if (minor >= 9) {
+    hs_ra_resolve(&p_newref, "_Py_NewReference");
+    if (minor == 12) hs_ra_resolve(&p_newref_nototal, "_Py_NewReferenceNoTotal");
+    hs_ra_newref = p_newref != NULL;
+  }
+}
+
+void hs_reattrib_start(void) {
+  if (hs_ra_minor >= 13 && p_set_tracer && p_get_tracer && !hs_ra_on) hs_ra_install();
+}
