@@ -77,6 +77,18 @@ static int find_shim(char *out, size_t outlen) {
   return -1;
 }
 
+/* Whether shim is the wheel's copy, which loads its bundled libraries (heapshape.libs/, next to
+ * the heapshape package) through $ORIGIN: a copy elsewhere would not find them. */
+static int shim_has_bundled_libs(const char *shim) {
+  char libs[PATH_MAX + 32];
+  snprintf(libs, sizeof libs, "%s", shim);
+  char *slash = strrchr(libs, '/');
+  if (!slash) return 0;
+  snprintf(slash, sizeof libs - (size_t)(slash - libs), "/../../heapshape.libs");
+  struct stat st;
+  return stat(libs, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* 0 if dir is a directory we can create files in, else -1 with errno set. access(W_OK) alone
  * is not enough: root passes it on read-only places such as /proc, so also create (and remove)
  * a probe file, as the shim will have to. */
@@ -409,7 +421,8 @@ int hsa_cli_run(int argc, char **argv) {
 
   char found[PATH_MAX], shim[PATH_MAX];
   if (find_shim(found, sizeof found) != 0) return HSA_EXIT_USAGE;
-  hsa_shim_for_all_users(found, shim, sizeof shim); /* children may run as other users */
+  if (shim_has_bundled_libs(found)) snprintf(shim, sizeof shim, "%s", found);
+  else hsa_shim_for_all_users(found, shim, sizeof shim); /* children may run as other users */
   char cwd[PATH_MAX];
   if (!getcwd(cwd, sizeof cwd))
     return hsa_cli_error("cannot get the current directory: %s", strerror(errno));
