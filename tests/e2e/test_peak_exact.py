@@ -50,8 +50,9 @@ class PeakExact(hstest.TestCase):
                         line = hstest.line_of(hstest.stats(out, "--peak", "--limit", "0")["statistics"],
                                               PROG, hstest.find_line(PROG, "# BIG_" + mode))
                         self.assertIsNotNone(line, mode)
-                        # the buffers and their bytearray objects (56 bytes each)
-                        self.assertTrue(big <= line["size"] <= big + 4 * 64, (mode, line))
+                        # the buffers, their bytearray objects (56 bytes each) and at most a
+                        # few small objects more (free-list objects re-attributed to the line)
+                        self.assertTrue(big <= line["size"] <= big + 512, (mode, line))
                     # check --max-peak against the exact figure: one byte less fails
                     ok = hstest.cli("check", before, out, "--max-increase-bytes", "1GiB",
                                     "--max-peak", "%dB" % peak, check=False)
