@@ -403,7 +403,10 @@ static int make_site(const struct hsa_snapshot *s, const struct hsa_anatomy *an,
       if (st->f[k].kind != FK_STR) continue;
       if (chars >= 1.0) {
         st->f[k].chars = chars;
-        st->f[k].width = (unsigned)ceil(chars - 1e-9);
+        /* a damaged snapshot can claim absurd data sizes: cap the width (found by fuzzing:
+         * a float-to-unsigned conversion out of range) */
+        double w = ceil(chars - 1e-9);
+        st->f[k].width = w < 1e9 ? (unsigned)w : 1000000000u;
       } else {
         st->f[k].chars = ADV_STR_ASSUMED;
         st->f[k].width = ADV_STR_ASSUMED;

@@ -71,9 +71,10 @@ def interpreter(spec):
 
 
 def full_version(path):
-    return subprocess.run([path, "-c", "import sys, sysconfig; print(sys.version.split()[0], "
-                           "'shared' if sysconfig.get_config_var('Py_ENABLE_SHARED') else "
-                           "'static')"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run([path, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+    ldd = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    return "%s, %s" % (version, "shared libpython" if "libpython" in ldd else "static")
 
 
 def split_module(spec):
@@ -219,14 +220,15 @@ def doc_section(all_results):
         data = all_results[label]
         meta = data.get("meta", {})
         runs = data.get("runs", {})
-        lines.append("### %s (%s)" % (label, meta.get("version", "?")))
+        py = meta.get("python")
+        lines.append("### %s (%s)" % (label, full_version(py) if py and os.path.exists(py)
+                                      else meta.get("version", "?")))
         lines.append("")
-        lines.append("`%s`, shim at %s; last run %s." % (meta.get("python", "?"),
-                     meta.get("commit", "?"), meta.get("when", "?")))
+        lines.append("`%s`; last run %s." % (meta.get("python", "?"), meta.get("when", "?")))
         lines.append("")
         lines.append("| module | without the shim | with the shim | time without / with (s) "
-                     "| snapshots (files, size) |")
-        lines.append("|---|---|---|---|---|")
+                     "| snapshots (files, size) | shim |")
+        lines.append("|---|---|---|---|---|---|")
         same = differ = 0
         for spec in MODULES:
             off, on = runs.get(spec + "|plain"), runs.get(spec + "|shim")
@@ -244,8 +246,10 @@ def doc_section(all_results):
                     snaps += " (+%d .tmp)" % on["tmp_files"]
             t = "%s / %s" % (off["seconds"] if off else "-", on["seconds"] if on else "-")
             flag = "" if not (off and on) or passed(off) == passed(on) else " **differs**"
-            lines.append("| %s%s | %s | %s | %s | %s |" % (spec, flag, short(off), short(on), t,
-                                                           snaps))
+            shim = re.search(r"relfuzz-hs-(\w+)/|heapshape-(\w+)/", on["command"]) if on else None
+            lines.append("| %s%s | %s | %s | %s | %s | %s |" % (
+                spec, flag, short(off), short(on), t, snaps,
+                (shim.group(1) or shim.group(2)) if shim else "-"))
         total = sum(r["snapshot_bytes"] for k, r in runs.items() if k.endswith("|shim"))
         lines.append("")
         lines.append("%d modules with the same outcome, %d different; snapshots written under "

@@ -5,7 +5,7 @@ test_threading test_gc ...` on static 3.11 and shared 3.13 must end with regrtes
 read. The two interpreters run at the same time (one regrtest worker each).
 
 PENDING lists modules that fail under the shim today for a known shim problem being fixed
-(docs/RELIABILITY.md, /work BOARD): they are left out until the fix lands, then removed from
+(docs/RELIABILITY.md): they are left out until the fix lands, then removed from
 PENDING so CI holds the line."""
 import os
 import re
@@ -18,10 +18,6 @@ MODULES = ["threading", "gc", "tracemalloc", "signal", "sys", "ctypes"]
 PENDING = {
     # test_debugmallocstats: pymalloc statistics are not printed with the wrapped allocator
     "sys": "all",
-    # test_env_limit: a PYTHONTRACEMALLOC child hangs (the PEP 445 hook chain becomes a cycle)
-    "tracemalloc": "all",
-    # 3.13: signal.getsignal(SIGUSR2) shows the shim's handler (issue 19 part 2)
-    "signal": ("3.13.0",),
 }
 
 
