@@ -61,6 +61,12 @@ def interpreters():
     return out
 
 
+def reattributes(label):
+    """False where the shim cannot see a free-list reuse (Debian's static 3.11 and 3.8:
+    docs/DESIGN.md, "Free lists")."""
+    return not (label == "debian-3.11" or label.startswith("3.8"))
+
+
 def default_interpreters():
     """The four every change is tested on: static Debian 3.11, shared 3.12 and 3.13, static 3.14."""
     return [i for i in interpreters() if i[0] in ("debian-3.11", "3.12.1", "3.13.0", "3.14")]

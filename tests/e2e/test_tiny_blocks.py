@@ -27,6 +27,13 @@ class TinyBlocks(hstest.TestCase):
                 for m, ln in lines.items():
                     ours = hstest.line_of(ours_all, SCRIPT, ln)
                     theirs = hstest.line_of(theirs_all, SCRIPT, ln)
+                    if ours is not None and theirs is None and m == "THIRD":
+                        # `del c[1::3]` re-creates the interpreter's cached slice object (56
+                        # bytes, 3.9-3.13); it stays in the cache to the end, re-attributed to this
+                        # line. tracemalloc's snapshot, taken later by tm_wrapper, sees it re-created
+                        # by the wrapper's own code instead.
+                        self.assertLessEqual((ours["count"], ours["size"]), (1, 64), ours)
+                        continue
                     self.assertEqual(ours is None, theirs is None, "%s: %s vs %s" % (m, ours, theirs))
                     if ours is None:
                         continue
@@ -35,13 +42,15 @@ class TinyBlocks(hstest.TestCase):
                     self.assertLessEqual(abs(ours["size"] - theirs["size"]),
                                          max(1024, theirs["size"] // 1000), (m, ours, theirs))
                     got[m] = ours
-                # object() is 16 bytes on every version. TINY_A holds exactly its objects: the
-                # list object comes from the list free list and `del a[::2]` reallocates the
-                # item array at HALF. TINY_D also holds the item array (and on some versions
+                # object() is 16 bytes on every version. TINY_A holds exactly its objects (and the
+                # list object, see below): `del a[::2]` reallocates the item array at HALF. TINY_D also holds the item array (and on some versions
                 # the list object): one or two other blocks; 3.14 and 3.15 keep two more small
                 # blocks from that line (an int and a 32-byte buffer; tracemalloc agrees).
-                self.assertEqual((got["TINY_A"]["count"], got["TINY_A"]["size"]),
-                                 (N // 2, 16 * (N // 2)), got["TINY_A"])
+                # Where the shim re-attributes free-list reuse, the list object (56 bytes with its
+                # GC header), taken from the list free list, is this line's too (tracemalloc
+                # agrees, checked above).
+                tiny_a = (N // 2 + 1, 16 * (N // 2) + 56) if hstest.reattributes(label) else (N // 2, 16 * (N // 2))
+                self.assertEqual((got["TINY_A"]["count"], got["TINY_A"]["size"]), tiny_a, got["TINY_A"])
                 for m, kept in (("TINY_D", N),):
                     extra = (1, 2, 3, 4) if label in hstest.FETCHED_VERSIONS else (1, 2)
                     self.assertIn(got[m]["count"] - kept, extra, (m, got[m]))
