@@ -376,6 +376,10 @@ uint32_t hs_native_site_stack(uint8_t domain, void *tstate) HS_HIDDEN;
 /* Python frame ids of the thread state's stack (innermost first) and segment ends (see
  * pyhooks.c); returns the count. Caller holds the GIL. */
 int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) HS_HIDDEN;
+/* Addresses of the C-stack entry frames in the thread state's frame chain (3.12+: the
+ * _PyInterpreterFrame each C call of the eval loop keeps on its own C stack), innermost first;
+ * 0 before 3.12. Caller holds the GIL (or is the thread that released it). */
+int hs_py_entry_frames(void *tstate, uintptr_t *out, int max) HS_HIDDEN;
 
 /* Python side (pyhooks.c). */
 void hs_py_init(void) HS_HIDDEN;

@@ -313,6 +313,23 @@ int hs_py_frames(void *tstate, uint32_t *frames, uint8_t *seg, int max) {
   return hs_py_walk_seg(tstate, es, frames, max, seg);
 }
 
+int hs_py_entry_frames(void *tstate, uintptr_t *out, int max) {
+  int n = 0;
+  char *f = NULL, *ts = tstate;
+  size_t o_prev = 8, o_owner = 70;
+  if (hs_walk == HS_WALK_312) {
+    char *cframe = RD_PTR(ts, 56);
+    f = cframe ? RD_PTR(cframe, 0) : NULL;
+  } else if (hs_walk == HS_WALK_313) {
+    f = RD_PTR(ts, hs_fl.tstate_frame);
+    o_prev = hs_fl.prev;
+    o_owner = hs_fl.owner;
+  }
+  for (int hops = 0; f && n < max && hops < 4096; f = RD_PTR(f, o_prev), hops++)
+    if (*(const uint8_t *)(f + o_owner) >= 3) out[n++] = (uintptr_t)f;
+  return n;
+}
+
 static uint32_t hs_unknown_site[HS_DOMAIN_COUNT]; /* site + 1; benign race: same value */
 
 #define HS_SCACHE 4096

@@ -143,26 +143,74 @@ class NativeStacks(hstest.TestCase):
         self.assertNotIn('"leaf"', p.stdout)
         self.assertIn(prog + "+0x", p.stdout)
 
-    def test_mixed_python_and_native(self):
-        py = "/usr/bin/python3.11"
-        out = os.path.join(self.tmp, "mixed.hsnap")
-        script = os.path.join(self.tmp, "mixed.py")
+    # Python -> C (map) -> Python -> C (list repeat): the mixed stack must interleave
+    MAP_SCRIPT = ("def make(i):\n"
+                  "    return [i] * 1000  # MAKE\n"
+                  "def run():\n"
+                  "    return list(map(make, range(2000)))  # MAP\n"
+                  "kept = run()  # RUN\n")
+    JSON_SCRIPT = ("import json\n"
+                   "def inner():\n"
+                   "    return json.loads('[' + ','.join(['1.5'] * 100000) + ']')\n"
+                   "data = inner()\n")
+
+    @staticmethod
+    def is_python(frame):
+        return frame[0].endswith(".py") or frame[0].startswith("<frozen")
+
+    def mixed_run(self, label, py, name, text):
+        script = os.path.join(self.tmp, name)
         with open(script, "w") as f:
-            f.write("import json\n"
-                    "def inner():\n"
-                    "    return json.loads('[' + ','.join(['1.5'] * 100000) + ']')\n"
-                    "data = inner()\n")
+            f.write(text)
+        out = os.path.join(self.tmp, "%s-%s.hsnap" % (name, label))
         hstest.profile([py, script], out, frames="40", native=True)
-        stats = hstest.stats(out, "--key", "traceback", "--limit", "0")["statistics"]
-        top = max(stats, key=lambda e: e["size"])
-        names = [f[2] for f in frames_of(top)]
-        files = [f[0] for f in frames_of(top)]
-        # oldest first: the module line, then inner(), then native frames of the json decoder
-        self.assertIn("mixed.py", files)
-        i_module = files.index("mixed.py")
-        self.assertEqual(frames_of(top)[i_module][1], 4)
-        self.assertEqual(frames_of(top)[i_module + 1][:2], ("mixed.py", 3))
-        self.assertTrue(any(n for n in names[i_module + 2:]), "no native frames under inner(): %r" % names)
+        return script, hstest.stats(out, "--key", "traceback", "--limit", "0")["statistics"]
+
+    def test_mixed_python_and_native(self):
+        """Every interpreter (3.14/3.15 too, whose eval loop runs outside the
+        _PyEval_EvalFrameDefault symbol): each Python frame stands where its call of the eval
+        loop is in the native stack, outermost first."""
+        shared = [(v + "-shared", hstest.fetched_python(v, shared=True)) for v in hstest.FETCHED_VERSIONS]
+        for label, py in hstest.interpreters() + shared:
+            with self.subTest(python=label):
+                self.need(label, py)
+                minor = int(re.search(r"3\.(\d+)", label).group(1))
+                script, stats = self.mixed_run(label, py, "mixed_map.py", self.MAP_SCRIPT)
+                base = os.path.basename(script)
+                want = [(base, hstest.find_line(script, m)) for m in ("# RUN", "# MAP", "# MAKE")]
+                count = 0
+                for e in stats:
+                    fr = frames_of(e)
+                    py_at = [i for i, f in enumerate(fr) if self.is_python(f)]
+                    if [fr[i][:2] for i in py_at] != want or e["size"] < 8000 * e["count"]:
+                        continue
+                    count += e["count"]
+                    run_at, map_at, make_at = py_at
+                    where = "%s: %r" % (label, fr)
+                    self.assertGreater(run_at, 0, "no native frame outside the module's: " + where)
+                    self.assertGreater(make_at - map_at, 1, "no native frame (map) between run() "
+                                       "and make(): " + where)
+                    self.assertLess(make_at, len(fr) - 1, "no native frame under make(): " + where)
+                    if minor >= 11:  # run() is called inside the same eval loop call
+                        self.assertEqual(map_at, run_at + 1, where)
+                    else:
+                        self.assertGreater(map_at, run_at + 1, where)
+                self.assertEqual(count, 2000, "%s: item arrays of make() with the stack "
+                                 "RUN/MAP/MAKE (%d stacks)" % (label, len(stats)))
+
+                script, stats = self.mixed_run(label, py, "mixed_json.py", self.JSON_SCRIPT)
+                top = max(stats, key=lambda e: e["size"])
+                fr = frames_of(top)
+                py_at = [i for i, f in enumerate(fr) if self.is_python(f)]
+                pyf = [fr[i] for i in py_at]
+                where = "%s: %r" % (label, fr)
+                self.assertEqual([f[:2] for f in pyf[:2]], [("mixed_json.py", 4), ("mixed_json.py", 3)], where)
+                self.assertEqual([f[0] for f in pyf[2:]], ["__init__.py", "decoder.py", "decoder.py"], where)
+                self.assertGreater(py_at[0], 0, "no native frame outside the module's: " + where)
+                self.assertLess(py_at[-1], len(fr) - 1, "no native frame (the json scanner) under "
+                                "raw_decode: " + where)
+                if minor >= 11:  # one eval loop call runs all five
+                    self.assertEqual(py_at, list(range(py_at[0], py_at[0] + 5)), where)
 
 
 class ExtensionAllocations(hstest.TestCase):
