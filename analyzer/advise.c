@@ -1149,6 +1149,24 @@ static double machine_ram(void) {
 
 int hsa_cli_advise(int argc, char **argv) { return hsa_advise_main(argc, argv, stdout); }
 
+/* hsa_advise_loaded's snapshot and symbolizer, used by hsa_advise_main instead of reading the
+ * file and making its own (run's summary: one read, one symbolization; issue 18). */
+static const struct hsa_snapshot *pre_snap;
+static struct hsa_symbolizer *pre_sym;
+
+int hsa_advise_loaded(FILE *out, const struct hsa_snapshot *s, const char *path,
+                      struct hsa_symbolizer *sym, long limit) {
+  char a0[] = "advise", a2[] = "--limit", a3[32];
+  snprintf(a3, sizeof a3, "%ld", limit);
+  char *argv[] = {a0, (char *)path, a2, a3, NULL};
+  pre_snap = s;
+  pre_sym = sym;
+  int rc = hsa_advise_main(4, argv, out);
+  pre_snap = NULL;
+  pre_sym = NULL;
+  return rc;
+}
+
 int hsa_advise_main(int argc, char **argv, FILE *out) {
   struct advice adv;
   memset(&adv, 0, sizeof adv);
@@ -1212,8 +1230,9 @@ int hsa_advise_main(int argc, char **argv, FILE *out) {
   }
   struct hsa_snapshot *snaps = calloc(nfiles, sizeof *snaps);
   struct hsa_anatomy *ans = calloc(nfiles, sizeof *ans);
-  struct hsa_symbolizer *sym = hsa_symbolizer_new();
-  hsa_symbolizer_set_warnings(sym, stderr);
+  const struct hsa_snapshot *given = nfiles == 1 ? pre_snap : NULL;
+  struct hsa_symbolizer *sym = pre_sym ? pre_sym : hsa_symbolizer_new();
+  if (!pre_sym) hsa_symbolizer_set_warnings(sym, stderr);
   size_t loaded = 0, computed = 0;
   if (!snaps || !ans || !sym) {
     rc = hsa_cli_error("out of memory");
@@ -1224,6 +1243,10 @@ int hsa_advise_main(int argc, char **argv, FILE *out) {
   opt.key = HSA_KEY_LINENO;
   for (; loaded < nfiles; loaded++) {
     struct hsa_error err;
+    if (given) {
+      snaps[loaded] = *given; /* borrowed: not freed below */
+      continue;
+    }
     if (hsa_snapshot_read_file(files[loaded], &snaps[loaded], &err) != 0) {
       rc = hsa_cli_error("%s", err.msg);
       goto done;
@@ -1327,10 +1350,10 @@ int hsa_advise_main(int argc, char **argv, FILE *out) {
 done:
   free(adv.sites);
   while (computed > 0) hsa_anatomy_free(&ans[--computed]);
-  while (loaded > 0) hsa_snapshot_free(&snaps[--loaded]);
+  while (!given && loaded > 0) hsa_snapshot_free(&snaps[--loaded]);
   free(ans);
   free(snaps);
-  hsa_symbolizer_free(sym);
+  if (sym != pre_sym) hsa_symbolizer_free(sym);
 out:
   free(files);
   return rc;

@@ -63,6 +63,13 @@ int hsa_cli_advise(int argc, char **argv);
 /* The same, writing the advice to out instead of stdout (the HTML report embeds the json). */
 int hsa_advise_main(int argc, char **argv, FILE *out);
 
+struct hsa_snapshot;
+struct hsa_symbolizer;
+/* `heapshape advise PATH --limit LIMIT` of a snapshot already read (s, from path), with the
+ * caller's symbolizer, to out: run's summary reads and symbolizes once. */
+int hsa_advise_loaded(FILE *out, const struct hsa_snapshot *s, const char *path,
+                      struct hsa_symbolizer *sym, long limit);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,9 +81,16 @@ int hsa_anatomy_compute(const struct hsa_snapshot *s, const struct hsa_options *
   if (!p || !pass || !sf || !slot || !out->rows) goto oom;
   out->python_version = s->meta.python_version;
   out->anatomy_ms = s->meta.anatomy_us / 1000.0;
+  for (uint32_t r = 0; r < s->nrows; r++) /* sites with rows (3): their frames are needed */
+    if (s->rows[r].site < s->nsites) pass[s->rows[r].site] = 3;
   for (uint32_t i = 0; i < s->nsites; i++) {
     const struct hsa_site *site = &s->sites[i];
     char buf[4200];
+    /* a site with nothing live counts for nothing: its frame is not symbolized */
+    if (!site->live_count && !site->live_bytes && pass[i] != 3) {
+      pass[i] = 2;
+      continue;
+    }
     hsa_frame_resolve(s, hsa_site_key_frame(s, site), sym, HSA_KEY_LINENO, &sf[i], buf,
                       sizeof buf);
     if (sf[i].filename == buf && !(sf[i].filename = priv_strdup(p, buf))) goto oom;

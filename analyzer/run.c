@@ -224,28 +224,20 @@ static int parse_interval(const char *text, char *out, size_t outlen) {
 /* Summary on stderr after the child ended. */
 /* The summary's second half: the site holding most memory, dissected, and the best layout
  * advice (the first lines of `heapshape anatomy` and `heapshape advise`). */
-static void run_summary_anatomy(const struct hsa_snapshot *s, const char *path) {
+static void run_summary_anatomy(const struct hsa_snapshot *s, const char *path,
+                                struct hsa_symbolizer *sym) {
   struct hsa_options opt;
   struct hsa_anatomy an;
   struct hsa_error err;
   memset(&opt, 0, sizeof opt);
-  if (hsa_anatomy_compute(s, &opt, NULL, &an, &err) == 0) {
+  if (hsa_anatomy_compute(s, &opt, sym, &an, &err) == 0) {
     fprintf(stderr, "heapshape: biggest site, dissected (more: heapshape anatomy %s):\n", path);
     hsa_anatomy_report_text(stderr, s, &an, 1);
     hsa_anatomy_free(&an);
   }
-  /* advise prints to stdout; the summary belongs on stderr with the rest */
-  fflush(stdout);
-  int saved = dup(1);
-  if (saved < 0) return;
-  dup2(2, 1);
-  char a0[] = "advise", a2[] = "--limit", a3[] = "1";
-  char *argv[] = {a0, (char *)path, a2, a3, NULL};
+  /* the summary belongs on stderr with the rest; the snapshot and symbols are shared */
   fprintf(stderr, "heapshape: layout advice (more: heapshape advise %s):\n", path);
-  hsa_cli_advise(4, argv);
-  fflush(stdout);
-  dup2(saved, 1);
-  close(saved);
+  hsa_advise_loaded(stderr, s, path, sym, 1);
 }
 
 /* run --report: write the HTML report next to the snapshot (html_report.h) */
@@ -331,6 +323,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       struct hsa_options opt;
       memset(&opt, 0, sizeof opt);
       opt.key = HSA_KEY_LINENO;
+      /* one symbolizer for the whole summary: each native frame is looked up once */
       struct hsa_symbolizer *sym = hsa_symbolizer_new();
       hsa_symbolizer_set_warnings(sym, stderr);
       struct hsa_stats st;
@@ -344,8 +337,8 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       } else {
         fprintf(stderr, "heapshape: error: %s\n", err.msg);
       }
+      if (hsa_snapshot_has_anatomy(&s)) run_summary_anatomy(&s, out_path, sym);
       hsa_symbolizer_free(sym);
-      if (hsa_snapshot_has_anatomy(&s)) run_summary_anatomy(&s, out_path);
       hsa_snapshot_free(&s);
       if (run_report) summarize_report(out_path);
     }

@@ -220,6 +220,18 @@ static struct group *find_group(struct grouper *g, size_t keylen, const struct h
   return grp;
 }
 
+/* Frame i from rf[i], resolved on first use (group_snapshot's lazy table); NULL when out of
+ * memory. */
+static const struct hsa_frame_text *resolve_frame(struct grouper *g, const struct hsa_snapshot *s,
+                                                  uint32_t i, struct hsa_symbolizer *sym,
+                                                  enum hsa_key key, struct hsa_frame_text *rf) {
+  char buf[4200];
+  if (rf[i].filename) return &rf[i];
+  hsa_frame_resolve(s, i, sym, key, &rf[i], buf, sizeof buf);
+  if (rf[i].filename == buf) rf[i].filename = pool_strdup(g->pool, buf);
+  return rf[i].filename ? &rf[i] : NULL;
+}
+
 /* Adds the live memory of snapshot s to g (as "old" data when is_old). */
 static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
                           const struct hsa_options *opt, struct hsa_symbolizer *sym, int is_old,
@@ -228,22 +240,18 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
   struct hsa_frame_text *tb = NULL;
   size_t tbcap = 0;
   if (!rf) return hsa_fail(err, "%s: out of memory resolving frames", s->path ? s->path : "");
-  /* Resolve every frame once; the "+0x" names go to the stats pool so they outlive s. */
-  for (uint32_t i = 0; i < s->nframes; i++) {
-    char buf[4200];
-    hsa_frame_resolve(s, i, sym, opt->key, &rf[i], buf, sizeof buf);
-    if (rf[i].filename == buf) {
-      rf[i].filename = pool_strdup(g->pool, buf);
-      if (!rf[i].filename) goto oom;
-    }
-  }
+  /* Frames are resolved when first used (a filename of NULL: not yet), so only the frames
+   * of live sites are symbolized; the "+0x" names go to the stats pool so they outlive s. */
+#define RF(i) resolve_frame(g, s, (i), sym, opt->key, rf)
   if (opt->key == HSA_KEY_TYPE) {
     /* one pseudo-frame per group: the type name (see stats.h) */
     for (uint32_t i = 0; i < s->nrows; i++) {
       const struct hs_anat_rec *row = &s->rows[i];
       const struct hsa_site *site = &s->sites[row->site];
       if (!row->objects && !row->bytes && !row->owned_bytes) continue;
-      if (!hsa_site_passes(site, &rf[hsa_site_key_frame(s, site)], opt)) continue;
+      const struct hsa_frame_text *kt = RF(hsa_site_key_frame(s, site));
+      if (!kt) goto oom;
+      if (!hsa_site_passes(site, kt, opt)) continue;
       struct hsa_frame_text ft = {hsa_snapshot_type_name(s, row->type), 0, "", 0};
       size_t keylen = 0;
       if (key_append(g, &keylen, &ft) != 0) goto oom;
@@ -273,6 +281,7 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
       continue;
     }
     uint32_t kf = hsa_site_key_frame(s, site);
+    if (!RF(kf)) goto oom;
     if (!hsa_site_passes(site, &rf[kf], opt)) continue;
     size_t n = opt->key == HSA_KEY_TRACEBACK ? site->nframes : 1;
     if (n > tbcap) {
@@ -282,7 +291,11 @@ static int group_snapshot(struct grouper *g, const struct hsa_snapshot *s,
       tbcap = n;
     }
     if (opt->key == HSA_KEY_TRACEBACK)
-      for (size_t k = 0; k < n; k++) tb[k] = rf[site->frames[n - 1 - k]]; /* oldest first */
+      for (size_t k = 0; k < n; k++) { /* oldest first */
+        const struct hsa_frame_text *t = RF(site->frames[n - 1 - k]);
+        if (!t) goto oom;
+        tb[k] = *t;
+      }
     else
       tb[0] = rf[kf];
     size_t keylen = 0;
@@ -311,6 +324,7 @@ oom:
   free(rf);
   free(tb);
   return hsa_fail(err, "%s: out of memory grouping statistics", s->path ? s->path : "");
+#undef RF
 }
 
 /* ---- sorting (tracemalloc's _sort_key, reverse=True) ---- */

@@ -14,6 +14,8 @@
 #include <gelf.h>
 #include <uthash.h>
 
+#include "analyzer/symbol_cache.h"
+
 /* A build-id a snapshot recorded for a module, and the verdict on it (cached). */
 struct hsa_expected_id {
   struct hsa_expected_id *next;
@@ -24,6 +26,9 @@ struct hsa_expected_id {
 
 struct hsa_module {
   char *path; /* hash key */
+  int usable; /* a regular ELF file: its build-id was read (probe_module) */
+  int dwfl_tried; /* open_module ran (on the first address not in the cache) */
+  struct hsa_symcache *cache; /* per-user cache for this build-id (symbol_cache.h), or NULL */
   Dwfl *dwfl; /* NULL if the module could not be opened */
   Dwfl_Module *mod;
   uint64_t link_base; /* lowest PT_LOAD p_vaddr rounded down to the page size */
@@ -53,6 +58,7 @@ void hsa_symbolizer_free(struct hsa_symbolizer *sym) {
   struct hsa_module *m, *tmp;
   HASH_ITER(hh, sym->modules, m, tmp) {
     HASH_DEL(sym->modules, m);
+    hsa_symcache_close(m->cache);
     if (m->dwfl) dwfl_end(m->dwfl);
     while (m->expected) {
       struct hsa_expected_id *e = m->expected;
@@ -89,18 +95,68 @@ static void module_build_id(Dwfl_Module *mod, char *out) {
   out[2 * n] = '\0';
 }
 
-/* Opens path with libdwfl and fills m->dwfl/mod/link_base/bias/build_id; leaves m->dwfl NULL
- * on any failure. */
-static void open_module(struct hsa_module *m) {
-  /* The path comes from the snapshot: open only a regular file, without blocking (a FIFO or
-   * a terminal named by a damaged or hostile snapshot would hang the analyzer). */
-  int fd = open(m->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+/* The GNU build-id in the PT_NOTE segments of elf as lowercase hex into out ("" if none). */
+static void elf_build_id(Elf *elf, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  size_t nph = 0;
+  out[0] = '\0';
+  if (elf_getphdrnum(elf, &nph) != 0) return;
+  for (size_t i = 0; i < nph; i++) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE) continue;
+    Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_NHDR);
+    if (!d) continue;
+    size_t off = 0, name_off, desc_off;
+    GElf_Nhdr nh;
+    while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+      if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+          memcmp((const char *)d->d_buf + name_off, "GNU", 4) != 0)
+        continue;
+      if (nh.n_descsz == 0 || nh.n_descsz > HSA_BUILD_ID_MAX) return;
+      const unsigned char *bits = (const unsigned char *)d->d_buf + desc_off;
+      for (size_t k = 0; k < nh.n_descsz; k++) {
+        out[2 * k] = hex[bits[k] >> 4];
+        out[2 * k + 1] = hex[bits[k] & 15];
+      }
+      out[2 * nh.n_descsz] = '\0';
+      return;
+    }
+  }
+}
+
+/* Cheap first look at m->path (no libdwfl): a regular ELF file? Its build-id into m->build_id
+ * and m->usable = 1. The path comes from the snapshot: open only a regular file, without
+ * blocking (a FIFO or a terminal named by a damaged or hostile snapshot would hang). */
+/* A read-only descriptor of path if it is a regular file (opened without blocking), else -1. */
+static int open_regular(const char *path) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
-  if (fd < 0) return;
+  if (fd < 0) return -1;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    return;
+    return -1;
   }
+  return fd;
+}
+
+static void probe_module(struct hsa_module *m) {
+  int fd = open_regular(m->path);
+  if (fd < 0) return;
+  elf_version(EV_CURRENT);
+  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (elf && elf_kind(elf) == ELF_K_ELF) {
+    elf_build_id(elf, m->build_id);
+    m->usable = 1;
+  }
+  if (elf) elf_end(elf);
+  close(fd);
+}
+
+/* Opens path with libdwfl and fills m->dwfl/mod/link_base/bias; leaves m->dwfl NULL on any
+ * failure. */
+static void open_module(struct hsa_module *m) {
+  int fd = open_regular(m->path); /* see probe_module */
+  if (fd < 0) return;
   Dwfl *dwfl = dwfl_begin(&offline_callbacks);
   if (!dwfl) {
     close(fd);
@@ -134,7 +190,12 @@ static void open_module(struct hsa_module *m) {
   m->dwfl = dwfl;
   m->mod = mod;
   m->bias = bias;
-  module_build_id(mod, m->build_id);
+  char id[sizeof m->build_id];
+  module_build_id(mod, id);
+  if (strcmp(id, m->build_id) != 0) { /* changed between the two looks: trust neither */
+    m->dwfl = NULL;
+    dwfl_end(dwfl);
+  }
 }
 
 static struct hsa_module *get_module(struct hsa_symbolizer *sym, const char *path) {
@@ -148,7 +209,8 @@ static struct hsa_module *get_module(struct hsa_symbolizer *sym, const char *pat
     free(m);
     return NULL;
   }
-  open_module(m);
+  probe_module(m);
+  if (m->usable && m->build_id[0]) m->cache = hsa_symcache_open(m->build_id);
   HASH_ADD_KEYPTR(hh, sym->modules, m->path, strlen(m->path), m);
   return m;
 }
@@ -193,11 +255,10 @@ int hsa_file_build_id(const char *path, char *out, size_t outlen) {
   struct hsa_module m;
   memset(&m, 0, sizeof m);
   m.path = (char *)path;
-  open_module(&m);
-  if (!m.dwfl) return -1;
+  probe_module(&m);
+  if (!m.usable) return -1;
   size_t n = strlen(m.build_id);
   if (n < outlen) memcpy(out, m.build_id, n + 1);
-  dwfl_end(m.dwfl);
   return n < outlen ? (int)n : -1;
 }
 
@@ -206,8 +267,17 @@ int hsa_symbolize_checked(struct hsa_symbolizer *sym, const char *path, const ch
   memset(out, 0, sizeof *out);
   if (!sym || !path || !path[0]) return 0;
   struct hsa_module *m = get_module(sym, path);
-  if (!m || !m->dwfl) return 0;
+  if (!m || !m->usable) return 0;
   if (!build_id_ok(sym, m, build_id, snapshot)) return 0;
+  if (hsa_symcache_get(m->cache, addr, out)) return out->function || out->file;
+  if (!m->dwfl_tried) {
+    m->dwfl_tried = 1;
+    open_module(m);
+  }
+  if (!m->dwfl) {
+    hsa_symcache_put(m->cache, addr, out); /* nothing to find in this build of the module */
+    return 0;
+  }
   /* Native frames hold return addresses: look up the byte before, which lies inside the call
    * instruction (right even when the call is the last instruction of a noreturn path). */
   Dwarf_Addr a = addr + m->link_base + m->bias - (addr > 0 ? 1 : 0);
@@ -222,5 +292,6 @@ int hsa_symbolize_checked(struct hsa_symbolizer *sym, const char *path, const ch
       out->line = lineno;
     }
   }
+  hsa_symcache_put(m->cache, addr, out);
   return out->function || out->file;
 }

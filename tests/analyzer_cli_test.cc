@@ -3,6 +3,8 @@
 // copies a fixture to $HEAPSHAPE_OUTPUT (so the test does not depend on the shim).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -144,6 +146,47 @@ TEST_F(CliTest, ModulesBuildIdCheck) {
             std::string::npos)
       << out_;
   EXPECT_EQ(out_.find("libx9"), std::string::npos) << out_;
+}
+
+// The symbol cache as users meet it (issue 18): stats writes it, a second stats reads it,
+// --no-symbols never touches it (not even the directory), with and without a cache present.
+TEST_F(CliTest, SymbolCacheAcrossCommands) {
+  std::string module;
+  uint64_t addr;
+  char id[2 * HSA_BUILD_ID_MAX + 1];
+  WriteLibcSnapshot(dir_ + "/tmp.hsnap", "", &module, &addr);
+  ASSERT_GT(hsa_file_build_id(module.c_str(), id, sizeof id), 0) << module;
+  WriteLibcSnapshot(dir_ + "/good.hsnap", id, &module, &addr);
+  std::string cache = dir_ + "/cache";
+  std::string env = "HEAPSHAPE_CACHE_DIR='" + cache + "'";
+  struct stat st;
+  EXPECT_EQ(Run("stats good.hsnap --no-symbols", env), 0);
+  EXPECT_NE(stat(cache.c_str(), &st), 0) << "--no-symbols created the cache directory";
+  EXPECT_EQ(Run("stats good.hsnap --key traceback", env), 0);
+  EXPECT_NE(out_.find("in qsort"), std::string::npos) << out_;
+  std::string file = cache + "/symbols/" + id + ".syms";
+  std::string text = Slurp(file);
+  ASSERT_NE(text.find("qsort"), std::string::npos) << file;
+  // a doctored entry shows that the next command reads the cache instead of the library
+  size_t at = text.find("\tqsort\t");
+  ASSERT_NE(at, std::string::npos) << text;
+  std::string doctored = text.substr(0, at) + "\tcached_qsort\t" + text.substr(at + 7);
+  FILE *f = fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs(doctored.c_str(), f);
+  fclose(f);
+  EXPECT_EQ(Run("stats good.hsnap --key traceback", env), 0);
+  EXPECT_NE(out_.find("in cached_qsort"), std::string::npos) << out_;
+  // --no-symbols with a cache present: a FIFO in its place would hang any reader of it
+  ASSERT_EQ(unlink(file.c_str()), 0);
+  ASSERT_EQ(mkfifo(file.c_str(), 0600), 0);
+  EXPECT_EQ(Run("stats good.hsnap --no-symbols --key traceback", env), 0);
+  EXPECT_EQ(out_.find("qsort"), std::string::npos) << out_;
+  EXPECT_EQ(err_, "");
+  // ... and a command with symbols is not blocked by it either (not a regular file: ignored)
+  EXPECT_EQ(Run("stats good.hsnap --key traceback", env), 0);
+  EXPECT_NE(out_.find("in qsort"), std::string::npos) << out_;
+  unlink(file.c_str());
 }
 
 TEST_F(CliTest, UnknownCommandIsUsageError) {

@@ -12,8 +12,12 @@
 #include <cstring>
 #include <string>
 
+#include <fstream>
+#include <sstream>
+
 #include "analyzer/snapshot.h"
 #include "analyzer/stats.h"
+#include "analyzer/symbol_cache.h"
 #include "analyzer/symbolize.h"
 
 namespace {
@@ -215,4 +219,100 @@ TEST(SymbolizeTest, ChangedBuildIdIsNotSymbolizedAndWarnsOnce) {
   hsa_snapshot_free(&good);
 }
 
+// The per-user symbol cache (symbol_cache.h): the file appears after a lookup, a later
+// symbolizer answers from it without reading the module's symbols, and a module whose
+// build-id changed (here: a copy of libc with one byte of its build-id note changed) does not
+// read the other build's entries.
+std::string ReadAll(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteAll(const std::string &path, const std::string &text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+}
+
+TEST(SymbolCacheTest, CachedAcrossSymbolizersAndKeyedByBuildId) {
+  char dir[] = "/tmp/hs-symcache-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  setenv("HEAPSHAPE_CACHE_DIR", dir, 1);
+  unsetenv("HEAPSHAPE_SYMBOL_CACHE");
+  LibcFrame lf = QsortFrame();
+  char id[2 * HSA_BUILD_ID_MAX + 1];
+  ASSERT_GT(hsa_file_build_id(lf.path.c_str(), id, sizeof id), 0);
+  char cpath[4096];
+  ASSERT_EQ(hsa_symcache_path(id, cpath, sizeof cpath), 0);
+  EXPECT_EQ(std::string(cpath), std::string(dir) + "/symbols/" + id + ".syms");
+  struct stat st;
+  ASSERT_NE(stat(cpath, &st), 0) << "no cache file before the first lookup";
+
+  hsa_symbolizer *sym = hsa_symbolizer_new();
+  hsa_symbol out;
+  ASSERT_EQ(hsa_symbolize_checked(sym, lf.path.c_str(), id, "run.hsnap", lf.addr, &out), 1);
+  std::string fn = out.function ? out.function : "";
+  EXPECT_NE(fn.find("qsort"), std::string::npos) << fn;
+  hsa_symbolizer_free(sym);
+  std::string text = ReadAll(cpath);
+  ASSERT_EQ(text.rfind("heapshape-symbols 1\n", 0), 0u) << text;
+  EXPECT_NE(text.find("\t" + fn + "\t"), std::string::npos) << text;
+
+  // A later symbolizer answers from the file: replace the name there and it is what comes back.
+  size_t at = text.find("\t" + fn + "\t");
+  std::string doctored = text.substr(0, at) + "\tfrom_the_cache\t" + text.substr(at + fn.size() + 2);
+  WriteAll(cpath, doctored);
+  sym = hsa_symbolizer_new();
+  ASSERT_EQ(hsa_symbolize_checked(sym, lf.path.c_str(), id, "run.hsnap", lf.addr, &out), 1);
+  EXPECT_STREQ(out.function, "from_the_cache");
+  hsa_symbolizer_free(sym);
+  EXPECT_EQ(ReadAll(cpath), doctored) << "a hit appends nothing";
+
+  // The same library with another build-id: its own entries, looked up in its own symbols.
+  std::string lib = ReadAll(lf.path);
+  std::string raw;
+  for (size_t i = 0; id[i] && id[i + 1]; i += 2)
+    raw.push_back(static_cast<char>(std::stoi(std::string(id + i, 2), nullptr, 16)));
+  size_t pos = lib.find(raw);
+  ASSERT_NE(pos, std::string::npos);
+  lib[pos] = static_cast<char>(lib[pos] ^ 0x5a);
+  std::string copy = std::string(dir) + "/libc-rebuilt.so";
+  WriteAll(copy, lib);
+  char id2[2 * HSA_BUILD_ID_MAX + 1];
+  ASSERT_GT(hsa_file_build_id(copy.c_str(), id2, sizeof id2), 0);
+  ASSERT_STRNE(id2, id);
+  sym = hsa_symbolizer_new();
+  ASSERT_EQ(hsa_symbolize_checked(sym, copy.c_str(), id2, "run2.hsnap", lf.addr, &out), 1);
+  ASSERT_NE(out.function, nullptr);
+  EXPECT_NE(std::string(out.function).find("qsort"), std::string::npos) << out.function;
+  // and a snapshot that recorded the old build-id for the copy is refused, cache or not
+  EXPECT_EQ(hsa_symbolize_checked(sym, copy.c_str(), id, "old.hsnap", lf.addr, &out), 0);
+  hsa_symbolizer_free(sym);
+  char cpath2[4096];
+  ASSERT_EQ(hsa_symcache_path(id2, cpath2, sizeof cpath2), 0);
+  EXPECT_NE(ReadAll(cpath2).find("qsort"), std::string::npos);
+  EXPECT_EQ(ReadAll(cpath), doctored) << "the other build's file is untouched";
+
+  // HEAPSHAPE_SYMBOL_CACHE=0: no cache read (the real name again) and none written.
+  setenv("HEAPSHAPE_SYMBOL_CACHE", "0", 1);
+  sym = hsa_symbolizer_new();
+  ASSERT_EQ(hsa_symbolize_checked(sym, lf.path.c_str(), id, "run.hsnap", lf.addr, &out), 1);
+  EXPECT_NE(std::string(out.function).find("qsort"), std::string::npos) << out.function;
+  hsa_symbolizer_free(sym);
+  unsetenv("HEAPSHAPE_SYMBOL_CACHE");
+
+  // A damaged file (lines cut or garbled) is read as far as it makes sense, never trusted more.
+  WriteAll(cpath, "heapshape-symbols 1\nnot a line\nzz\t1\tbad\t\n" + std::to_string(0) +
+                      "\tx");
+  sym = hsa_symbolizer_new();
+  ASSERT_EQ(hsa_symbolize_checked(sym, lf.path.c_str(), id, "run.hsnap", lf.addr, &out), 1);
+  EXPECT_NE(std::string(out.function).find("qsort"), std::string::npos) << out.function;
+  hsa_symbolizer_free(sym);
+  unsetenv("HEAPSHAPE_CACHE_DIR");
+  std::string rm = std::string("rm -rf ") + dir;
+  ASSERT_EQ(system(rm.c_str()), 0);
+}
+
 }  // namespace
+
