@@ -51,6 +51,14 @@ WORKLOADS = {
     "particles": (1_000_000, 200_000),
     "instances": (1_000_000, 200_000),
     "churn4": (400_000, 50_000),
+    # issue 18: kinds of work the set above lacked
+    "strings": (60, 10),
+    "records": (60_000, 10_000),
+    "append": (3_000_000, 500_000),
+    "bytesio": (120, 20),
+    "threads": (3000, 500),
+    "numpy_pipe": (150, 20),
+    "asyncio_server": (10_000, 2000),
 }
 CONFIGS = ["base", "heapshape1", "heapshape16", "heapshape-native", "heapshape-sampled",
            "tracemalloc1", "memray"]
@@ -61,7 +69,7 @@ HEAPSHAPE_ENV = {
     "heapshape-native": {"HEAPSHAPE_NATIVE": "1"},           # --native (16 frames)
     "heapshape-sampled": {"HEAPSHAPE_SAMPLE_RATE": "65536"},  # --sample-rate 64K
 }
-PINNED = {"pyperformance": "1.14.0", "memray": "1.20.0"}
+PINNED = {"pyperformance": "1.14.0", "memray": "1.20.0", "numpy": "2.2.6"}
 # Variables that would make one configuration profile or allocate differently from another.
 SCRUB = ("LD_PRELOAD", "PYTHONTRACEMALLOC", "PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONDEVMODE",
          "PYTHONPROFILEIMPORTTIME")
@@ -119,6 +127,9 @@ def ensure_venv(python):
     ok = run_quiet([vpy, "-c", "import pyperformance"]).returncode == 0
     if not ok and not pip_install(vpy, "pyperformance"):
         sys.exit("bench: pyperformance could not be installed into %s" % vdir)
+    ok = run_quiet([vpy, "-c", "import numpy"]).returncode == 0  # workloads/numpy_pipe.py
+    if not ok and not pip_install(vpy, "numpy"):
+        sys.exit("bench: numpy could not be installed into %s" % vdir)
     memray = os.path.join(vdir, "bin", "memray")
     note = ""
     if not os.path.exists(memray):
