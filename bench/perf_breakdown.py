@@ -29,7 +29,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(BENCH)
 
 CATEGORIES = [
-    ("exit snapshot", r"^hs_(anatomy|own_|classify|elem_|dict_entries|instance_dict|items|kind|out_|final_snapshot|snapshot|write|fmt_|est_|shape|census|crc)"),
+    ("exit snapshot", r"^hs_(anatomy|type_of|own_|classify|elem_|dict_entries|instance_dict|items|kind|out_|final_snapshot|snapshot|write|fmt_|est_|shape|census|crc)"),
     ("free", r"^hs_(core_free|py_free|free)|^free$|^cfree$"),
     ("site lookup", r"^hs_(py_site|py_walk|py_frame|py_intern|py_or_native|py_released|py_unknown|intern_|native_site|line|code|memo|fcache)|^PyCode_Addr2Line$|^_PyCode_CheckLineNumber$|^_PyLineTable"),
     ("table update", r"^hs_(core_alloc|map_|block_at|periodic|peak|site_count|shadow|stats|timeline|attend|core_reattribute|record)|^hs_py_record"),
@@ -75,13 +75,8 @@ def main():
     m = re.search(r"allocations: (\d+) .*frees: (\d+)", info)
     allocs, frees = int(m.group(1)), int(m.group(2))
     rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym",
-                          "--stdio", "-F", "sample,dso,sym", "--comm", os.path.basename(
-                              os.path.realpath(a.python))[:15]],
-                         capture_output=True, text=True).stdout
-    if not rep.strip():  # threads named otherwise: all of the process
-        rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym",
-                              "--stdio", "-F", "sample,dso,sym"], capture_output=True,
-                             text=True).stdout
+                          "--stdio", "-F", "sample,dso,sym"], capture_output=True,
+                         text=True).stdout
     cats, syms, total = {}, {}, 0
     for line in rep.splitlines():
         mm = re.match(r"\s*(\d+)\s+(\S+)\s+\[[.k]\]\s+(.*\S)", line)
