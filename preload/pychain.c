@@ -7,15 +7,22 @@
  * or tracemalloc.start(); a test's own allocator) therefore leaves the chain alone, and only
  * an allocator that replaced heapshape's (PYTHONMALLOC, -X dev, a restore of an allocator
  * saved before heapshape's hooks went in) gets a new link on top. The probe's byte is seen by
- * the allocators above heapshape (tracemalloc traces it and forgets it again).
+ * the allocators above heapshape (tracemalloc traces it and forgets it again). For the RAW
+ * domain a check also probes calloc and realloc, to learn where a wrapper on top passes
+ * requests on from (struct hs_pylink's fwd: what else reaches the link is the wrapper's own
+ * bookkeeping).
  */
 #define _GNU_SOURCE
 #include "preload/pychain.h"
 
+#include <dlfcn.h>
 #include <string.h>
 
 HS_TLS int hs_chain_probing;
 HS_TLS unsigned hs_chain_hits;
+HS_TLS const struct hs_pylink *hs_chain_first;
+HS_TLS void *hs_chain_site;
+HS_TLS unsigned hs_chain_raw_events;
 static volatile int hs_chain_scheduled;
 
 /* Links are never reused: a program may keep any of them (as tracemalloc keeps the allocator
@@ -84,22 +91,68 @@ int hs_chain_install(int pymem) {
   return hs_push(pymem, &cur);
 }
 
+/* Passes one request of kind fn (HS_FWD_*; a one-byte block, freed again) through cur with
+ * hs_busy set: the heapshape hooks it reaches pass it on. Returns the domains reached (bits of
+ * HS_PYMEM_*), -1 when there was no memory for it; *first and *site: the first link of domain
+ * pymem reached and where it was called from. */
+static int hs_probe(int pymem, const struct hs_pyalloc *cur, int fn,
+                    const struct hs_pylink **first, void **site) {
+  int busy = hs_busy, probing = hs_chain_probing;
+  unsigned hits = hs_chain_hits;
+  const struct hs_pylink *f = hs_chain_first;
+  void *s = hs_chain_site;
+  hs_busy = 1;
+  void *old = fn == HS_FWD_REALLOC ? cur->malloc(cur->ctx, 1) : NULL;
+  hs_chain_probing = pymem + 1;
+  hs_chain_hits = 0;
+  hs_chain_first = NULL;
+  void *p = NULL;
+  if (fn == HS_FWD_MALLOC) p = cur->malloc(cur->ctx, 1);
+  else if (fn == HS_FWD_CALLOC) p = cur->calloc(cur->ctx, 1, 1);
+  else if (old) p = cur->realloc(cur->ctx, old, 2);
+  unsigned got = hs_chain_hits;
+  *first = hs_chain_first;
+  *site = hs_chain_site;
+  hs_chain_probing = probing;
+  hs_chain_hits = hits;
+  hs_chain_first = f;
+  hs_chain_site = s;
+  if (p) cur->free(cur->ctx, p);
+  else if (old) cur->free(cur->ctx, old);
+  hs_busy = busy;
+  return p ? (int)got : -1;
+}
+
 /* 1 when a request to cur passes through one of heapshape's hooks for this domain. */
 static int hs_reaches_us(int pymem, const struct hs_pyalloc *cur) {
   if (hs_is_link(cur->ctx)) return 1;
-  int busy = hs_busy, probing = hs_chain_probing;
-  unsigned hits = hs_chain_hits;
-  hs_busy = 1;
-  hs_chain_probing = 1;
-  hs_chain_hits = 0;
-  void *p = cur->malloc(cur->ctx, 1);
-  unsigned got = hs_chain_hits;
-  hs_chain_probing = probing;
-  hs_chain_hits = hits;
-  if (p) cur->free(cur->ctx, p);
-  hs_busy = busy;
+  const struct hs_pylink *first;
+  void *site;
+  int got = hs_probe(pymem, cur, HS_FWD_MALLOC, &first, &site);
   /* no memory for the probe: cannot tell, and a cycle is worse than a gap */
-  return !p || ((got >> pymem) & 1);
+  return got < 0 || ((got >> pymem) & 1);
+}
+
+/* 1 when code is heapshape's own: a wrapper passed the probe on by a tail call. */
+static int hs_own_code(const void *code) {
+  Dl_info a, b;
+  return !dladdr(code, &a) || !dladdr((const void *)hs_probe, &b) || a.dli_fbase == b.dli_fbase;
+}
+
+/* The RAW domain's links: fwd learned for the link a foreign wrapper on top (cur) forwards
+ * to, cleared for every other (see struct hs_pylink). */
+static void hs_screen_raw(const struct hs_pyalloc *cur) {
+  const struct hs_pylink *hit[3] = {NULL, NULL, NULL};
+  void *site[3] = {NULL, NULL, NULL};
+  if (!hs_is_link(cur->ctx))
+    for (int fn = 0; fn < 3; fn++) {
+      int got = hs_probe(HS_PYMEM_RAW, cur, fn, &hit[fn], &site[fn]);
+      if (got < 0 || !hit[fn] || hs_own_code(site[fn])) hit[fn] = NULL;
+    }
+  for (unsigned i = 0; i < hs_nlinks[HS_PYMEM_RAW]; i++) {
+    struct hs_pylink *l = &hs_links[HS_PYMEM_RAW][i];
+    for (int fn = 0; fn < 3; fn++) l->fwd[fn] = hit[fn] == l ? site[fn] : NULL;
+  }
 }
 
 void hs_chain_ensure(void) {
@@ -110,6 +163,10 @@ void hs_chain_ensure(void) {
     hs_get(d, &cur);
     if (hs_reaches_us(d, &cur)) hs_note_top(d);
     else hs_push(d, &cur);
+    if (d == HS_PYMEM_RAW) {
+      hs_get(d, &cur);
+      hs_screen_raw(&cur);
+    }
   }
   hs_busy = busy;
 }

@@ -531,7 +531,9 @@ static uint32_t hs_py_site(uint8_t domain) {
 /* ------------------------------------------------------------------ allocator hooks */
 
 /* Each hook records at the outermost level only: a large OBJ request that falls through to
- * RAW and then to libc malloc is one allocation, in the OBJ domain. The block just recorded
+ * RAW and then to libc malloc is one allocation, in the OBJ domain. A request that a PEP 445
+ * wrapper above makes for itself (tracemalloc's trace entries; pychain.h, fwd) is passed on
+ * with hs_busy clear: the libc wrapper records it in the malloc domain. The block just recorded
  * is remembered: the object created in it next is not a free-list reuse (reattrib.c). */
 static inline void hs_py_record(void *p, size_t size, uint32_t site) {
   hs_core_alloc(p, size, site);
@@ -544,10 +546,15 @@ uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
 static void *hs_py_malloc(void *ctx, size_t size) {
   struct hs_pylink *d = ctx;
   if (hs_busy || !hs_active) {
-    hs_chain_note(d);
+    hs_chain_note(d, __builtin_return_address(0));
+    return d->prev.malloc(d->prev.ctx, size);
+  }
+  if (hs_chain_foreign(d, HS_FWD_MALLOC, __builtin_return_address(0))) {
+    hs_chain_raw_tick(d);
     return d->prev.malloc(d->prev.ctx, size);
   }
   hs_busy = 1;
+  hs_chain_raw_tick(d);
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.malloc(d->prev.ctx, size);
   if (p && !hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
@@ -557,8 +564,16 @@ static void *hs_py_malloc(void *ctx, size_t size) {
 
 static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
   struct hs_pylink *d = ctx;
-  if (hs_busy || !hs_active) return d->prev.calloc(d->prev.ctx, nelem, elsize);
+  if (hs_busy || !hs_active) {
+    hs_chain_note(d, __builtin_return_address(0));
+    return d->prev.calloc(d->prev.ctx, nelem, elsize);
+  }
+  if (hs_chain_foreign(d, HS_FWD_CALLOC, __builtin_return_address(0))) {
+    hs_chain_raw_tick(d);
+    return d->prev.calloc(d->prev.ctx, nelem, elsize);
+  }
   hs_busy = 1;
+  hs_chain_raw_tick(d);
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
   if (p && !hs_sampled_out(nelem * elsize)) hs_py_record(p, nelem * elsize, hs_py_site(d->domain));
@@ -568,8 +583,16 @@ static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
 
 static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
   struct hs_pylink *d = ctx;
-  if (hs_busy || !hs_active) return d->prev.realloc(d->prev.ctx, ptr, size);
+  if (hs_busy || !hs_active) {
+    hs_chain_note(d, __builtin_return_address(0));
+    return d->prev.realloc(d->prev.ctx, ptr, size);
+  }
+  if (hs_chain_foreign(d, HS_FWD_REALLOC, __builtin_return_address(0))) {
+    hs_chain_raw_tick(d);
+    return d->prev.realloc(d->prev.ctx, ptr, size);
+  }
   hs_busy = 1;
+  hs_chain_raw_tick(d);
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   uint32_t osite = 0;
   size_t osize = 0;
@@ -617,8 +640,8 @@ static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pylin
 
 static void *hs_py_malloc_sampled(void *ctx, size_t size) {
   struct hs_pylink *d = ctx;
-  if (hs_busy) {
-    hs_chain_note(d);
+  if (hs_busy || hs_chain_foreign(d, HS_FWD_MALLOC, __builtin_return_address(0))) {
+    hs_chain_note(d, __builtin_return_address(0));
     return d->prev.malloc(d->prev.ctx, size);
   }
   hs_busy = 1;
