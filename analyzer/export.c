@@ -9,26 +9,11 @@
 #include <string.h>
 
 #include "analyzer/errors.h"
+#include "analyzer/help.h"
 #include "analyzer/version.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
 
-const char hsa_export_usage[] =
-    "usage: heapshape export SNAPSHOT --format pprof|speedscope|collapsed|csv [-o FILE]\n"
-    "                        [--peak] [--no-symbols]\n"
-    "\n"
-    "The live memory of SNAPSHOT in a format other tools read:\n"
-    "  pprof        gzipped profile.proto: go tool pprof, Grafana Pyroscope, Parca\n"
-    "               (sample types live_bytes, live_blocks, and alloc_bytes, alloc_blocks when\n"
-    "               every allocation was recorded)\n"
-    "  speedscope   speedscope's JSON file format (https://www.speedscope.app)\n"
-    "  collapsed    folded stacks `root;...;leaf BYTES` for flamegraph.pl / inferno-flamegraph\n"
-    "  csv          the rows of `heapshape stats` (filename,lineno,function,size,count,average)\n"
-    "\n"
-    "Options:\n"
-    "  -o FILE       write to FILE (default: standard output)\n"
-    "  --peak        the live memory at the peak (the snapshot's peak copy)\n"
-    "  --no-symbols  do not symbolize native frames (module+0xADDR)\n";
 
 /* ---- speedscope ---- */
 
@@ -209,7 +194,7 @@ int hsa_cli_export(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(hsa_export_usage, stdout);
+      fputs(hsa_help_text("export"), stdout);
       return 0;
     } else if (strcmp(a, "--format") == 0 || strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
       if (i + 1 >= argc) return hsa_cli_error("option %s needs a value; see heapshape export --help", a);

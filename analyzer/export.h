@@ -33,8 +33,6 @@
 extern "C" {
 #endif
 
-extern const char hsa_export_usage[];
-
 int hsa_export_pprof(FILE *f, const struct hsa_stacks *st, int peak, struct hsa_error *err);
 int hsa_export_speedscope(FILE *f, const struct hsa_stacks *st, int peak, struct hsa_error *err);
 int hsa_export_collapsed(FILE *f, const struct hsa_stacks *st, int peak, struct hsa_error *err);

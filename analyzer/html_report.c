@@ -14,6 +14,7 @@
 #include "analyzer/advise.h"
 #include "analyzer/anatomy_report.h"
 #include "analyzer/errors.h"
+#include "analyzer/help.h"
 #include "analyzer/version.h"
 #include "analyzer/reader.h"
 #include "analyzer/report.h"
@@ -26,15 +27,6 @@ extern const char hsa_asset_boot_js[];
 extern const char hsa_asset_report_js[];
 extern const char hsa_asset_report_css[];
 
-const char hsa_report_usage[] =
-    "usage: heapshape report SNAPSHOT [-o FILE.html] [--no-symbols]\n"
-    "       heapshape report OLD NEW [-o FILE.html] [--no-symbols]\n"
-    "\n"
-    "One self-contained HTML file (no network access needed to view it): a flame graph of live\n"
-    "bytes by stack with zoom, search and hover; the timeline with the peak; the top lines; the\n"
-    "anatomy of the biggest sites; the layout advice; the peak view when recorded. With OLD and\n"
-    "NEW, the difference (growth red, shrinkage blue). Default output: SNAPSHOT with .html\n"
-    "instead of .hsnap (NEW's name plus -diff.html for two snapshots).\n";
 
 /* ---- labels shared by both snapshots of a diff ---- */
 
@@ -406,7 +398,7 @@ int hsa_cli_report(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(hsa_report_usage, stdout);
+      fputs(hsa_help_text("report"), stdout);
       return 0;
     } else if (strcmp(a, "--no-symbols") == 0) {
       symbols = 0;

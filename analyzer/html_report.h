@@ -34,8 +34,6 @@ extern "C" {
 #define HSA_HTML_TABLE_ROWS 200
 #define HSA_HTML_ANATOMY_ROWS 40
 
-extern const char hsa_report_usage[];
-
 /* Writes the report of snap (old NULL) or of the difference old -> snap to f. */
 int hsa_html_report_write(FILE *f, const struct hsa_snapshot *old, const struct hsa_snapshot *snap,
                           struct hsa_symbolizer *sym, struct hsa_error *err);

@@ -171,7 +171,7 @@ out:
 
 int hsa_run_multi(int argc, char **argv) {
   long repeat = 1;
-  int with_children = 0;
+  int with_children = 0, report = 0;
   const char *out_opt = NULL;
   char **args = calloc((size_t)argc + 4, sizeof *args);
   if (!args) return hsa_cli_error("out of memory");
@@ -197,6 +197,8 @@ int hsa_run_multi(int argc, char **argv) {
       }
     } else if (strcmp(a, "--with-children") == 0) {
       with_children = 1;
+    } else if (strcmp(a, "--report") == 0) {
+      report = 1; /* of the merged snapshot, not of each run */
     } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
       if (i + 1 >= argc) {
         free(args);
@@ -246,6 +248,7 @@ int hsa_run_multi(int argc, char **argv) {
   if (repeat == 1) {
     args[2] = out;
     rc = run_once(nargs, args, out, with_children, cwd);
+    if (rc == 0 && report) hsa_run_write_report(out);
     free(args);
     return rc;
   }
@@ -277,8 +280,10 @@ int hsa_run_multi(int argc, char **argv) {
   }
   if (rc == 0) {
     rc = hsa_merge_files((const char *const *)runs, (size_t)repeat, HSA_MERGE_MEDIAN, out);
-    if (rc == 0)
+    if (rc == 0) {
       fprintf(stderr, "heapshape: median of %ld runs written to %s\n", repeat, out);
+      if (report) hsa_run_write_report(out);
+    }
   }
   for (long k = 0; k < done; k++) free(runs[k]);
   free(runs);

@@ -243,7 +243,7 @@ static void run_summary_anatomy(const struct hsa_snapshot *s, const char *path,
 /* run --report: write the HTML report next to the snapshot (html_report.h) */
 static int run_report;
 
-static void summarize_report(const char *out_path) {
+void hsa_run_write_report(const char *out_path) {
   size_t n = strlen(out_path);
   char *html = malloc(n + 8);
   struct hsa_error err;
@@ -340,7 +340,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       if (hsa_snapshot_has_anatomy(&s)) run_summary_anatomy(&s, out_path, sym);
       hsa_symbolizer_free(sym);
       hsa_snapshot_free(&s);
-      if (run_report) summarize_report(out_path);
+      if (run_report) hsa_run_write_report(out_path);
     }
   }
   if (nchild) {
@@ -374,6 +374,7 @@ int hsa_cli_run(int argc, char **argv) {
       out_opt = a + 9;
     } else if (strcmp(a, "--repeat") == 0 || strncmp(a, "--repeat=", 9) == 0 ||
                strcmp(a, "--with-children") == 0) {
+      run_report = 0; /* repeat.c reports the merged snapshot, not each run */
       return hsa_run_multi(argc, argv); /* repeat.c */
     } else if (strcmp(a, "--frames") == 0 || strncmp(a, "--frames=", 9) == 0) {
       if (a[8] == '=') frames = a + 9;

@@ -10,6 +10,10 @@ extern "C" {
  * child's exit status (128 + signal number if it was killed), or HSA_EXIT_USAGE. */
 int hsa_cli_run(int argc, char **argv);
 
+/* run --report: writes the HTML report of the snapshot at path next to it (.hsnap replaced by
+ * .html) and prints where on stderr, or an error line. */
+void hsa_run_write_report(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -178,6 +178,26 @@ class HtmlReport(hstest.TestCase):
         self.assertTrue([r for r in root.by_id("top-lines").find_all("tr")
                          if r.attrs.get("data-file") == "<string>" and r.attrs.get("data-line") == "1"])
 
+    def test_run_report_repeat_and_children(self):
+        """With --repeat and --with-children, run --report writes one page, of the merged
+        snapshot (the median of the runs; the sum of the processes), not one per run."""
+        label, py = hstest.default_interpreters()[0]
+        self.need(label, py)
+        code = "x = [str(i) for i in range(50000)]  # X"
+        for opts, stem in ((("--repeat", "2"), "median"), (("--with-children",), "sum")):
+            with self.subTest(opts=opts):
+                out = os.path.join(self.tmp, stem + ".hsnap")
+                p = hstest.cli("run", "--report", *opts, "-o", out, "--", py, "-c", code, cwd=self.tmp)
+                html = os.path.join(self.tmp, stem + ".html")
+                self.assertEqual(p.stderr.count("heapshape: report written to"), 1, p.stderr)
+                self.assertIn("heapshape: report written to %s" % html, p.stderr)
+                self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.endswith(".html")
+                                        and f.startswith(stem)), [stem + ".html"])
+                root = self.load(html)
+                rows = [r for r in root.by_id("top-lines").find_all("tr")
+                        if r.attrs.get("data-file") == "<string>" and r.attrs.get("data-line") == "1"]
+                self.assertTrue(rows, "the merged report lacks the program's line")
+
     def test_broken_page_is_caught(self):
         """The console check can fail: a report whose script throws is reported."""
         label, py = hstest.default_interpreters()[0]
