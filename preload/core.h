@@ -395,6 +395,11 @@ extern int hs_py_hooked HS_HIDDEN;
 /* Site for a libc allocation: the Python line when this thread runs Python code, else the
  * native caller. */
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
+/* Set while the shim itself calls into Python (exit_hook.c's registration, the frame-layout
+ * check): what is allocated is recorded, at <unknown>:0 rather than at the program's line
+ * that happens to run, so that a block it drops onto a free list is known when the program
+ * re-creates an object in it (reattrib.c) and its frees leave no stale entries. */
+extern HS_TLS int hs_py_own HS_HIDDEN;
 
 /* Free-list re-attribution (reattrib.c): a block whose object is created again (from a type's
  * free list) moves to the creating line, as tracemalloc does. */

@@ -131,9 +131,7 @@ static int hs_register_hidden(void) {
 
 int hs_exit_hook_register(void *arg) {
   (void)arg;
-  int saved = hs_busy;
-  hs_busy = 1;
-  int ok = 0;
+  int ok = 0; /* what this allocates is recorded at <unknown>:0 (hs_py_own, set by the caller) */
   if (hs_pyi.minor == 8 || hs_pyi.minor == 9) {
     void *def = dlsym(RTLD_DEFAULT, "_Py_PyAtExit");
     if (!real_Py_PyAtExit) *(void **)&real_Py_PyAtExit = dlsym(RTLD_NEXT, "_Py_PyAtExit");
@@ -150,6 +148,5 @@ int hs_exit_hook_register(void *arg) {
   if (!ok)
     hs_warn3("could not register the exit snapshot with the interpreter; ",
              "the snapshot will be taken at process exit", "");
-  hs_busy = saved;
   return 0;
 }

@@ -426,7 +426,10 @@ static uint32_t hs_py_released_site(uint8_t domain) {
   return s;
 }
 
+HS_TLS int hs_py_own;
+
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
+  if (HS_UNLIKELY(hs_py_own)) return hs_py_unknown_site(domain);
   if (hs_walk != HS_WALK_NONE && !hs_py_pending) {
     char *ts = hs_py_gil_tstate();
     if (ts) {
@@ -507,6 +510,7 @@ static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
 }
 
 static uint32_t hs_py_site(uint8_t domain) {
+  if (HS_UNLIKELY(hs_py_own)) return hs_py_unknown_site(domain); /* the shim's own call */
   if (hs_walk != HS_WALK_NONE) {
     /* MEM and OBJ are called with the GIL held (the C API's contract), so the current thread
      * state is ours; RAW may be called without it and is checked. */
@@ -683,8 +687,7 @@ static int hs_py_after_init(void *arg) {
   /* PYTHONMALLOC / -X dev replaced our hooks during pre-initialization: back on top, unless
    * the chain still reaches them (tracemalloc started at start-up wraps them) */
   hs_chain_ensure();
-  int saved = hs_busy;
-  hs_busy = 1;
+  hs_py_own = 1;
   if (hs_fl_pending) {
     hs_fl_pending = 0;
     if (hs_frame_layout_confirm()) {
@@ -692,8 +695,9 @@ static int hs_py_after_init(void *arg) {
       hs_fast = hs_proc.max_frames == 1 && !hs_native_mode;
     }
   }
-  hs_busy = saved;
-  return hs_exit_hook_register(arg); /* exit_hook.c */
+  int r = hs_exit_hook_register(arg); /* exit_hook.c */
+  hs_py_own = 0;
+  return r;
 }
 
 /* Called from hooks (hs_busy set) until the interpreter is initialized and this thread holds

@@ -135,13 +135,6 @@ class BeforeAfterPairs(hstest.TestCase):
             for name in PAIRS:
                 with self.subTest(python=label, pair=name):
                     self.need(label, py)
-                    if name == "matrix" and label in ("3.14", "3.15"):
-                        # Known gap (lead, 2026-12-03): on 3.14.10 the comprehension's outer
-                        # list comes off the list free list and is not re-attributed to the
-                        # RECORDS line (preload/reattrib.c; test_freelist skips 3.14/3.15 for
-                        # the same miss), so advise sees inner lists, not one 2-D matrix.
-                        self.skipTest("matrix pair on %s: outer list not re-attributed from "
-                                      "the free list (known gap, docs/DESIGN.md)" % label)
                     self.check(label, py, name)
 
     def test_default_interpreters(self):

@@ -134,12 +134,10 @@ class FreeListReuse(hstest.TestCase):
             self.assertEqual((kept[0], kept[2]), (N_KEEP, N_KEEP), label)
 
     def interpreters(self):
-        """The default interpreters (static 3.11, 3.12, 3.13); the older ones are
-        test_freelist_older.py's, a second Bazel target, so that each stays well inside its
-        time limit. Not yet 3.14/3.15 (their frame walk landed minutes before this test): on
-        3.14.10 the reproducer's keep line holds 20,000 of tracemalloc's 20,001 blocks (one
-        kept list is not moved), not investigated yet."""
-        return [i for i in hstest.interpreters() if i not in OLDER and i[0] not in ("3.14", "3.15")]
+        """The default interpreters (static 3.11, 3.12, 3.13, static 3.14) and 3.15; the older
+        ones are test_freelist_older.py's, a second Bazel target, so that each stays well
+        inside its time limit."""
+        return [i for i in hstest.interpreters() if i not in OLDER]
 
     def test_program_tracer(self):
         for label, py in self.interpreters():
