@@ -66,10 +66,11 @@ def main():
     prog = [a.python, os.path.join(BENCH, "workloads", a.workload + ".py")]
     if a.iterations:
         prog.append(a.iterations)
-    env = dict(os.environ, LD_PRELOAD=shim, HEAPSHAPE_OUTPUT=snap, HEAPSHAPE_FRAMES="1",
-               HEAPSHAPE_DIR=tmp)
-    subprocess.run(["perf", "record", "-q", "-F", str(a.freq), "-o", data, "--"] + prog,
-                   env=env, check=True, cwd=os.path.join(BENCH, "workloads"),
+    # the shim's variables through env(1), so that perf itself is not the profiled root
+    shim_env = ["env", "LD_PRELOAD=" + shim, "HEAPSHAPE_OUTPUT=" + snap, "HEAPSHAPE_FRAMES=1",
+                "HEAPSHAPE_DIR=" + tmp]
+    subprocess.run(["perf", "record", "-q", "-F", str(a.freq), "-o", data, "--"] + shim_env + prog,
+                   check=True, cwd=os.path.join(BENCH, "workloads"),
                    stdout=subprocess.DEVNULL)
     info = subprocess.run([cli, "info", snap], capture_output=True, text=True, check=True).stdout
     m = re.search(r"allocations: (\d+) .*frees: (\d+)", info)

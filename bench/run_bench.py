@@ -52,7 +52,7 @@ WORKLOADS = {
     "instances": (1_000_000, 200_000),
     "churn4": (400_000, 50_000),
     # issue 18: kinds of work the set above lacked
-    "strings": (60, 10),
+    "strings": (300, 40),
     "records": (60_000, 10_000),
     "append": (3_000_000, 500_000),
     "bytesio": (120, 20),
