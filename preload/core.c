@@ -951,12 +951,19 @@ static inline __attribute__((always_inline)) void hs_site_account_free(struct hs
  * more: the process's live bytes (other threads' totals read without the lock, each exact
  * for its thread) raise the peak, and the per-site copy is taken when they passed the last
  * copy (by any amount after a big block, by the margin otherwise). */
-static void hs_peak_check(struct hs_thread *me, uint64_t size) {
-  me->pending = 0;
+static uint64_t hs_live_now(void) {
   uint64_t live = hs_retired.tot.live_bytes;
   for (struct hs_thread *t = __atomic_load_n(&hs_threads, __ATOMIC_ACQUIRE); t; t = t->next)
     if (t->in_use) live += __atomic_load_n(&t->tot.live_bytes, __ATOMIC_RELAXED);
+  return live;
+}
+
+static void hs_peak_check(struct hs_thread *me, uint64_t size) {
+  me->pending = 0;
+  uint64_t live = hs_live_now();
   hs_peak_raise(live);
+  if (HS_UNLIKELY(hs_proc.forked) && (int64_t)live > (int64_t)hs_proc.fork_high)
+    hs_proc.fork_high = live; /* writers.c */
   if ((int64_t)live <= 0) return;
   /* a big block copies when it takes the live bytes past the last copy by its own size or
    * by the margin: a short-lived big block at the high-water mark is in the copy, while a
@@ -1141,6 +1148,7 @@ static void hs_atfork_child(void) {
   hs_proc.seq = 0;
   hs_proc.final_written = 0;
   hs_proc.forked = 1;
+  hs_proc.fork_live = hs_proc.fork_high = hs_live_now(); /* writers.c */
 }
 
 void hs_attend(void) {

@@ -155,6 +155,7 @@ struct hs_process {
   int all_children;     /* HEAPSHAPE_CHILDREN=all: every child process writes a snapshot */
   int forked;           /* a child of fork() (set in the child's atfork handler) */
   int exec_tried;       /* execve or a relative was called (writers.c) */
+  uint64_t fork_live, fork_high; /* forked child: live bytes at the fork, the most since */
   uint64_t interval_ns; /* HEAPSHAPE_INTERVAL (seconds, may be fractional): periodic snapshots */
   uint64_t start_ns;
   char program[256];

@@ -258,7 +258,9 @@ class Processes(CheckTestCase):
                 p = hstest.cli("run", "--with-children", "-o", out, "--", py, POOL, cwd=d)
                 self.assertEqual(p.stdout.strip(), "15")
                 per_process = sorted(glob.glob(os.path.join(d, "heapshape-check_pool-*.hsnap")))
-                self.assertEqual(len(per_process), 4, os.listdir(d))  # the parent and 3 workers
+                # the parent and the workers that ran a task: a forked worker writes when its
+                # heap grew by 256 KiB (writers.c), and one the pool gave no task does not
+                self.assertGreaterEqual(len(per_process), 2, os.listdir(d))
                 info = hstest.cli("info", out).stdout
                 self.assertIn("heapshape merge --sum", info)
                 for f in per_process:
@@ -277,8 +279,8 @@ class Processes(CheckTestCase):
                 pids = {f: re.search(r"^pid: (\d+) \(parent (\d+)\)", hstest.cli("info", f).stdout,
                                      re.M).groups() for f in per_process}
                 root = [f for f, (pid, _) in pids.items()
-                        if sum(1 for _, pp in pids.values() if pp == pid) == 3]
-                self.assertEqual(len(root), 1, "one process is the parent of the 3 others: %r" % pids)
+                        if sum(1 for _, pp in pids.values() if pp == pid) == len(pids) - 1]
+                self.assertEqual(len(root), 1, "one process is the parent of the others: %r" % pids)
                 self.assertIsNone(hstest.line_of(hstest.stats(root[0], "--limit", "0")["statistics"],
                                                  POOL, line))
                 p = self.check(root[0], out, "--site-max-increase", "50%")

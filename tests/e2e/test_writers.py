@@ -3,7 +3,9 @@ every failed Popen used to write a full snapshot from the forked child), and pro
 never ran Python and never held 1 MiB (sh, true) write nothing, under `heapshape run` and with
 a plain LD_PRELOAD and HEAPSHAPE_DIR, unless --all-children (HEAPSHAPE_CHILDREN=all) asks."""
 import glob
+import json
 import os
+import re
 import subprocess
 
 import hstest
@@ -17,6 +19,11 @@ def programs(d):
         info = hstest.cli("info", f).stdout
         out.append([l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("program:")][0])
     return sorted(out)
+
+
+def root_pid(d):
+    info = hstest.cli("info", os.path.join(d, "root.hsnap")).stdout
+    return int(re.search(r"^pid: (\d+)", info, re.M).group(1))
 
 
 class Writers(hstest.TestCase):
@@ -38,6 +45,39 @@ class Writers(hstest.TestCase):
                     self.assertEqual((p.returncode, p.stdout.strip()), (0, "100"), p.stderr[-2000:])
                     want = ["failexec", "sh", "true"] if mode == "all" else ["failexec"]
                     self.assertEqual(programs(d), want, mode)
+
+    def test_forked_children_write_when_they_grew(self):
+        """A forked child that did not exec writes only when its live heap rose 256 KiB above
+        its level at the fork (multiprocessing workers: test_multiprocessing_fork wrote 439-539
+        full copies of its parent's tables, 1.3 GB, before 2026-12-03); each snapshot's info
+        names its pid and its reason."""
+        prog = os.path.join(hstest.PROGRAMS, "fork_workers.py")
+        for label, py in hstest.default_interpreters():
+            with self.subTest(python=label):
+                self.need(label, py)
+                for mode in ("run", "all"):
+                    d = os.path.join(self.tmp, "%s-%s" % (label, mode))
+                    os.mkdir(d)
+                    args = ["run", "-o", os.path.join(d, "root.hsnap")]
+                    args += (["--all-children"] if mode == "all" else []) + ["--", py, prog]
+                    p = hstest.cli(*args, cwd=d)
+                    pids = json.loads(p.stdout.strip().splitlines()[-1])
+                    got = {}
+                    for f in glob.glob(os.path.join(d, "*.hsnap")):
+                        info = hstest.cli("info", f).stdout
+                        pid = int(re.search(r"^pid: (\d+)", info, re.M).group(1))
+                        got[pid] = re.search(r"^reason: (.*)$", info, re.M).group(1)
+                    kids = pids["big"] + pids["freed"] + (pids["small"] if mode == "all" else [])
+                    self.assertEqual(sorted(got), sorted(kids + [root_pid(d)]),
+                                     "%s %s: %s" % (label, mode, pids))
+                    self.assertEqual(set(got.values()), {"exit"}, got)
+                    line = hstest.find_line(prog, "# BIG")
+                    # the os.fork child keeps its floats until it leaves (the multiprocessing
+                    # worker's target returns them: freed, written for its peak)
+                    pid = pids["big"][0]
+                    f = glob.glob(os.path.join(d, "*-%d.hsnap" % pid))[0]
+                    e = hstest.line_of(hstest.stats(f)["statistics"], prog, line)
+                    self.assertGreaterEqual(e["count"], 100_000, (label, mode, pid))
 
     def test_small_c_program_plain_preload(self):
         true = "/bin/true"
