@@ -5,8 +5,10 @@ as an sdist with pip, against plain pytest, pytest --memray and the shim alone, 
     python3 bench/suite_bench.py [--rounds 3] [--python PY] [--venv DIR] [--modes ...]
 
 Modes: plain (python -m pytest tests), heapshape (pytest --heapshape, the plugin from python/
-re-executing pytest under the shim), memray (pytest --memray), shim (heapshape run -- python
--m pytest tests). Each round runs every mode once, in order; the figures are medians over the
+re-executing pytest under the shim), memray (pytest --memray: memray's malloc-level tracking of
+test bodies, pymalloc's small objects unseen), memray-py (pytest --memray
+--trace-python-allocators: every Python object too; not in the default list), shim (heapshape
+run -- python -m pytest tests). Each round runs every mode once, in order; the figures are medians over the
 rounds of the wall time and of the CPU time (user + sys of the process tree, which the load
 of a shared machine disturbs less). Also printed: per-test times of the first and last 100
 tests (from --junitxml) for the profiled modes, the tests whose time grew most against plain,
@@ -106,6 +108,8 @@ def main():
                     cmd += ["-p", "pytest_heapshape.plugin", "--heapshape"]
                 elif m == "memray":
                     cmd += ["--memray"]
+                elif m == "memray-py":  # memray also sees pymalloc's objects, as heapshape does
+                    cmd += ["--memray", "--trace-python-allocators"]
                 elif m == "shim":
                     cmd = [cli, "run", "-o", os.path.join(tmp, "shim.hsnap"), "--"] + cmd
                 wall, cpu, rc, out = timed(cmd, tree, env)
@@ -142,6 +146,13 @@ def main():
             pl = sum(plain.get(k, 0) for k, _ in last)
             print("%-9s first 100 tests %.2f s (plain %.2f s), last 100 tests %.2f s (plain %.2f s)"
                   % (m, sum(x for _, x in first), pf, sum(x for _, x in last), pl))
+            # one heavy test can dominate a sum: the median of the per-test ratios (tests that
+            # took 2 ms or more in plain) shows whether every test got slower late in the session
+            for name, part in (("first", first), ("last", last)):
+                r = [x / plain[k] for k, x in part if plain.get(k, 0) >= 0.002]
+                if r:
+                    print("%-9s %s 100 tests: median per-test ratio to plain %.2fx (%d tests of 2 ms+)"
+                          % (m, name, statistics.median(r), len(r)))
             grew = sorted(((x - plain.get(k, 0), k, x, plain.get(k, 0)) for k, x in t), reverse=True)[:3]
             for g, k, x, p0 in grew:
                 print("    %s: %.2f s (plain %.2f s)" % (k, x, p0))
