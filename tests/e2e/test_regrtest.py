@@ -15,13 +15,14 @@ import hstest
 
 MODULES = ["threading", "gc", "tracemalloc", "signal", "sys", "ctypes"]
 PENDING = {
-    # test_debugmallocstats: pymalloc statistics are not printed with the wrapped allocator
-    "sys": "all",
-    # passes under the shim run alone (bench/reliability.py at 6bb97b4, 3.11 and 3.13), but had
-    # 3 failures in each interpreter when both ran at once at load average 27: timing-sensitive
-    # (itimer, delivery) tests; to re-check on a quiet machine before enabling
-    "signal": "all",
+    # (none: test_signal and test_threading failed here only at load average 27; on a quieter
+    # machine, load 2-5, both pass under the shim on 3.11 and 3.13, 2026-12-03 22:10)
 }
+# Test cases left out with regrtest's --ignore, each for a difference that is inherent
+# (docs/RELIABILITY.md): test_sys's test_debugmallocstats wants pymalloc's statistics, which
+# sys._debugmallocstats() prints only while the object allocator is pymalloc itself, not a
+# PEP 445 hook above it (CPython's _PyMem_PymallocEnabled compares the function pointer).
+IGNORED = ["test_debugmallocstats"]
 
 
 def modules_for(label):
@@ -38,7 +39,8 @@ class Regrtest(hstest.TestCase):
             out = os.path.join(self.tmp, label)
             os.makedirs(out)
             cmd = [hstest.CLI, "run", "-o", os.path.join(out, "main.hsnap"), "--", py, "-m",
-                   "test", "-j1", "--timeout", "300"] + modules_for(label)
+                   "test", "-j1", "--timeout", "300"] + sum((["-i", t] for t in IGNORED), []) \
+                + modules_for(label)
             try:
                 p = subprocess.run(cmd, cwd=out, env=hstest.env(), capture_output=True,
                                    text=True, timeout=900, stdin=subprocess.DEVNULL)
