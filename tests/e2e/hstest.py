@@ -68,8 +68,9 @@ def reattributes(label):
 
 
 def default_interpreters():
-    """The four every change is tested on: static Debian 3.11, shared 3.12 and 3.13, static 3.14."""
-    return [i for i in interpreters() if i[0] in ("debian-3.11", "3.12.1", "3.13.0", "3.14")]
+    """The five every change is tested on: static Debian 3.11, shared 3.12 and 3.13, static
+    3.14 and 3.15."""
+    return [i for i in interpreters() if i[0] in ("debian-3.11", "3.12.1", "3.13.0", "3.14", "3.15")]
 
 
 def env():

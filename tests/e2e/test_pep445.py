@@ -50,7 +50,7 @@ def run(py, opts, extra, mode, out=None):
 class Pep445Chain(hstest.TestCase):
     def test_any_order(self):
         for label, py in [i for i in hstest.interpreters()
-                          if i[0] in ("debian-3.11", "3.8.18", "3.12.1", "3.13.0")]:
+                          if i[0] in ("debian-3.11", "3.8.18", "3.12.1", "3.13.0", "3.14", "3.15")]:
             for name, opts, extra, mode, want in CASES:
                 with self.subTest(python=label, case=name):
                     self.need(label, py)

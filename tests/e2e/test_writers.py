@@ -29,7 +29,7 @@ def root_pid(d):
 class Writers(hstest.TestCase):
     def test_failed_execs_and_small_tools_write_nothing(self):
         for label, py in [i for i in hstest.interpreters()
-                          if i[0] in ("debian-3.11", "3.8.18", "3.12.1", "3.13.0")]:
+                          if i[0] in ("debian-3.11", "3.8.18", "3.12.1", "3.13.0", "3.14", "3.15")]:
             with self.subTest(python=label):
                 self.need(label, py)
                 for mode in ("run", "all", "dir"):
