@@ -689,7 +689,11 @@ static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, uint32_t cw)
   } else if (t->tp_flags & TPF_DICT_SUBCLASS) {
     if (avail >= 48) hs_own_dict_tables(a, o, i);
   } else if (t->addr == hs_pyi.bytearray_type) {
-    if (avail >= 40) hs_own_block(a, hs_live_find(rd64(o + 32)), i); /* ob_bytes */
+    if (hs_pyi.minor >= 15) { /* the buffer is a bytes object's (ob_bytes_object) */
+      if (avail >= 64) hs_own_block(a, hs_live_find(rd64(o + 56)), i);
+    } else if (avail >= 40) {
+      hs_own_block(a, hs_live_find(rd64(o + 32)), i); /* ob_bytes */
+    }
   } else if (t->addr == hs_pyi.set_type || t->addr == hs_pyi.frozenset_type) {
     if (avail >= 48 && rd64(o + 40) != o + 64) /* table, unless the inline smalltable */
       hs_own_block(a, hs_live_find(rd64(o + 40)), i);
