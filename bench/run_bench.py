@@ -93,13 +93,33 @@ def venv_dir_for(python):
 
 
 def pip_install(vpy, name):
-    """Installs the pinned version, or the newest one if the pin is not served."""
-    for spec in ("%s==%s" % (name, PINNED[name]), name):
-        r = run_quiet([vpy, "-m", "pip", "install", "--disable-pip-version-check", "-q", spec])
+    """Installs the pinned version, or the newest one if the pin is not served, as a binary
+    wheel when there is one (numpy 2.2.6 has none for 3.14: building it takes many minutes)."""
+    pin = "%s==%s" % (name, PINNED[name])
+    for spec, binary in ((pin, True), (name, True), (pin, False)):
+        r = run_quiet([vpy, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+                      + (["--only-binary", name] if binary else []) + [spec])
         if r.returncode == 0:
             return True
         log("bench: pip install %s failed:\n%s" % (spec, r.stdout[-2000:]))
     return False
+
+
+def venv_from_wheel(python, vdir):
+    """A venv without ensurepip (tools/fetch_pythons.sh's 3.14/3.15 look for the pip wheel in
+    /usr/share/python-wheels, which is inside their unpacked root): `venv --without-pip`, then
+    pip installed from the root's own pip wheel, as the fetch script makes its venvs."""
+    shutil.rmtree(vdir, ignore_errors=True)
+    r = run_quiet([python, "-m", "venv", "--without-pip", vdir])
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(python))))
+    wheels = sorted(f for f in os.listdir(os.path.join(root, "usr/share/python-wheels"))
+                    if f.startswith("pip-")) if os.path.isdir(
+                        os.path.join(root, "usr/share/python-wheels")) else []
+    if r.returncode != 0 or not wheels:
+        return r
+    whl = os.path.join(root, "usr/share/python-wheels", wheels[-1])
+    vpy = os.path.join(vdir, "bin", "python")
+    return run_quiet([vpy, os.path.join(whl, "pip"), "install", "-q", "--no-index", whl])
 
 
 def ensure_venv(python):
@@ -122,6 +142,8 @@ def ensure_venv(python):
                 run_quiet(["apt-get", "update", "-q"])
                 run_quiet(["apt-get", "install", "-y", "-q", pkg])
             r = run_quiet([python, "-m", "venv", vdir])
+            if r.returncode != 0:
+                r = venv_from_wheel(python, vdir)
             if r.returncode != 0:
                 sys.exit("bench: cannot create a venv with %s:\n%s" % (python, r.stdout))
     ok = run_quiet([vpy, "-c", "import pyperformance"]).returncode == 0
