@@ -159,6 +159,13 @@ static int cmd_stats_or_diff(int argc, char **argv, int is_diff) {
     goto out;
   }
   hsa_symbolizer_set_warnings(sym, stderr);
+  if (is_diff && (hsa_snapshot_is_partial(&snaps[0]) || hsa_snapshot_is_partial(&snaps[1])) &&
+      !(hsa_snapshot_is_partial(&snaps[0]) && hsa_snapshot_is_partial(&snaps[1]) &&
+        snaps[0].meta.pid == snaps[1].meta.pid && snaps[0].part.mark == snaps[1].part.mark))
+    fprintf(stderr,
+            "heapshape: note: %s and %s are not the two partial snapshots of one mark (one "
+            "test): a line that only one of them holds counts as 0 in the other\n",
+            q.files[0], q.files[1]);
   int r = is_diff ? hsa_stats_diff(&snaps[0], &snaps[1], &q.opt, sym, &st, &err)
                   : hsa_stats_compute(&snaps[0], &q.opt, sym, &st, &err);
   if (r != 0) {

@@ -103,6 +103,13 @@ int hsa_merge(const struct hsa_snapshot *const *in, size_t n, enum hsa_merge_mod
               const char *const *names, struct hsa_snapshot *out, struct hsa_error *err) {
   hsa_snapshot_init(out);
   if (n == 0) return hsa_fail(err, "merge needs at least one snapshot");
+  for (size_t i = 0; i < n; i++)
+    if (hsa_snapshot_is_partial(in[i]))
+      return hsa_fail(err,
+                      "%s: is a partial per-test snapshot (only the sites one test touched); "
+                      "merge combines whole processes: give it full snapshots (the exit "
+                      "snapshot, heapshape_snapshot())",
+                      in[i]->path ? in[i]->path : names && names[i] ? names[i] : "input");
   struct mframe *frames = NULL, *mf, *mftmp;
   struct msite *sites = NULL, *ms, *mstmp;
   struct kbuf kb = {NULL, 0, 0}, fkb = {NULL, 0, 0};

@@ -28,6 +28,7 @@ static const char *tag_name(uint32_t tag) {
     case HS_TAG_ESTM: return "ESTM";
     case HS_TAG_MODS: return "MODS";
     case HS_TAG_ELEM: return "ELEM";
+    case HS_TAG_PART: return "PART";
     case HS_TAG_END: return "END";
     default: return "?";
   }
@@ -627,6 +628,58 @@ static int read_elems(const unsigned char *d, uint64_t size, uint64_t *off,
   return 0;
 }
 
+/* ---- v6: PART ---- */
+
+static int read_part(const unsigned char *d, uint64_t size, uint64_t *off,
+                     struct hsa_snapshot *s, struct hsa_error *err) {
+  struct cursor c;
+  if (open_section(d, size, off, HS_TAG_PART, s->path, &c, err) != 0) return -1;
+  struct hs_part_hdr h;
+  if (need(&c, sizeof h, "the PART header", err) != 0) return -1;
+  memcpy(&h, d + c.pos, sizeof h);
+  c.pos += sizeof h;
+  if (h.kind != HS_PART_FULL && h.kind != HS_PART_SINCE && h.kind != HS_PART_AT_MARK)
+    return hsa_fail(err,
+                    "%s: corrupt: section PART has kind %u (0 full, 1 since a mark, 2 at a "
+                    "mark); the file is damaged or newer than this heapshape",
+                    s->path, h.kind);
+  if ((uint64_t)h.count * 4 != c.end - c.pos)
+    return hsa_fail(err,
+                    "%s: corrupt: section PART claims %u site ids (%llu bytes) but holds %llu "
+                    "bytes",
+                    s->path, h.count, (unsigned long long)h.count * 4,
+                    (unsigned long long)(c.end - c.pos));
+  if (h.kind == HS_PART_FULL) {
+    if (h.count != 0 || h.mark != 0 || h.process_sites != s->nsites)
+      return hsa_fail(err,
+                      "%s: corrupt: section PART says a full snapshot of %u sites with %u site "
+                      "ids and mark %u, but SITE holds %u sites",
+                      s->path, h.process_sites, h.count, h.mark, s->nsites);
+    s->part = h;
+    return 0;
+  }
+  if (h.count != s->nsites || h.mark == 0 || h.process_sites < s->nsites)
+    return hsa_fail(err,
+                    "%s: corrupt: section PART says a partial snapshot (kind %u, mark %u) of %u "
+                    "sites out of the process's %u, but SITE holds %u sites",
+                    s->path, h.kind, h.mark, h.count, h.process_sites, s->nsites);
+  if (check_counter(s, "PART", 0, "mark time", h.mark_time_ns, NULL, err) != 0) return -1;
+  s->part_site_ids = calloc(h.count ? h.count : 1, sizeof *s->part_site_ids);
+  if (!s->part_site_ids) return hsa_fail(err, "%s: out of memory reading PART", s->path);
+  memcpy(s->part_site_ids, d + c.pos, 4u * (size_t)h.count);
+  for (uint32_t i = 0; i < h.count; i++) {
+    uint32_t id = s->part_site_ids[i];
+    if (id >= h.process_sites || (i > 0 && id <= s->part_site_ids[i - 1]))
+      return hsa_fail(err,
+                      "%s: corrupt: PART gives site %u the process site id %u, which is %s",
+                      s->path, i, id,
+                      id >= h.process_sites ? "beyond the process's site count"
+                                            : "not above the previous site's");
+  }
+  s->part = h;
+  return 0;
+}
+
 /* The CRC check, done up front when the file ends in something that looks like END. Returns 1
  * if it checked (and matched), 0 if there is no END at the tail, -1 on mismatch. */
 static int check_tail_crc(const unsigned char *d, uint64_t size, const char *name,
@@ -713,6 +766,11 @@ int hsa_snapshot_read_buffer(const void *data, size_t len, const char *name,
   }
   if (out->version >= 5) {
     if (read_elems(d, size, &off, out, err) != 0) goto fail;
+  }
+  if (out->version >= 6) {
+    if (read_part(d, size, &off, out, err) != 0) goto fail;
+  } else {
+    out->part.process_sites = out->nsites; /* v1-v5: every site of the process */
   }
   uint64_t end_at = off;
   struct cursor c;

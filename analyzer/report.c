@@ -353,12 +353,19 @@ int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
   else
     fprintf(f, "timeline: none\n");
   fprintf(f, "sites: %u\nframes: %u\nstrings: %u\n", s->nsites, s->nframes, s->nstrings);
+  if (hsa_snapshot_is_partial(s))
+    fprintf(f, "partial: %u of the process's %u sites, %s mark %u (taken %.3f s after tracking "
+               "started); totals above are the whole process's\n",
+            s->nsites, s->part.process_sites,
+            s->part.kind == HS_PART_SINCE ? "those touched since" : "as they were at",
+            s->part.mark, (double)s->part.mark_time_ns / 1e9);
   if (hsa_snapshot_has_anatomy(s))
     fprintf(f, "anatomy: %u types, %u rows, %u shapes (pass took %.1f ms)\n", s->ntypes,
             s->nrows, s->nshapes, m->anatomy_us / 1000.0);
   else
     fprintf(f, "anatomy: none (%s)\n", s->version < 2 ? "format version 1"
                                       : !m->python_version ? "no Python interpreter"
+                                      : hsa_snapshot_is_partial(s) ? "a partial snapshot"
                                                            : "the anatomy pass did not run");
   if (s->version < 4) {
     fprintf(f, "modules: none (format version %u)\n", s->version);

@@ -52,6 +52,7 @@ void hsa_snapshot_free(struct hsa_snapshot *s) {
   free(s->timeline);
   free(s->estimates);
   free(s->modules);
+  free(s->part_site_ids);
   free(s->types);
   free(s->rows);
   free(s->shapes);
@@ -258,6 +259,10 @@ const char *hsa_snapshot_no_anatomy_reason(const struct hsa_snapshot *s) {
     return "it is a format-version-1 snapshot, written by a heapshape that did not record "
            "object anatomy; profile the program again with this heapshape "
            "(heapshape run -- COMMAND)";
+  if (hsa_snapshot_is_partial(s))
+    return "it is a partial per-test snapshot (the sites a test touched), which carries no "
+           "anatomy; take a full snapshot (heapshape_snapshot(), or the exit snapshot) for "
+           "anatomy and advice";
   if (!s->meta.python_version)
     return "no Python interpreter was running in the process, so there were no objects to "
            "inspect; object anatomy is available for Python programs only";
@@ -361,6 +366,42 @@ const char *hsa_snapshot_module_build_id(const struct hsa_snapshot *s, uint32_t 
 int hsa_snapshot_is_sampled(const struct hsa_snapshot *s) {
   return s->version >= 3 && s->meta.sample_rate > 0 && s->nestimates == s->nsites &&
          (s->nsites == 0 || s->estimates != NULL);
+}
+
+int hsa_snapshot_is_partial(const struct hsa_snapshot *s) {
+  return s->version >= 6 && s->part.kind != HS_PART_FULL;
+}
+
+int hsa_snapshot_set_part(struct hsa_snapshot *s, uint32_t kind, const uint32_t *ids, uint32_t n,
+                          uint32_t process_sites, uint32_t mark, uint64_t mark_time_ns,
+                          struct hsa_error *err) {
+  if (kind == HS_PART_FULL) {
+    free(s->part_site_ids);
+    s->part_site_ids = NULL;
+    memset(&s->part, 0, sizeof s->part);
+    return 0;
+  }
+  if (kind != HS_PART_SINCE && kind != HS_PART_AT_MARK)
+    return hsa_fail(err, "unknown PART kind %u (0, 1 or 2)", kind);
+  if (n != s->nsites)
+    return hsa_fail(err, "a partial snapshot needs one process site id per site (%u ids, %u sites)",
+                    n, s->nsites);
+  for (uint32_t i = 0; i < n; i++)
+    if (ids[i] >= process_sites || (i && ids[i] <= ids[i - 1]))
+      return hsa_fail(err, "process site id %u (%u) is not increasing or not below %u", i,
+                      ids[i], process_sites);
+  uint32_t *copy = malloc(sizeof *copy * (n ? n : 1));
+  if (!copy) return hsa_fail(err, "out of memory for %u site ids", n);
+  memcpy(copy, ids, sizeof *copy * n);
+  free(s->part_site_ids);
+  s->part_site_ids = copy;
+  memset(&s->part, 0, sizeof s->part);
+  s->part.kind = kind;
+  s->part.count = n;
+  s->part.process_sites = process_sites;
+  s->part.mark = mark;
+  s->part.mark_time_ns = mark_time_ns;
+  return 0;
 }
 
 int hsa_snapshot_has_peak(const struct hsa_snapshot *s) {

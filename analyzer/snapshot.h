@@ -114,6 +114,13 @@ struct hsa_snapshot {
    * string when none was recorded. */
   uint32_t nmodules;
   struct hs_module_rec *modules;
+  /* format v6 (PART; a v1-v5 file reads as a full snapshot): part.kind HS_PART_FULL, or a
+   * partial per-test snapshot (HS_PART_SINCE: the sites touched since a mark; HS_PART_AT_MARK:
+   * the same sites at the mark), whose sites are a subset of the process's: part_site_ids[i]
+   * (part.count == nsites entries, strictly increasing) is site i's id in the process. A
+   * partial snapshot's META totals are the whole process's. */
+  struct hs_part_hdr part;
+  uint32_t *part_site_ids; /* NULL for a full snapshot */
   /* builder bookkeeping (capacities, string index); zero in a freshly read snapshot is fine */
   uint32_t cap_strings, cap_frames, cap_sites, cap_types, cap_rows, cap_shapes, cap_modules;
   void *string_index;
@@ -200,6 +207,16 @@ const char *hsa_snapshot_module_build_id(const struct hsa_snapshot *s, uint32_t 
 /* 1 if the snapshot was taken in sampled mode and carries per-site estimates (format v3,
  * meta.sample_rate > 0 and one ESTM record per site). */
 int hsa_snapshot_is_sampled(const struct hsa_snapshot *s);
+
+/* 1 if the snapshot is a partial per-test snapshot (format v6, PART kind 1 or 2). */
+int hsa_snapshot_is_partial(const struct hsa_snapshot *s);
+
+/* v6 builder: makes s partial (kind HS_PART_SINCE or HS_PART_AT_MARK) with one process site
+ * id per site (n == nsites, strictly increasing, each below process_sites), or full again
+ * (kind HS_PART_FULL, ids NULL, n 0). */
+int hsa_snapshot_set_part(struct hsa_snapshot *s, uint32_t kind, const uint32_t *ids, uint32_t n,
+                          uint32_t process_sites, uint32_t mark, uint64_t mark_time_ns,
+                          struct hsa_error *err);
 
 /* 1 if the snapshot has a peak copy (format v3, PEAK count > 0). */
 int hsa_snapshot_has_peak(const struct hsa_snapshot *s);

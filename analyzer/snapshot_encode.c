@@ -2,6 +2,8 @@
  * growing memory buffer, then appends END with the CRC of everything before it. */
 #include "analyzer/snapshot_encode.h"
 
+#include "heapshape/encode.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +35,18 @@ static void put(struct buf *b, const void *data, size_t n) {
 
 static void put32(struct buf *b, uint32_t v) { put(b, &v, 4); }
 
+static void sink_put(void *ctx, const void *p, size_t n) { put(ctx, p, n); }
+
 static void pad8(struct buf *b) {
-  static const unsigned char zeros[8];
-  put(b, zeros, (size_t)(hs_pad8(b->len) - b->len));
+  struct hs_sink k = {sink_put, b};
+  hs_enc_pad8(&k, b->len);
 }
 
 /* Writes a section header with a placeholder length; returns the header's offset. */
 static size_t begin_section(struct buf *b, uint32_t tag) {
-  struct hs_section_header h = {tag, 0, 0};
+  struct hs_sink k = {sink_put, b};
   size_t at = b->len;
-  put(b, &h, sizeof h);
+  hs_enc_section(&k, tag, 0);
   return at;
 }
 
@@ -74,14 +78,15 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
   if (version >= 3 && s->npeak > s->nsites)
     return hsa_fail(err, "cannot encode a peak copy of %u sites for %u sites", s->npeak,
                     s->nsites);
+  if (s->part.kind != HS_PART_FULL && version < 6)
+    return hsa_fail(err, "cannot encode a partial snapshot in format version %u (PART is new in 6)",
+                    version);
+  if (hsa_snapshot_is_partial(s) && s->part.count != s->nsites)
+    return hsa_fail(err, "cannot encode a partial snapshot with %u site ids for %u sites",
+                    s->part.count, s->nsites);
   struct buf b = {NULL, 0, 0, 0};
-  struct hs_file_header fh;
-  memset(&fh, 0, sizeof fh);
-  memcpy(fh.magic, HS_MAGIC, HS_MAGIC_LEN);
-  fh.version = version;
-  fh.bom = HS_BOM;
-  fh.header_size = sizeof fh;
-  put(&b, &fh, sizeof fh);
+  struct hs_sink k = {sink_put, &b};
+  hs_enc_file_header(&k, version);
 
   size_t at = begin_section(&b, HS_TAG_META);
   struct hs_meta meta = s->meta;
@@ -109,8 +114,7 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
   end_section(&b, at);
 
   at = begin_section(&b, HS_TAG_SITE);
-  put32(&b, s->nsites);
-  put32(&b, 0);
+  hs_enc_count(&k, s->nsites);
   for (uint32_t i = 0; i < s->nsites; i++) {
     const struct hsa_site *site = &s->sites[i];
     struct hs_site_rec r;
@@ -123,9 +127,7 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
     r.live_count = site->live_count;
     r.live_bytes = site->live_bytes;
     r.peak_live_bytes = site->peak_live_bytes;
-    put(&b, &r, sizeof r);
-    put(&b, site->frames, sizeof *site->frames * site->nframes);
-    pad8(&b);
+    hs_enc_site(&k, &r, site->frames);
   }
   end_section(&b, at);
 
@@ -220,6 +222,16 @@ int hsa_snapshot_encode_version(const struct hsa_snapshot *s, uint32_t version,
       pad8(&b);
     }
     end_section(&b, at);
+  }
+
+  if (version >= 6) {
+    struct hs_part_hdr ph = s->part;
+    if (!hsa_snapshot_is_partial(s)) {
+      memset(&ph, 0, sizeof ph);
+      ph.process_sites = s->nsites;
+    }
+    hs_enc_part(&k, &ph, s->part_site_ids);
+    pad8(&b);
   }
 
   if (b.oom) {

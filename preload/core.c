@@ -680,6 +680,7 @@ uint32_t hs_intern_site(uint8_t domain, const struct hs_stack *st) {
 }
 
 uint32_t hs_site_count(void) { return hs_site_vec.count; }
+const struct hs_site_stats *hs_site_stats_table(void) { return hs_stats; }
 const struct hs_site_stats *hs_site_stats_get(uint32_t id, uint8_t *domain,
                                               const uint32_t **frames, uint32_t *nframes) {
   struct hs_site_item *it = hs_site_vec.items[id];

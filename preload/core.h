@@ -425,6 +425,45 @@ struct hs_map_line {
  * moves *cursor to the next line; returns 0 at the end. */
 int hs_maps_next(const char **cursor, struct hs_map_line *out) HS_HIDDEN;
 
+/* Partial per-test snapshots (partial.c; docs/snapshot-format.md, PART): heapshape_mark()
+ * keeps every site's counters; a view says what one snapshot holds: every table (kind
+ * HS_PART_FULL, the arrays NULL: identity), or the sites a test touched and what they refer
+ * to, renumbered in the tables' order (x_ids: the process ids written, x_new: process id ->
+ * written id or UINT32_MAX). Counters are read from stats/est/peak/tot by process site id. */
+struct hs_view {
+  uint32_t kind, mark, process_sites;
+  uint64_t mark_time_ns;  /* since tracking started */
+  uint64_t wall_ns;       /* META time */
+  uint32_t nsites, nframes, nstrings;
+  uint32_t *site_ids, *site_new, *frame_ids, *frame_new, *string_ids, *string_new;
+  const struct hs_site_stats *stats;
+  const struct hs_site_est *est; /* NULL unless sampled */
+  const struct hs_peak_rec *peak;
+  uint32_t peak_sites;
+  uint64_t peak_bytes, peak_time_ns;
+  const struct hs_totals *tot;
+  int time_mode;          /* 0 every TIME sample, 1 those after time_after, 2 none */
+  uint64_t time_after;
+  void *mem;              /* scratch (mmap) behind the arrays */
+  size_t memlen;
+};
+/* Caller holds hs_lock after hs_stats_merge: v becomes the HS_PART_SINCE view (the sites
+ * touched since the mark, with the closure docs/snapshot-format.md describes). 0, or -1 with
+ * errno (EINVAL: no mark was taken; ENOMEM). */
+int hs_view_since_mark(struct hs_view *v) HS_HIDDEN;
+/* The view of a full snapshot: every table as it is (hs_lock held, after a merge). */
+void hs_view_full(struct hs_view *v) HS_HIDDEN;
+/* Turns a since view into its HS_PART_AT_MARK pair (hs_lock held). */
+void hs_view_at_mark(struct hs_view *v) HS_HIDDEN;
+void hs_view_free(struct hs_view *v) HS_HIDDEN;
+/* The site statistics array, by site id (hs_lock; valid until sites are added). */
+const struct hs_site_stats *hs_site_stats_table(void) HS_HIDDEN;
+/* The modules native frames point into (snapshot_write.c; hs_lock). */
+const struct hs_module_rec *hs_modules_get(uint32_t *n) HS_HIDDEN;
+/* Writes the pair of partial snapshots (path: since the mark; mark_path, if not NULL: at the
+ * mark). 0, or -1 with errno. */
+int hs_snapshot_write_partial(const char *path, const char *mark_path) HS_HIDDEN;
+
 /* Small no-allocation formatting helpers (util in core.c). */
 size_t hs_fmt_u64(char *out, uint64_t v) HS_HIDDEN; /* returns length, no NUL */
 uint64_t hs_now_ns(void) HS_HIDDEN;

@@ -1,4 +1,5 @@
-/* heapshape snapshot writer (docs/snapshot-format.md, version 1).
+/* heapshape snapshot writer, the shim's (docs/snapshot-format.md; records through heapshape/encode.h,
+ * shared with the analyzer's analyzer/snapshot_encode.c).
  *
  * The tables are streamed under hs_lock through a 64 KiB window into a temporary file
  * (O_EXCL | O_NOFOLLOW) in the destination directory, which is synced and renamed into place
@@ -17,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "heapshape/encode.h"
 #include "preload/core.h"
 
 /* ------------------------------------------------------------------ /proc/self/maps */
@@ -199,9 +201,12 @@ void hs_out_pad8(struct hs_out *o) {
 
 #define hs_put hs_out_put
 #define hs_put_pad hs_out_pad8
-static void hs_put_section(struct hs_out *o, uint32_t tag, uint64_t len) {
-  struct hs_section_header h = {tag, 0, len};
-  hs_put(o, &h, sizeof h);
+
+static void hs_sink_put(void *ctx, const void *p, size_t n) { hs_out_put(ctx, p, n); }
+
+const struct hs_module_rec *hs_modules_get(uint32_t *n) {
+  *n = hs_nmodules;
+  return hs_modules;
 }
 
 /* Native frames are stored with absolute addresses until the first snapshot that sees them;
@@ -223,34 +228,43 @@ static void hs_resolve_native_unlocked(const struct hs_maps *m) {
   }
 }
 
-/* Caller holds hs_lock. */
+/* A view's numbering: the process id of written entry i, the written id of process id x
+ * (UINT32_MAX: not written). The arrays are NULL in a full view (identity). */
+static inline uint32_t hs_v_id(const uint32_t *ids, uint32_t i) { return ids ? ids[i] : i; }
+static inline uint32_t hs_v_new(const uint32_t *map, uint32_t x) { return map ? map[x] : x; }
+static inline uint32_t hs_v_sid(const struct hs_view *v, uint32_t sid) {
+  uint32_t n = hs_v_new(v->string_new, sid);
+  return n == UINT32_MAX ? 0 : n;
+}
+
+static int hs_time_kept(const struct hs_view *v, const struct hs_time_sample *t) {
+  return v->time_mode == 0 || (v->time_mode == 1 && t->t_ns > v->time_after);
+}
+
+/* Caller holds hs_lock. an: the anatomy (NULL: empty anatomy sections; always NULL for a
+ * partial view). */
 static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t seq,
-                                  const struct hs_anatomy *an) {
-  struct hs_file_header fh;
-  memset(&fh, 0, sizeof fh);
-  memcpy(fh.magic, HS_MAGIC, HS_MAGIC_LEN);
-  fh.version = HS_FORMAT_VERSION;
-  fh.bom = HS_BOM;
-  fh.header_size = sizeof fh;
-  hs_put(o, &fh, sizeof fh);
+                                  const struct hs_anatomy *an, const struct hs_view *v) {
+  const struct hs_sink k = {hs_sink_put, o};
+  hs_enc_file_header(&k, HS_FORMAT_VERSION);
 
   struct hs_meta meta;
   memset(&meta, 0, sizeof meta);
   meta.pid = (uint32_t)hs_proc.pid;
   meta.ppid = (uint32_t)getppid();
-  meta.time_ns = hs_now_ns();
+  meta.time_ns = v->wall_ns;
   meta.reason = reason;
   meta.seq = seq;
   meta.python_version = hs_py_version;
   meta.max_frames = hs_proc.max_frames;
-  meta.live_bytes = hs_tot.live_bytes;
-  meta.live_count = hs_tot.live_count;
-  meta.peak_live_bytes = hs_tot.peak_live_bytes;
-  meta.total_allocs = hs_tot.allocs;
-  meta.total_frees = hs_tot.frees;
-  meta.total_alloc_bytes = hs_tot.alloc_bytes;
-  meta.program_sid = hs_proc.program_sid;
-  meta.cmdline_sid = hs_proc.cmdline_sid;
+  meta.live_bytes = v->tot->live_bytes;
+  meta.live_count = v->tot->live_count;
+  meta.peak_live_bytes = v->tot->peak_live_bytes;
+  meta.total_allocs = v->tot->allocs;
+  meta.total_frees = v->tot->frees;
+  meta.total_alloc_bytes = v->tot->alloc_bytes;
+  meta.program_sid = hs_v_sid(v, hs_proc.program_sid);
+  meta.cmdline_sid = hs_v_sid(v, hs_proc.cmdline_sid);
   meta.flags = (hs_active ? 0u : HS_META_FLAG_DISABLED) | (hs_py_hooked ? HS_META_FLAG_PYHOOKS : 0u);
   meta.start_time_ns = hs_proc.start_ns;
   if (hs_pyi.minor) {
@@ -261,57 +275,51 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
   }
   meta.flags2 = an ? HS_META2_ANATOMY : 0;
   meta.anatomy_us = hs_anatomy_micros(an);
-#if HS_FORMAT_VERSION >= 3
   meta.sample_rate = hs_sample_rate;
-#endif
-  hs_put_section(o, HS_TAG_META, sizeof meta);
+  hs_enc_section(&k, HS_TAG_META, sizeof meta);
   hs_put(o, &meta, sizeof meta);
 
-  uint32_t ns = hs_string_count();
   uint64_t strs = 4;
-  for (uint32_t i = 0; i < ns; i++) strs += 4 + hs_string_get(i).len;
-  hs_put_section(o, HS_TAG_STRS, strs);
-  hs_put(o, &ns, 4);
-  for (uint32_t i = 0; i < ns; i++) {
-    struct hs_string_view v = hs_string_get(i);
-    hs_put(o, &v.len, 4);
-    hs_put(o, v.s, v.len);
+  for (uint32_t i = 0; i < v->nstrings; i++) strs += 4 + hs_string_get(hs_v_id(v->string_ids, i)).len;
+  hs_enc_section(&k, HS_TAG_STRS, strs);
+  hs_put(o, &v->nstrings, 4);
+  for (uint32_t i = 0; i < v->nstrings; i++) {
+    struct hs_string_view sv = hs_string_get(hs_v_id(v->string_ids, i));
+    hs_put(o, &sv.len, 4);
+    hs_put(o, sv.s, sv.len);
   }
   hs_put_pad(o);
 
-  uint32_t nf = hs_frame_count(), zero = 0;
-  hs_put_section(o, HS_TAG_FRMS, 8 + (uint64_t)nf * sizeof(struct hs_frame_rec));
-  hs_put(o, &nf, 4);
-  hs_put(o, &zero, 4);
-  for (uint32_t i = 0; i < nf; i++) {
-    const struct hs_frame_view *f = hs_frame_get(i);
+  hs_enc_section(&k, HS_TAG_FRMS, 8 + (uint64_t)v->nframes * sizeof(struct hs_frame_rec));
+  hs_enc_count(&k, v->nframes);
+  for (uint32_t i = 0; i < v->nframes; i++) {
+    const struct hs_frame_view *f = hs_frame_get(hs_v_id(v->frame_ids, i));
     struct hs_frame_rec r;
     memset(&r, 0, sizeof r);
     r.kind = f->kind;
     r.lineno = f->lineno;
-    r.filename_sid = f->file_sid;
-    r.name_sid = f->name_sid;
+    r.filename_sid = hs_v_sid(v, f->file_sid);
+    r.name_sid = hs_v_sid(v, f->name_sid);
     r.addr = f->addr;
     hs_put(o, &r, sizeof r);
   }
 
-  uint32_t nsites = hs_site_count();
   uint64_t sites_len = 8;
-  for (uint32_t i = 0; i < nsites; i++) {
+  for (uint32_t i = 0; i < v->nsites; i++) {
     uint8_t d;
     const uint32_t *fr;
     uint32_t n;
-    hs_site_stats_get(i, &d, &fr, &n);
+    hs_site_stats_get(hs_v_id(v->site_ids, i), &d, &fr, &n);
     sites_len += hs_site_rec_size(n);
   }
-  hs_put_section(o, HS_TAG_SITE, sites_len);
-  hs_put(o, &nsites, 4);
-  hs_put(o, &zero, 4);
-  for (uint32_t i = 0; i < nsites; i++) {
+  hs_enc_section(&k, HS_TAG_SITE, sites_len);
+  hs_enc_count(&k, v->nsites);
+  for (uint32_t i = 0; i < v->nsites; i++) {
     uint8_t d;
     const uint32_t *fr;
-    uint32_t n;
-    const struct hs_site_stats *st = hs_site_stats_get(i, &d, &fr, &n);
+    uint32_t n, id = hs_v_id(v->site_ids, i), renum[HS_MAX_FRAMES];
+    hs_site_stats_get(id, &d, &fr, &n);
+    const struct hs_site_stats *st = &v->stats[id];
     struct hs_site_rec r;
     memset(&r, 0, sizeof r);
     r.domain = d;
@@ -322,48 +330,87 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
     r.live_count = st->live_count;
     r.live_bytes = st->live_bytes;
     r.peak_live_bytes = st->peak_live_bytes;
-    hs_put(o, &r, sizeof r);
-    hs_put(o, fr, 4u * n);
-    hs_put_pad(o);
+    if (v->frame_new) {
+      for (uint32_t j = 0; j < n && j < HS_MAX_FRAMES; j++) renum[j] = v->frame_new[fr[j]];
+      fr = renum;
+    }
+    hs_enc_site(&k, &r, fr);
   }
   hs_anatomy_serialize(an, o);
-#if HS_FORMAT_VERSION >= 3
-  struct hs_history h;
-  hs_history_get(&h);
-  struct hs_peak_hdr ph = {h.peak_sites, 0, h.peak_bytes, h.peak_time_ns};
-  hs_put_section(o, HS_TAG_PEAK, sizeof ph + (uint64_t)h.peak_sites * sizeof(struct hs_peak_rec_disk));
+
+  /* PEAK: the copy's entries for the sites written (0 for sites created after it) */
+  uint32_t np = v->peak_sites ? (v->site_ids ? v->nsites : v->peak_sites) : 0;
+  struct hs_peak_hdr ph = {np, 0, v->peak_bytes, v->peak_time_ns};
+  hs_enc_section(&k, HS_TAG_PEAK, sizeof ph + (uint64_t)np * sizeof(struct hs_peak_rec_disk));
   hs_put(o, &ph, sizeof ph);
-  for (uint32_t i = 0; i < h.peak_sites; i++) {
-    struct hs_peak_rec_disk r = {h.peak[i].live_count, h.peak[i].live_bytes};
+  for (uint32_t i = 0; i < np; i++) {
+    uint32_t id = hs_v_id(v->site_ids, i);
+    struct hs_peak_rec_disk r = {0, 0};
+    if (id < v->peak_sites) {
+      r.live_count = v->peak[id].live_count;
+      r.live_bytes = v->peak[id].live_bytes;
+    }
     hs_put(o, &r, sizeof r);
   }
-  struct hs_time_hdr th = {h.time_count, HS_TIME_TOP_SITES, h.time_interval_ns};
-  hs_put_section(o, HS_TAG_TIME, sizeof th + (uint64_t)h.time_count * sizeof(struct hs_time_rec));
+
+  struct hs_history h;
+  hs_history_get(&h);
+  uint32_t nt = 0;
+  for (uint32_t i = 0; i < h.time_count; i++) nt += hs_time_kept(v, &h.time[i]);
+  struct hs_time_hdr th = {nt, HS_TIME_TOP_SITES, h.time_interval_ns};
+  hs_enc_section(&k, HS_TAG_TIME, sizeof th + (uint64_t)nt * sizeof(struct hs_time_rec));
   hs_put(o, &th, sizeof th);
   HS_STATIC_ASSERT(sizeof(struct hs_time_sample) == sizeof(struct hs_time_rec), "TIME record");
-  if (h.time_count) hs_put(o, h.time, (size_t)h.time_count * sizeof(struct hs_time_rec));
-  uint32_t ne = h.est ? hs_site_count() : 0, z = 0;
-  hs_put_section(o, HS_TAG_ESTM, 8 + (uint64_t)ne * sizeof(struct hs_estm_rec));
-  hs_put(o, &ne, 4);
-  hs_put(o, &z, 4);
+  if (!v->site_new && nt) {
+    hs_put(o, h.time, (size_t)nt * sizeof(struct hs_time_rec));
+  } else {
+    for (uint32_t i = 0; i < h.time_count; i++) {
+      if (!hs_time_kept(v, &h.time[i])) continue;
+      struct hs_time_sample t = h.time[i];
+      for (int j = 0; j < HS_TIME_TOP; j++) {
+        uint32_t n = t.top[j].bytes ? v->site_new[t.top[j].site] : 0;
+        t.top[j].site = n == UINT32_MAX ? 0 : n;
+        if (n == UINT32_MAX) t.top[j].bytes = 0; /* not reached: the view holds them */
+      }
+      hs_put(o, &t, sizeof t);
+    }
+  }
+
+  uint32_t ne = v->est ? v->nsites : 0;
+  hs_enc_section(&k, HS_TAG_ESTM, 8 + (uint64_t)ne * sizeof(struct hs_estm_rec));
+  hs_enc_count(&k, ne);
   HS_STATIC_ASSERT(sizeof(struct hs_site_est) == sizeof(struct hs_estm_rec), "ESTM record");
-  if (ne) hs_put(o, h.est, (size_t)ne * sizeof(struct hs_estm_rec));
-#endif
-#if HS_FORMAT_VERSION >= 4
-  hs_put_section(o, HS_TAG_MODS, 8 + (uint64_t)hs_nmodules * sizeof(struct hs_module_rec));
-  hs_put(o, &hs_nmodules, 4);
-  hs_put(o, &z, 4);
-  if (hs_nmodules) hs_put(o, hs_modules, (size_t)hs_nmodules * sizeof(struct hs_module_rec));
-#endif
-#if HS_FORMAT_VERSION >= 5
+  for (uint32_t i = 0; i < ne; i++) hs_put(o, &v->est[hs_v_id(v->site_ids, i)], sizeof(struct hs_estm_rec));
+
+  uint32_t nm = 0;
+  for (uint32_t i = 0; i < hs_nmodules; i++) nm += hs_v_new(v->string_new, hs_modules[i].path_sid) != UINT32_MAX;
+  hs_enc_section(&k, HS_TAG_MODS, 8 + (uint64_t)nm * sizeof(struct hs_module_rec));
+  hs_enc_count(&k, nm);
+  for (uint32_t i = 0; i < hs_nmodules; i++) {
+    if (hs_v_new(v->string_new, hs_modules[i].path_sid) == UINT32_MAX) continue;
+    struct hs_module_rec r = hs_modules[i];
+    r.path_sid = hs_v_sid(v, r.path_sid);
+    r.build_id_sid = hs_v_sid(v, r.build_id_sid);
+    hs_put(o, &r, sizeof r);
+  }
   hs_anatomy_serialize_elem(an, o);
-#endif
+
+  struct hs_part_hdr part;
+  memset(&part, 0, sizeof part);
+  part.kind = v->kind;
+  part.count = v->site_ids ? v->nsites : 0;
+  part.process_sites = v->process_sites;
+  part.mark = v->mark;
+  part.mark_time_ns = v->mark_time_ns;
+  hs_enc_part(&k, &part, v->site_ids);
+  hs_put_pad(o);
 }
 
 static void hs_finish(struct hs_out *o) {
+  const struct hs_sink k = {hs_sink_put, o};
   hs_out_flush(o);
   struct hs_end_rec end = {o->crc, 0};
-  hs_put_section(o, HS_TAG_END, sizeof end);
+  hs_enc_section(&k, HS_TAG_END, sizeof end);
   hs_put(o, &end, sizeof end);
   hs_out_flush(o);
 }
@@ -476,6 +523,28 @@ static int hs_snapshot_fail(uint32_t reason, const char *path, int err) {
   return -1;
 }
 
+/* Maps o's window and opens the temporary file next to path (its name into tmp); 0, or with
+ * errno -1 (no memory for the window, said with a warning) or -2 (the file). */
+static int hs_out_open(struct hs_out *o, const char *path, char *tmp, size_t tmpcap) {
+  memset(o, 0, sizeof *o);
+  o->cap = HS_OUT_WINDOW;
+  o->buf = mmap(NULL, o->cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (o->buf == MAP_FAILED) {
+    hs_warn3("cannot map memory for a snapshot", "", "");
+    errno = ENOMEM;
+    return -1;
+  }
+  hs_tmp_path(tmp, tmpcap, path);
+  o->fd = hs_open_tmp(tmp);
+  if (o->fd < 0) {
+    int err = errno;
+    munmap(o->buf, o->cap);
+    errno = err;
+    return -2;
+  }
+  return 0;
+}
+
 int hs_snapshot_write(const char *path, uint32_t reason) {
   char def[HS_PATH_MAX], tmp[HS_PATH_MAX + 64];
   uint32_t seq = reason == HS_REASON_EXIT ? 0 : __atomic_add_fetch(&hs_proc.seq, 1, __ATOMIC_SEQ_CST);
@@ -484,21 +553,9 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
     path = def;
   }
   struct hs_out o;
-  memset(&o, 0, sizeof o);
-  o.cap = HS_OUT_WINDOW;
-  o.buf = mmap(NULL, o.cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (o.buf == MAP_FAILED) {
-    hs_warn3("cannot map memory for a snapshot", "", "");
-    errno = ENOMEM;
-    return -1;
-  }
-  hs_tmp_path(tmp, sizeof tmp, path);
-  o.fd = hs_open_tmp(tmp);
-  if (o.fd < 0) {
-    int err = errno;
-    munmap(o.buf, o.cap);
-    return hs_snapshot_fail(reason, path, err);
-  }
+  int opened = hs_out_open(&o, path, tmp, sizeof tmp);
+  if (opened == -1) return -1;
+  if (opened < 0) return hs_snapshot_fail(reason, path, errno);
   struct hs_maps maps;
   hs_maps_read(&maps);
 
@@ -510,12 +567,67 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
   hs_stats_merge();
   hs_resolve_native_unlocked(&maps);
   struct hs_anatomy *an = anatomy ? hs_anatomy_collect(maps.text) : NULL;
-  hs_serialize_unlocked(&o, reason, seq, an);
+  struct hs_view v;
+  hs_view_full(&v);
+  hs_serialize_unlocked(&o, reason, seq, an, &v);
   hs_anatomy_free(an);
   hs_finish(&o);
   hs_lock_release();
   if (maps.text) munmap(maps.text, maps.cap);
   munmap(o.buf, o.cap);
   if (hs_commit_file(o.fd, tmp, path, o.err) < 0) return hs_snapshot_fail(reason, path, errno);
+  return 0;
+}
+
+/* The pair of partial snapshots of a test (partial.c): path holds the sites touched since the
+ * mark, mark_path (if not NULL) the same sites as they were at the mark. Both are written
+ * under one hold of hs_lock, so they describe the same sites; no anatomy. A failure turns
+ * nothing off (an API call): -1 with errno, and neither file is left. */
+int hs_snapshot_write_partial(const char *path, const char *mark_path) {
+  char mytmp[2][HS_PATH_MAX + 64];
+  const char *paths[2] = {path, mark_path};
+  int nout = mark_path ? 2 : 1;
+  uint32_t seq = __atomic_add_fetch(&hs_proc.seq, 1, __ATOMIC_SEQ_CST);
+  struct hs_out o[2];
+  for (int i = 0; i < nout; i++) {
+    if (hs_out_open(&o[i], paths[i], mytmp[i], sizeof mytmp[i]) < 0) {
+      int err = errno;
+      if (i == 1) {
+        munmap(o[0].buf, o[0].cap);
+        hs_commit_file(o[0].fd, mytmp[0], paths[0], err);
+      }
+      errno = err;
+      return -1;
+    }
+  }
+  struct hs_maps maps;
+  hs_maps_read(&maps);
+  hs_lock_acquire();
+  hs_stats_merge();
+  if (maps.text) hs_resolve_native_unlocked(&maps);
+  struct hs_view v;
+  int verr = hs_view_since_mark(&v) < 0 ? errno : 0;
+  if (!verr) {
+    hs_serialize_unlocked(&o[0], HS_REASON_API, seq, NULL, &v);
+    hs_finish(&o[0]);
+    if (nout == 2) {
+      hs_view_at_mark(&v);
+      hs_serialize_unlocked(&o[1], HS_REASON_API, seq, NULL, &v);
+      hs_finish(&o[1]);
+    }
+    hs_view_free(&v);
+  }
+  hs_lock_release();
+  if (maps.text) munmap(maps.text, maps.cap);
+  int err = verr;
+  for (int i = 0; i < nout; i++) {
+    munmap(o[i].buf, o[i].cap);
+    if (hs_commit_file(o[i].fd, mytmp[i], paths[i], verr ? verr : o[i].err) < 0 && !err) err = errno;
+  }
+  if (err) {
+    for (int i = 0; i < nout && !verr; i++) unlink(paths[i]); /* both or neither */
+    errno = err;
+    return -1;
+  }
   return 0;
 }

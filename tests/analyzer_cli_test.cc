@@ -136,7 +136,7 @@ TEST_F(CliTest, ModulesBuildIdCheck) {
   EXPECT_EQ(err_, "");
   // info lists the modules: a count, the first 10, then how many more.
   EXPECT_EQ(Run("info good.hsnap"), 0);
-  EXPECT_NE(out_.find("format version: 5\n"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("format version: 6\n"), std::string::npos) << out_;
   EXPECT_NE(out_.find("modules: 12\n  " + module + " build-id " + id + " base 0x7f0000000000\n" +
                       "  /usr/lib/libx0.so build-id none base 0x1000\n" +
                       "  /usr/lib/libx1.so build-id abcd base 0x2000\n"),
@@ -354,7 +354,7 @@ TEST_F(CliTest, NoAnatomyIsExit2WithReason) {
   EXPECT_EQ(Run("info new.hsnap"), 0);
   EXPECT_NE(out_.find("anatomy: none (the anatomy pass did not run)"), std::string::npos) << out_;
   EXPECT_EQ(Run("--version"), 0);
-  EXPECT_NE(out_.find("reads snapshot format versions 1 to 5"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("reads snapshot format versions 1 to 6"), std::string::npos) << out_;
   EXPECT_EQ(Run("--help"), 0);
   EXPECT_NE(out_.find("anatomy FILE"), std::string::npos);
   EXPECT_NE(out_.find("sizes FILE"), std::string::npos);

@@ -154,7 +154,7 @@ TEST(ReaderTest, RoundTripFixture) {
     ASSERT_EQ(bytes.size() % 8, 0u);
     ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "x.hsnap", &read, &err), 0)
         << err.msg;
-    EXPECT_EQ(read.version, 5u);
+    EXPECT_EQ(read.version, 6u);
     EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));  // sections present, but empty
     EXPECT_FALSE(hsa_snapshot_has_peak(&read));
     EXPECT_FALSE(hsa_snapshot_is_sampled(&read));
@@ -205,8 +205,8 @@ TEST(ReaderTest, DocumentExampleLayout) {
   // header 32 + META 16+128 + STRS 16+pad8(4+4+8+13=29 -> 32) + FRMS 16+8+24
   // + SITE 16+8+64 + TYPE, ANAT, SHAP 3 x (16+8) (v2, empty)
   // + PEAK 16+24, TIME 16+16, ESTM 16+8 (v3, empty) + MODS 16+8 (v4, empty)
-  // + ELEM 16+8 (v5, empty) + END 16+8
-  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24 + 24 + 24);
+  // + ELEM 16+8 (v5, empty) + PART 16+32 (v6, full) + END 16+8
+  ASSERT_EQ(b.size(), 32u + 144 + 48 + 48 + 88 + 72 + 40 + 32 + 24 + 24 + 24 + 48 + 24);
   EXPECT_EQ(memcmp(b.data(), "HSNAP\0\r\n", 8), 0);
   EXPECT_EQ(memcmp(b.data() + 32, "META", 4), 0);
   EXPECT_EQ(memcmp(b.data() + 176, "STRS", 4), 0);
@@ -239,17 +239,182 @@ TEST(ReaderTest, RejectsForeignFile) {
   EXPECT_EQ(ReadError({}).rfind("snap.hsnap: not a heapshape snapshot (the file is empty)", 0), 0u);
 }
 
-TEST(ReaderTest, RejectsVersion6) {
+TEST(ReaderTest, RejectsVersion7) {
   std::vector<unsigned char> b = FixtureBytes();
-  b[8] = 6;
+  b[8] = 7;
   FixCrc(b);
   std::string e = ReadError(b);
-  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 6; this heapshape reads versions 1 to 5",
+  EXPECT_EQ(e.rfind("snap.hsnap: snapshot format version 7; this heapshape reads versions 1 to 6",
                     0),
             0u)
       << e;
   b[8] = 0;  // version 0 is refused the same way
   EXPECT_NE(ReadError(b).find("snapshot format version 0;"), std::string::npos);
+}
+
+// The PART payload of an encoded snapshot: kind, count, process sites, mark, mark time, ids.
+struct PartOnDisk {
+  uint32_t kind, count, process_sites, mark;
+  uint64_t mark_time_ns;
+  std::vector<uint32_t> ids;
+};
+PartOnDisk ReadPart(const std::vector<unsigned char> &b) {
+  PartOnDisk p{};
+  size_t at = SectionAt(b, "PART");
+  EXPECT_NE(at, 0u);
+  if (!at) return p;
+  uint64_t len;
+  memcpy(&len, b.data() + at + 8, 8);
+  const unsigned char *d = b.data() + at + 16;
+  memcpy(&p.kind, d, 4);
+  memcpy(&p.count, d + 4, 4);
+  memcpy(&p.process_sites, d + 8, 4);
+  memcpy(&p.mark, d + 12, 4);
+  memcpy(&p.mark_time_ns, d + 16, 8);
+  EXPECT_EQ(len, 32u + 4u * p.count);
+  p.ids.resize(p.count);
+  if (p.count) memcpy(p.ids.data(), d + 32, 4u * p.count);
+  return p;
+}
+
+// Format v6: every snapshot ends with PART before END. A full one says kind 0 and its site
+// count; a partial one lists each site's process id, and reads back with them.
+TEST(ReaderTest, PartFullAndPartialRoundTrip) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  ASSERT_EQ(built.nsites, 9u);
+  std::vector<unsigned char> full = Encode(built);
+  size_t part = SectionAt(full, "PART");
+  ASSERT_NE(part, 0u);
+  EXPECT_GT(part, SectionAt(full, "ELEM"));
+  EXPECT_EQ(part + 16 + 32, full.size() - 24);  // then END
+  PartOnDisk p = ReadPart(full);
+  EXPECT_EQ(p.kind, 0u);
+  EXPECT_EQ(p.count, 0u);
+  EXPECT_EQ(p.process_sites, 9u);
+  EXPECT_EQ(p.mark, 0u);
+  ASSERT_EQ(hsa_snapshot_read_buffer(full.data(), full.size(), "f.hsnap", &read, &err), 0)
+      << err.msg;
+  EXPECT_FALSE(hsa_snapshot_is_partial(&read));
+  EXPECT_EQ(read.part_site_ids, nullptr);
+  hsa_snapshot_free(&read);
+
+  const uint32_t ids[9] = {2, 3, 5, 8, 13, 21, 34, 55, 89};
+  ASSERT_EQ(hsa_snapshot_set_part(&built, HS_PART_SINCE, ids, 9, 100, 7, 123456789, &err), 0)
+      << err.msg;
+  std::vector<unsigned char> bytes = Encode(built);
+  p = ReadPart(bytes);
+  EXPECT_EQ(p.kind, 1u);
+  EXPECT_EQ(p.count, 9u);
+  EXPECT_EQ(p.process_sites, 100u);
+  EXPECT_EQ(p.mark, 7u);
+  EXPECT_EQ(p.mark_time_ns, 123456789u);
+  EXPECT_EQ(p.ids, std::vector<uint32_t>(ids, ids + 9));
+  EXPECT_EQ(bytes.size() % 8, 0u);  // 9 ids: 4 bytes of padding
+  ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "p.hsnap", &read, &err), 0)
+      << err.msg;
+  EXPECT_TRUE(hsa_snapshot_is_partial(&read));
+  EXPECT_EQ(read.part.kind, (uint32_t)HS_PART_SINCE);
+  EXPECT_EQ(read.part.mark, 7u);
+  ASSERT_NE(read.part_site_ids, nullptr);
+  for (int i = 0; i < 9; i++) EXPECT_EQ(read.part_site_ids[i], ids[i]);
+  ExpectSameSnapshot(built, read);
+  EXPECT_EQ(Encode(read), bytes);
+  EXPECT_NE(std::string(hsa_snapshot_no_anatomy_reason(&read)).find("partial per-test snapshot"),
+            std::string::npos);
+  // merge refuses it, naming it
+  const hsa_snapshot *in[1] = {&read};
+  hsa_snapshot merged;
+  EXPECT_EQ(hsa_merge(in, 1, HSA_MERGE_SUM, nullptr, &merged, &err), -1);
+  EXPECT_NE(std::string(err.msg).find("p.hsnap: is a partial per-test snapshot"),
+            std::string::npos)
+      << err.msg;
+  hsa_snapshot_free(&read);
+  // a partial snapshot cannot be written in a format without PART
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  EXPECT_EQ(hsa_snapshot_encode_version(&built, 5, &data, &len, &err), -1);
+  EXPECT_NE(std::string(err.msg).find("PART is new in 6"), std::string::npos) << err.msg;
+  // the builder checks the ids
+  const uint32_t bad[9] = {2, 3, 3, 8, 13, 21, 34, 55, 89};
+  EXPECT_EQ(hsa_snapshot_set_part(&built, HS_PART_SINCE, bad, 9, 100, 7, 0, &err), -1);
+  EXPECT_EQ(hsa_snapshot_set_part(&built, HS_PART_SINCE, ids, 9, 89, 7, 0, &err), -1);
+  EXPECT_EQ(hsa_snapshot_set_part(&built, HS_PART_SINCE, ids, 8, 100, 7, 0, &err), -1);
+  hsa_snapshot_free(&built);
+}
+
+// A version-5 file (no PART) reads as a full snapshot of all its sites.
+TEST(ReaderTest, ReadsVersion5AsFull) {
+  hsa_snapshot built, read;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  unsigned char *data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(hsa_snapshot_encode_version(&built, 5, &data, &len, &err), 0) << err.msg;
+  std::vector<unsigned char> v5(data, data + len);
+  free(data);
+  EXPECT_EQ(SectionAt(v5, "PART"), 0u);
+  ASSERT_EQ(hsa_snapshot_read_buffer(v5.data(), v5.size(), "v5.hsnap", &read, &err), 0) << err.msg;
+  EXPECT_EQ(read.version, 5u);
+  EXPECT_FALSE(hsa_snapshot_is_partial(&read));
+  EXPECT_EQ(read.part.process_sites, 9u);
+  ExpectSameSnapshot(built, read);
+  hsa_snapshot_free(&read);
+  hsa_snapshot_free(&built);
+}
+
+// Every way a PART section can be wrong, with its message.
+TEST(ReaderTest, RejectsBadPart) {
+  hsa_snapshot built;
+  hsa_error err;
+  ASSERT_EQ(hsa_fixture_build(1, &built, &err), 0) << err.msg;
+  const uint32_t ids[9] = {0, 1, 2, 4, 6, 7, 9, 10, 11};
+  ASSERT_EQ(hsa_snapshot_set_part(&built, HS_PART_AT_MARK, ids, 9, 12, 3, 5, &err), 0) << err.msg;
+  const std::vector<unsigned char> good = Encode(built);
+  ASSERT_EQ(ReadError(good), "");
+  const size_t at = SectionAt(good, "PART") + 16;
+  auto patched = [&](size_t off, uint32_t v) {
+    std::vector<unsigned char> b = good;
+    memcpy(b.data() + at + off, &v, 4);
+    FixCrc(b);
+    return ReadError(b);
+  };
+  std::string e = patched(0, 3);  // kind
+  EXPECT_NE(e.find("section PART has kind 3"), std::string::npos) << e;
+  e = patched(4, 8);  // count != bytes
+  EXPECT_NE(e.find("section PART claims 8 site ids (32 bytes) but holds 36 bytes"),
+            std::string::npos)
+      << e;
+  e = patched(8, 8);  // fewer process sites than SITE holds
+  EXPECT_NE(e.find("partial snapshot (kind 2, mark 3) of 9 sites out of the process's 8"),
+            std::string::npos)
+      << e;
+  e = patched(12, 0);  // mark 0
+  EXPECT_NE(e.find("(kind 2, mark 0)"), std::string::npos) << e;
+  e = patched(32 + 4 * 3, 2);  // not increasing
+  EXPECT_NE(e.find("PART gives site 3 the process site id 2, which is not above the previous"),
+            std::string::npos)
+      << e;
+  e = patched(32 + 4 * 8, 12);  // beyond the process's sites
+  EXPECT_NE(e.find("process site id 12, which is beyond the process's site count"),
+            std::string::npos)
+      << e;
+  // a full PART whose site count disagrees with SITE
+  ASSERT_EQ(hsa_snapshot_set_part(&built, HS_PART_FULL, nullptr, 0, 0, 0, 0, &err), 0);
+  std::vector<unsigned char> full = Encode(built);
+  size_t fat = SectionAt(full, "PART") + 16;
+  uint32_t v = 10;
+  memcpy(full.data() + fat + 8, &v, 4);
+  FixCrc(full);
+  e = ReadError(full);
+  EXPECT_NE(e.find("section PART says a full snapshot of 10 sites"), std::string::npos) << e;
+  // truncated inside PART, at every length
+  for (size_t cut = SectionAt(good, "PART"); cut < good.size(); cut += 4) {
+    std::vector<unsigned char> b(good.begin(), good.begin() + (long)cut);
+    EXPECT_NE(ReadError(b), "") << cut;
+  }
+  hsa_snapshot_free(&built);
 }
 
 TEST(ReaderTest, RoundTripAnatomy) {
@@ -266,7 +431,7 @@ TEST(ReaderTest, RoundTripAnatomy) {
   ASSERT_LT(SectionAt(bytes, "SHAP"), SectionAt(bytes, "END "));
   ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "a.hsnap", &read, &err), 0)
       << err.msg;
-  EXPECT_EQ(read.version, 5u);
+  EXPECT_EQ(read.version, 6u);
   EXPECT_TRUE(hsa_snapshot_has_anatomy(&read));
   EXPECT_EQ(read.ntypes, 7u);
   EXPECT_EQ(read.nrows, 5u);
@@ -366,7 +531,7 @@ TEST(ReaderTest, ReadsVersion1WithoutAnatomy) {
   EXPECT_FALSE(hsa_snapshot_has_anatomy(&read));
   hsa_snapshot_free(&read);
   // Versions this writer cannot produce are refused.
-  EXPECT_EQ(hsa_snapshot_encode_version(&built, 6, &data, &len, &err), -1);
+  EXPECT_EQ(hsa_snapshot_encode_version(&built, 7, &data, &len, &err), -1);
   hsa_snapshot_free(&built);
 }
 
@@ -816,7 +981,7 @@ TEST(ReaderTest, RoundTripModules) {
   ASSERT_LT(SectionAt(bytes, "MODS"), SectionAt(bytes, "END "));
   ASSERT_EQ(hsa_snapshot_read_buffer(bytes.data(), bytes.size(), "m.hsnap", &read, &err), 0)
       << err.msg;
-  EXPECT_EQ(read.version, 5u);
+  EXPECT_EQ(read.version, 6u);
   ExpectSameSnapshot(built, read);
   ASSERT_EQ(read.nmodules, 3u);
   EXPECT_STREQ(hsa_snapshot_string(&read, read.modules[0].path_sid), "/usr/lib/libfoo.so");

@@ -4,7 +4,7 @@
 #   tools/fuzz.sh [--runs N | --time SECONDS] [TARGET...]  build (bazel --config=fuzz), run
 #   tools/fuzz.sh --make-seeds                          regenerate tests/fuzz/corpus/
 #
-# TARGETs are fuzz_meta ... fuzz_mods (one per snapshot section), fuzz_file and
+# TARGETs are fuzz_meta ... fuzz_part (one per snapshot section), fuzz_file and
 # fuzz_commands (default: all). Each runs -runs=N executions (default 1,000,000; or for
 # --time SECONDS, -max_total_time) from the
 # committed seeds (tests/fuzz/corpus) plus its own working corpus in
@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=1000000
 time_limit=0
 targets=()
-sections=(meta strs frms site type anat shap peak time estm mods elem)
+sections=(meta strs frms site type anat shap peak time estm mods elem part)
 while (($#)); do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -68,6 +68,18 @@ PY
   for f in a311 a313 n312 s313 c; do
     "$bin/tests/fuzz/shrink_snapshot" "$tmp/$f.hsnap" "$corpus/seed-$f.hsnap" 5 || exit 1
   done
+  # a partial per-test pair (format v6, PART), small as written
+  cat >"$tmp/part.py" <<'PY'
+import ctypes
+lib = ctypes.PyDLL(None)
+keep = [str(i) * 3 for i in range(2000)]
+lib.heapshape_mark()
+grown = [bytearray(1000) for _ in range(300)]
+del keep[:500]
+lib.heapshape_snapshot_since_mark(b"part-since.hsnap", b"part-mark.hsnap")
+PY
+  (cd "$tmp" && hs -o p.hsnap -- $py311 part.py && cp part-since.hsnap "$corpus/seed-part-since.hsnap" \
+    && cp part-mark.hsnap "$corpus/seed-part-mark.hsnap") || { echo "fuzz.sh: the partial seed run failed" >&2; exit 1; }
   for v in 1 2 3; do
     "$bin/tests/fuzz/shrink_snapshot" "$tmp/a311.hsnap" "$corpus/seed-a311-v$v.hsnap" 3 "$v" || exit 1
   done

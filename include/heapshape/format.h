@@ -1,7 +1,8 @@
 /* heapshape snapshot format (.hsnap): constants and on-disk record layouts.
  *
- * docs/snapshot-format.md is the specification; this header transcribes it for the writer
- * (preload/snapshot_write.c) and the reader (analyzer/reader.c), which share nothing else.
+ * docs/snapshot-format.md is the specification; this header transcribes it for the two writers
+ * (the shim's preload/snapshot_write.c, the analyzer's analyzer/snapshot_encode.c) and the
+ * reader (analyzer/reader.c). The writers encode records through heapshape/encode.h.
  * All multi-byte fields are little-endian; the structs below are only used on little-endian
  * hosts (checked at compile time) and are laid out without implicit padding.
  */
@@ -28,9 +29,9 @@ extern "C" {
 #define HS_MAGIC "HSNAP\0\r\n"
 #define HS_MAGIC_LEN 8
 /* Bump by one on any layout or meaning change (docs/snapshot-format.md, "Versioning"). */
-#define HS_FORMAT_VERSION 5u
+#define HS_FORMAT_VERSION 6u
 #define HS_FORMAT_MIN_READ 1u
-#define HS_FORMAT_MAX_READ 5u
+#define HS_FORMAT_MAX_READ 6u
 #define HS_BOM 0x01020304u
 
 /* On-disk enums: values are fixed forever; retire, never reuse. */
@@ -73,6 +74,7 @@ enum hs_reason {
 #define HS_TAG_ESTM HS_TAG('E', 'S', 'T', 'M')
 #define HS_TAG_MODS HS_TAG('M', 'O', 'D', 'S')
 #define HS_TAG_ELEM HS_TAG('E', 'L', 'E', 'M')
+#define HS_TAG_PART HS_TAG('P', 'A', 'R', 'T')
 #define HS_TAG_END HS_TAG('E', 'N', 'D', ' ')
 
 #define HS_NO_TYPE 0xFFFFFFFFu
@@ -264,6 +266,22 @@ struct hs_elem_rec {
   uint64_t inner[HS_EK_KINDS];
 };
 
+/* v6: PART, full or partial (per-test) snapshot (docs/snapshot-format.md) */
+enum hs_part_kind {
+  HS_PART_FULL = 0,    /* every site of the process */
+  HS_PART_SINCE = 1,   /* the sites touched since the mark, as they are now */
+  HS_PART_AT_MARK = 2, /* the same sites (those that existed then) as they were at the mark */
+};
+struct hs_part_hdr {
+  uint32_t kind;          /* enum hs_part_kind */
+  uint32_t count;         /* site ids that follow: the SITE count (0 for HS_PART_FULL) */
+  uint32_t process_sites; /* sites the process had at the snapshot (kind 2: at the mark) */
+  uint32_t mark;          /* 1, 2, ... per heapshape_mark(); 0 for HS_PART_FULL */
+  uint64_t mark_time_ns;  /* since tracking started */
+  uint64_t reserved;
+  /* followed by count x uint32_t process site ids, strictly increasing */
+};
+
 struct hs_end_rec {
   uint32_t crc32;
   uint32_t reserved;
@@ -285,6 +303,7 @@ HS_STATIC_ASSERT(sizeof(struct hs_time_rec) == 88, "TIME layout");
 HS_STATIC_ASSERT(sizeof(struct hs_estm_rec) == 32, "ESTM layout");
 HS_STATIC_ASSERT(sizeof(struct hs_module_rec) == 24, "MODS layout");
 HS_STATIC_ASSERT(sizeof(struct hs_elem_rec) == 232, "ELEM layout");
+HS_STATIC_ASSERT(sizeof(struct hs_part_hdr) == 32, "PART header layout");
 
 /* Padded size of a payload of n bytes. */
 static inline uint64_t hs_pad8(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }

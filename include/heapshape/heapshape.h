@@ -28,6 +28,17 @@ int heapshape_peak_reset(void);
 int heapshape_peak_get(unsigned long long *peak, unsigned long long *current);
 int heapshape_peak_stop(void);
 
+/* Partial per-test snapshots (docs/snapshot-format.md, PART). heapshape_mark() remembers
+ * every allocation site's counters (the start of a test); heapshape_snapshot_since_mark(path,
+ * mark_path) then writes to path a snapshot of only the sites that allocated or freed since
+ * the mark (plus the other sites of their lines), as they are now, and, when mark_path is not
+ * NULL, to mark_path the same sites as they were at the mark: `heapshape diff mark_path path`
+ * gives for those lines what two full snapshots would. No anatomy. Both return 0, or -1 with
+ * errno (ENODEV: tracking is off; EINVAL: no mark yet, or path NULL; ENOMEM; a file error).
+ * Call them with the GIL held or from a thread that is not inside an allocation. */
+int heapshape_mark(void);
+int heapshape_snapshot_since_mark(const char *path, const char *mark_path);
+
 #ifdef __cplusplus
 }
 #endif

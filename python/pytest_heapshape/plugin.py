@@ -7,12 +7,15 @@
   (the one installed with the heapshape package; see heapshape/_locate.py). The one-line
   alternative is `heapshape run -- python -m pytest --heapshape`.
 * Snapshots are taken only where they are needed (--heapshape-keep needed, the default): a
-  marked test gets `<test id>.before.hsnap` and `<test id>.after.hsnap` (the shim's
-  `int heapshape_snapshot(const char *path)` called through ctypes right before and right
-  after the test body: pytest_runtest_call, so fixtures are not counted, as in pytest-memray),
-  a failing test gets `<test id>.after.hsnap` (its heap when it failed), and the session's own
-  is `session.hsnap`; --heapshape-keep all gives every test both. They go to the snapshot
-  directory (default .heapshape/ under the rootdir); `heapshape diff BEFORE AFTER` compares two.
+  marked test gets `<test id>.before.hsnap` and `<test id>.after.hsnap` around the test body
+  (pytest_runtest_call, so fixtures are not counted, as in pytest-memray): the shim's
+  heapshape_mark() right before it, heapshape_snapshot_since_mark(after, before) right after
+  it, a pair of partial snapshots holding only the lines the test touched, as they were
+  before and after (docs/snapshot-format.md, PART; a few KB where a full snapshot of a long
+  session is MBs). A failing test gets `<test id>.after.hsnap` (a full snapshot of its heap
+  when it failed), and the session's own is `session.hsnap`; --heapshape-keep all gives every
+  test the pair. They go to the snapshot directory (default .heapshape/ under the rootdir);
+  `heapshape diff BEFORE AFTER` compares two.
 * Markers, with pytest-memray's names and meaning (sizes "<NUMBER> [KMGT]B|B", powers of 1024):
     @pytest.mark.limit_memory("24 MB")  fails the test if the memory it allocated, at its
         high-water mark, reaches the limit: the shim's per-test peak (heapshape_peak_reset at
@@ -169,6 +172,11 @@ class _Shim:
         self._get = lib.heapshape_peak_get
         self._get.argtypes = [ctypes.POINTER(ctypes.c_ulonglong), ctypes.POINTER(ctypes.c_ulonglong)]
         self._get.restype = ctypes.c_int
+        # partial per-test snapshots (format v6); a shim without them gets full snapshots
+        self.mark = getattr(lib, "heapshape_mark", None)
+        self.since = getattr(lib, "heapshape_snapshot_since_mark", None)
+        if self.since is not None:
+            self.since.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
 
     def peak(self):
         peak, cur = ctypes.c_ulonglong(), ctypes.c_ulonglong()
@@ -248,6 +256,22 @@ class HeapshapePlugin:
         if self.shim.snapshot(os.fsencode(path)) != 0:
             raise RuntimeError("heapshape_snapshot(%s) failed" % path)
 
+    def _begin(self, before):
+        """The start of a kept test: a mark (the pair is written at its end), or a full
+        snapshot from a shim without marks."""
+        if self.shim.mark is not None and self.shim.since is not None:
+            if self.shim.mark() != 0:
+                raise RuntimeError("heapshape_mark() failed")
+        else:
+            self._take(before)
+
+    def _end(self, before, after):
+        if self.shim.mark is not None and self.shim.since is not None:
+            if self.shim.since(os.fsencode(after), os.fsencode(before)) != 0:
+                raise RuntimeError("heapshape_snapshot_since_mark(%s, %s) failed" % (after, before))
+        else:
+            self._take(after)
+
     def _run_cli(self, *args):
         env = dict(os.environ)
         env.pop("LD_PRELOAD", None)  # the CLI itself is not to be profiled
@@ -311,7 +335,7 @@ class HeapshapePlugin:
             pytest.fail(str(e), pytrace=False)
         base = os.path.join(self.dir, _safe(item.nodeid))
         before, after = base + ".before.hsnap", base + ".after.hsnap"
-        self._take(before)
+        self._begin(before)
         if "limit_memory" in limits:
             self.shim.reset()
         try:
@@ -321,7 +345,7 @@ class HeapshapePlugin:
             if "limit_memory" in limits:
                 peak = self.shim.peak()
                 self.shim.stop()
-            self._take(after)
+            self._end(before, after)
         if limits:
             item._heapshape_failure = self._evaluate(item, before, after, limits, peak)
 

@@ -82,6 +82,12 @@ class PytestPlugin(hstest.TestCase):
         d = hstest.diff(before, after)["statistics"]
         e = hstest.line_of(d, SUITE_FILE, hstest.find_line(SUITE_FILE, "LEAK_LINE"))
         self.assertGreaterEqual(e["size_diff"], 500 * 1000)
+        # the pair is partial (format v6): the lines the test touched, not the session's
+        for path, how in ((before, "as they were at mark"), (after, "those touched since mark")):
+            info = hstest.cli("info", path).stdout
+            m = re.search(r"^partial: (\d+) of the process's (\d+) sites, " + how, info, re.M)
+            self.assertIsNotNone(m, info)
+            self.assertLess(int(m.group(1)) * 5, int(m.group(2)), info)
 
     def test_keep_all_and_failing_tests(self):
         p = self.pytest("--heapshape", "--heapshape-keep", "all")

@@ -235,6 +235,11 @@ void hs_fuzz_consume_section(const struct hsa_snapshot *s, uint32_t tag) {
       hsa_timeline_report_text(null, s, NULL, 40, &err);
       hsa_timeline_report_json(null, s, NULL, &err);
       return;
+    case HS_TAG_PART: /* which sites a partial snapshot holds: info, stats, and back to bytes */
+      hsa_report_info(null, s);
+      round_trip(s, "the re-encoded snapshot");
+      opt.key = HSA_KEY_LINENO;
+      break;
     default: { /* TYPE, ANAT, SHAP */
       struct hsa_anatomy an;
       if (hsa_anatomy_compute(s, &opt, NULL, &an, &err) == 0) {
