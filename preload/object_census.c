@@ -152,6 +152,9 @@ struct hs_anatomy {
   /* per block scratch, by rank */
   uint16_t *cls;   /* bits 0-13: type index + 1 (0 = not an object); bits 14-15: offset / 16 */
   uint64_t *owned; /* bit per block: claimed by an owner (and counted in the owner's row) */
+  uint64_t *big;   /* bit per block: a list, tuple or dict of HS_ELEM_BIG+ elements no one owns
+                    * (set by the containers pass, which reads the object anyway, for the shapes
+                    * pass, which then need not read every container of a sampled row again) */
   /* static ranges */
   struct hs_range *ranges;
   size_t nranges, ranges_bytes;
@@ -431,15 +434,25 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b,
   }
 }
 
-/* Type index of the object at p (heap or static), or -1. */
-static long hs_type_of_obj(struct hs_anatomy *a, uintptr_t p) {
+/* Type index of the object at p (heap or static), or -1; *size gets the size of its block
+ * when the object starts a live block, else 0. */
+static long hs_type_of_obj_sz(struct hs_anatomy *a, uintptr_t p, uint64_t *size) {
+  *size = 0;
   if (!p || (p & 7)) return -1;
   for (unsigned off = 0; off <= 32; off += 16) {
     long i = hs_live_find(p - off);
-    if (i >= 0) return CLS(a, i) && OFF(a, i) == off ? (long)CLS(a, i) - 1 : -1;
+    if (i >= 0) {
+      if (!CLS(a, i) || OFF(a, i) != off) return -1;
+      if (!off) *size = slot_size(a, (size_t)i);
+      return (long)CLS(a, i) - 1;
+    }
   }
   if (hs_static_readable(a, p, 16)) return hs_type_of_addr(a, rd64(p + 8), 0);
   return -1;
+}
+static long hs_type_of_obj(struct hs_anatomy *a, uintptr_t p) {
+  uint64_t size;
+  return hs_type_of_obj_sz(a, p, &size);
 }
 
 /* ------------------------------------------------------------------ ownership */
@@ -1034,8 +1047,13 @@ static void hs_top_rows(const struct hs_anatomy *a, uint8_t *sel) {
 
 /* ---- ELEM: what sampled containers hold, over all their elements ---- */
 
-/* 1 when the int object at p has at most two 30-bit digits (fits in 64 bits). */
-static int hs_int_fits(uintptr_t p) {
+/* 1 when the int object at p has at most two 30-bit digits (fits in 64 bits). size: its
+ * block's size when known, else 0. An int is allocated with room for its digits (24 bytes of
+ * header and 4 per digit, in 3.8-3.15), perhaps more than it uses (a result normalized
+ * after the allocation): a block of at most 32 bytes holds at most 2 digits, which saves the
+ * census a read of the object (one per element of a big list of ints). */
+static int hs_int_fits(uintptr_t p, uint64_t size) {
+  if (size && size <= 24 + 2 * 4) return 1;
   uint64_t v = rd64(p + 16);
   uint64_t ndigits = hs_pyi.minor >= 12 ? v >> 3 : (uint64_t)((int64_t)v < 0 ? -(int64_t)v : (int64_t)v);
   return ndigits <= 2;
@@ -1043,12 +1061,13 @@ static int hs_int_fits(uintptr_t p) {
 
 static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p) {
   if (p && p == hs_pyi.none_obj) return HS_EK_NONE;
-  long ti = hs_type_of_obj(a, p);
+  uint64_t size;
+  long ti = hs_type_of_obj_sz(a, p, &size);
   if (ti < 0) return HS_EK_OTHER;
   const struct hs_type *t = &a->types[ti];
   if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
   if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
-  if (t->addr == hs_pyi.long_type) return hs_int_fits(p) ? HS_EK_INT : HS_EK_OTHER;
+  if (t->addr == hs_pyi.long_type) return hs_int_fits(p, size) ? HS_EK_INT : HS_EK_OTHER;
   if (t->addr == hs_pyi.unicode_type) return HS_EK_STR;
   if (!(t->tp_flags & TPF_HEAPTYPE)) {
     if (t->tp_flags & TPF_LIST_SUBCLASS) return HS_EK_LIST;
@@ -1169,7 +1188,7 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
     uint64_t objs = a->rows[r].r.objects;
     uint64_t stride = objs > SHAPE_SAMPLES ? objs / SHAPE_SAMPLES : 1;
     /* containers of HS_ELEM_BIG elements or more are always sampled (format v5) */
-    int big = hs_container_len(a, i, &a->types[c - 1]) >= HS_ELEM_BIG;
+    int big = (int)(a->big[ri >> 6] >> (ri & 63)) & 1; /* hs_container_len, from pass 2 */
     if ((nth % stride != 0 || nth / stride >= SHAPE_SAMPLES) && !big) continue;
     a->row_samples[r]++;
     struct hs_sig sig;
@@ -1226,6 +1245,7 @@ static void hs_anatomy_trim(struct hs_anatomy *a) {
   hs_unscratch(a->lpre, a->nwords * 4);
   hs_unscratch(a->cls, a->nlive * 2);
   hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
+  hs_unscratch(a->big, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->ranges, a->ranges_bytes);
   hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
   hs_unscratch(a->tneg, sizeof(uintptr_t) << a->nbits);
@@ -1235,6 +1255,7 @@ static void hs_anatomy_trim(struct hs_anatomy *a) {
   a->lpre = NULL;
   a->cls = NULL;
   a->owned = NULL;
+  a->big = NULL;
   a->ranges = NULL;
   a->tidx = NULL;
   a->tneg = NULL;
@@ -1307,6 +1328,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   }
   a->cls = hs_scratch(a->nlive * 2);
   a->owned = hs_scratch((a->nlive + 63) / 64 * 8);
+  a->big = hs_scratch((a->nlive + 63) / 64 * 8);
   a->ranges = hs_scratch(a->ranges_bytes);
   a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
   a->tidx = hs_scratch(sizeof(uint32_t) << a->tbits);
@@ -1314,7 +1336,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
-  if (!a->cls || !a->owned || !a->ranges || !a->types || !a->tidx ||
+  if (!a->cls || !a->owned || !a->big || !a->ranges || !a->types || !a->tidx ||
       !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
     hs_anatomy_free(a);
     return NULL;
@@ -1335,7 +1357,10 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   }
   HS_FOR_LIVE(a, i, r) {
     uint32_t c = a->cls[r] & CLS_MASK;
-    if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) hs_own_pass(a, i, a->cls[r]);
+    if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) {
+      hs_own_pass(a, i, a->cls[r]);
+      if (hs_container_len(a, i, &a->types[c - 1]) >= HS_ELEM_BIG) a->big[r >> 6] |= 1ull << (r & 63);
+    }
   }
   /* 3. rows: every block no one owns in its own (site, type) row */
   HS_FOR_LIVE(a, i, rk) {
