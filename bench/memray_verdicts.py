@@ -62,8 +62,10 @@ def main():
         env = dict(os.environ, PYTHONPATH=os.path.join(SRC, "python"))
         env.setdefault("HEAPSHAPE_PRELOAD", os.path.join(SRC, "bazel-bin/preload/libheapshape.so"))
         env.setdefault("HEAPSHAPE_CLI", os.path.join(SRC, "bazel-bin/analyzer/heapshape"))
+        # pytest-memray tracks marked tests even without --memray: off, so that the verdicts
+        # are heapshape's own (before 2026-12-04 its failures were counted as heapshape's)
         hs_out = run([py, "-m", "pytest", "-p", "pytest_heapshape.plugin", "--heapshape",
-                      "-p", "no:cacheprovider", "-rA"], suite, env)
+                      "-p", "no:memray", "-p", "no:cacheprovider", "-rA"], suite, env)
         hs = outcomes(hs_out)
         hs_sizes = dict(re.findall(r"^test_verdicts\.py::(\w+): allocated (.*?) \(", hs_out, re.M))
     finally:

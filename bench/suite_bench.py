@@ -85,6 +85,7 @@ def main():
     ap.add_argument("--python", default=os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python"))
     ap.add_argument("--venv", default="/tmp/heapshape-suite-venv")
     ap.add_argument("--modes", default="plain,heapshape,memray,shim")
+    ap.add_argument("--sample-rate", default="64K", help="for mode shim-sampled")
     a = ap.parse_args()
     py, sdist = setup(a)
     preload = os.environ.get("HEAPSHAPE_PRELOAD") or os.path.realpath(os.path.join(SRC, "bazel-bin/preload/libheapshape.so"))
@@ -110,8 +111,14 @@ def main():
                     cmd += ["--memray"]
                 elif m == "memray-py":  # memray also sees pymalloc's objects, as heapshape does
                     cmd += ["--memray", "--trace-python-allocators"]
+                elif m == "heapshape-exact":  # every event of the session recorded
+                    env["PYTHONPATH"] = os.path.join(SRC, "python")
+                    cmd += ["-p", "pytest_heapshape.plugin", "--heapshape", "--heapshape-exact"]
                 elif m == "shim":
                     cmd = [cli, "run", "-o", os.path.join(tmp, "shim.hsnap"), "--"] + cmd
+                elif m == "shim-sampled":
+                    cmd = [cli, "run", "--sample-rate", a.sample_rate, "-o",
+                           os.path.join(tmp, "shim.hsnap"), "--"] + cmd
                 wall, cpu, rc, out = timed(cmd, tree, env)
                 if rc != 0:
                     print("%s exited %d:\n%s" % (m, rc, out[-3000:]))

@@ -746,8 +746,10 @@ static double hs_sample_p(uint64_t size) {
   return p > 1e-300 ? p : 1e-300;
 }
 
-static void hs_est_account(struct hs_site_est *est, uint32_t site, uint64_t size, int sign) {
-  double p = hs_sample_p(size), w = 1.0 / p, b = (double)size * w;
+/* exact: recorded while sampled mode recorded everything (HS_MAP_EXACT), probability 1 */
+static void hs_est_account(struct hs_site_est *est, uint32_t site, uint64_t size, int sign,
+                           int exact) {
+  double p = exact ? 1.0 : hs_sample_p(size), w = 1.0 / p, b = (double)size * w;
   struct hs_site_est *e = &est[site];
   e->live_bytes += sign * b;
   e->live_count += sign * w;
@@ -875,7 +877,7 @@ void hs_history_get(struct hs_history *h) {
  * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
  * 65,536 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
 #define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
-#define HS_SIZE_MAX ((1ull << 38) - 1) /* bit 62 of a map value is HS_MAP_WIN */
+#define HS_SIZE_MAX ((1ull << 37) - 1) /* bits 61, 62 of a map value: HS_MAP_EXACT, HS_MAP_WIN */
 
 uint32_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
 uint32_t **hs_leaves;      /* leaf number -> leaf */
@@ -990,13 +992,15 @@ static void hs_map_delete(uint64_t *valp) {
   hs_map_count--;
 }
 
-static inline __attribute__((always_inline)) void hs_site_account_free(struct hs_thread *t, uint64_t val) {
+/* exact: the block's HS_MAP_EXACT (its weight in sampled mode's estimates) */
+static inline __attribute__((always_inline)) void hs_site_account_free(struct hs_thread *t, uint64_t val,
+                                                                       int exact) {
   uint32_t site = (uint32_t)(val & HS_SITE_ID_MAX);
   uint64_t size = val >> HS_SITE_ID_BITS;
   struct hs_thread_stats *st = &t->st[site];
   st->frees++;
   st->live_bytes -= size;
-  if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, size, -1);
+  if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, size, -1, exact);
   t->tot.live_bytes -= size;
 }
 
@@ -1040,12 +1044,12 @@ static void hs_periodic(void) {
   hs_lock_release();
 }
 
-static inline void hs_account_alloc(struct hs_thread *t, uint32_t site, uint64_t sz) {
+static inline void hs_account_alloc(struct hs_thread *t, uint32_t site, uint64_t sz, int exact) {
   struct hs_thread_stats *st = &t->st[site];
   st->allocs++;
   st->alloc_bytes += sz;
   st->live_bytes += sz;
-  if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, sz, 1);
+  if (HS_UNLIKELY(t->est != NULL)) hs_est_account(t->est, site, sz, 1, exact);
   t->tot.live_bytes += sz;
 }
 
@@ -1078,13 +1082,16 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
     if (lower <= 16) ss = NULL;
   }
   int win = hs_win_open;
+  /* sampled mode recording everything: this block stands for itself (never in the shadow
+   * table, which sampled mode does not have) */
+  uint64_t exact = HS_UNLIKELY(hs_sample_rate) && hs_exact_on ? HS_MAP_EXACT : 0;
   if (HS_LIKELY(ss)) {
     uint32_t old = *ss;
     *ss = hs_shadow_encode(key, sz, site) | (win ? HS_SHADOW_WIN : 0);
     /* A block recorded at this address, or one overlapping it, is gone: a free never seen. */
     if (HS_UNLIKELY(old)) {
       if (old & HS_SHADOW_WIN) hs_win_sub(hs_shadow_size(old));
-      hs_site_account_free(t, hs_shadow_decode(old));
+      hs_site_account_free(t, hs_shadow_decode(old), 0);
     }
   } else {
     hs_lock_acquire();
@@ -1095,14 +1102,14 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
       return;
     }
     uint64_t old = *slot;
-    *slot = HS_PRESENT | (win ? HS_MAP_WIN : 0) | (sz << HS_SITE_ID_BITS) | site;
+    *slot = HS_PRESENT | (win ? HS_MAP_WIN : 0) | exact | (sz << HS_SITE_ID_BITS) | site;
     hs_lock_release();
     if (HS_UNLIKELY(old)) {
       if (old & HS_MAP_WIN) hs_win_sub((old & HS_VAL_MASK) >> HS_SITE_ID_BITS);
-      hs_site_account_free(t, old & HS_VAL_MASK);
+      hs_site_account_free(t, old & HS_VAL_MASK, (old & HS_MAP_EXACT) != 0);
     }
   }
-  hs_account_alloc(t, site, sz);
+  hs_account_alloc(t, site, sz, exact != 0);
   if (HS_UNLIKELY(win)) hs_win_add(sz);
   if (HS_UNLIKELY((t->pending += sz) >= hs_peak_step)) hs_peak_check(t, sz);
   if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
@@ -1112,7 +1119,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uintptr_t key = (uintptr_t)p;
   uint64_t val;
   uint32_t *ss = hs_shadow_slot(key, 0);
-  int win;
+  int win, exact = 0;
   if (HS_LIKELY(ss && *ss && hs_shadow_is(*ss, key))) {
     /* Lock-free: the block is this caller's to free, so nobody else writes its slot now,
      * except testpeak.c's clearing of the window bit (a compare-and-swap, on marked slots
@@ -1135,6 +1142,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
       return 0;
     }
     win = (*slot & HS_MAP_WIN) != 0;
+    exact = (*slot & HS_MAP_EXACT) != 0;
     val = *slot & HS_VAL_MASK;
     hs_map_delete(slot);
     hs_lock_release();
@@ -1143,7 +1151,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   uint32_t s = (uint32_t)(val & HS_SITE_ID_MAX);
   struct hs_thread *t = hs_me_get(s);
   if (HS_LIKELY(t)) {
-    hs_site_account_free(t, val);
+    hs_site_account_free(t, val, exact);
     if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
   }
   if (site) *site = s;
@@ -1157,6 +1165,7 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
   uintptr_t key = (uintptr_t)p;
   uint32_t *ss = hs_shadow_slot(key, 0);
   uint64_t val;
+  int exact = 0;
   int shadow = ss && *ss && hs_shadow_is(*ss, key);
   if (HS_LIKELY(shadow)) {
     val = hs_shadow_decode(*ss); /* lock-free: the block's object is this thread's to create */
@@ -1165,6 +1174,7 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
     hs_lock_acquire();
     uint64_t *slot = hs_map_count ? hs_map_slot(key, 0) : NULL;
     val = slot ? *slot & HS_VAL_MASK : 0;
+    exact = slot && (*slot & HS_MAP_EXACT);
     hs_lock_release();
     if (!slot) return 0;
   }
@@ -1180,12 +1190,12 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
   } else {
     hs_lock_acquire();
     uint64_t *slot = hs_map_slot(key, 0);
-    if (slot) *slot = (*slot & (HS_PRESENT | HS_MAP_WIN)) | (size << HS_SITE_ID_BITS) | site;
+    if (slot) *slot = (*slot & (HS_PRESENT | HS_MAP_WIN | HS_MAP_EXACT)) | (size << HS_SITE_ID_BITS) | site;
     hs_lock_release();
     if (!slot) return 0;
   }
-  hs_site_account_free(t, val);
-  hs_account_alloc(t, site, size);
+  hs_site_account_free(t, val, exact);
+  hs_account_alloc(t, site, size, exact);
   if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
   return 1;
 }

@@ -81,8 +81,12 @@ struct hs_stack {
 extern uint64_t hs_sample_rate HS_HIDDEN;
 extern HS_TLS int64_t hs_sample_left HS_HIDDEN;
 void hs_sample_next(void) HS_HIDDEN;
+/* Non-zero while sampled mode records every allocation (testpeak.c: heapshape_exact(1), or a
+ * per-test window open): such blocks carry HS_MAP_EXACT and count with weight 1. */
+extern volatile int hs_exact_on HS_HIDDEN;
 static inline int hs_sampled_out(size_t size) {
   if (HS_LIKELY(!hs_sample_rate)) return 0;
+  if (HS_UNLIKELY(hs_exact_on)) return 0;
   if (HS_UNLIKELY(hs_sample_left == 0)) hs_sample_next(); /* thread's first allocation */
   hs_sample_left -= (int64_t)size;
   if (HS_LIKELY(hs_sample_left > 0)) return 1;
@@ -240,9 +244,12 @@ struct hs_slot { /* a hash map slot (core.c) */
 #define HS_LEAF_SLOTS ((size_t)1 << (HS_REGION_SHIFT - HS_GRANULE_SHIFT))
 #define HS_PRESENT (1ull << 63)
 /* a hash map value with HS_MAP_WIN was allocated while a per-test window was open
- * (testpeak.c); sizes are below 2^38 */
+ * (testpeak.c); sizes are below 2^37 */
 #define HS_MAP_WIN (1ull << 62)
-#define HS_VAL_MASK (~(HS_PRESENT | HS_MAP_WIN))
+/* a hash map value with HS_MAP_EXACT was recorded by sampled mode while it recorded every
+ * allocation (hs_exact_on): it stands for itself alone in the estimates; sizes are below 2^37 */
+#define HS_MAP_EXACT (1ull << 61)
+#define HS_VAL_MASK (~(HS_PRESENT | HS_MAP_WIN | HS_MAP_EXACT))
 /* slot = (size + 1) << 22 | half << 21 | win << 20 | site: half is bit 4 of the block's
  * address, win says the block was allocated while a per-test window was open (testpeak.c) */
 #define HS_SHADOW_SITE_BITS 21

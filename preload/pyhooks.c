@@ -629,8 +629,8 @@ static void hs_py_free(void *ctx, void *ptr) {
 }
 
 /* Sampled mode: most allocations are not sampled and most frees are of blocks never
- * recorded, so these answer them with a countdown and a filter load and leave the rest to the
- * general hooks above (same bookkeeping, same nesting rule: hs_busy keeps an OBJ request that
+ * recorded, so these answer them with a countdown and a filter load and leave the rest (and
+ * every allocation while hs_exact_on, testpeak.c) to the general hooks above (same bookkeeping, same nesting rule: hs_busy keeps an OBJ request that
  * falls through to RAW from being counted twice). */
 static __attribute__((noinline)) void *hs_py_malloc_sampled_slow(struct hs_pylink *d, void *p,
                                                                   size_t size, int64_t before) {
@@ -652,7 +652,7 @@ static void *hs_py_malloc_sampled(void *ctx, size_t size) {
   void *p = d->prev.malloc(d->prev.ctx, size);
   hs_busy = 0;
   int64_t before = hs_sample_left, left = before - (int64_t)size;
-  if (HS_LIKELY(left > 0 && before != 0 && !hs_attention)) {
+  if (HS_LIKELY(left > 0 && before != 0 && !(hs_attention | hs_exact_on))) {
     hs_sample_left = left;
     return p;
   }

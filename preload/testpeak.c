@@ -11,6 +11,13 @@
  * (a walk over the shadow leaves and the hash map, under hs_lock: about 1 ms per 100 MiB of
  * small-block heap) before it opens the next, so a mark always means "allocated since the
  * last reset".
+ *
+ * In sampled mode (HEAPSHAPE_SAMPLE_RATE) a window records every allocation, as does
+ * heapshape_exact(1) until heapshape_exact(0) (the pytest plugin's marked tests in a sampled
+ * session): hs_exact_on sends every allocation past the sampling countdown, and each block
+ * recorded then carries HS_MAP_EXACT and counts with weight 1 in the site estimates (the
+ * Horvitz-Thompson weight of a block recorded with probability 1), so the estimates stay
+ * unbiased and what such a test allocated is counted exactly.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +28,10 @@
 
 volatile int hs_win_open;
 static int64_t hs_win_live, hs_win_peak;
+/* bit 0: heapshape_exact(1); bit 1: a window is open */
+volatile int hs_exact_on;
+#define HS_EXACT_API 1
+#define HS_EXACT_WIN 2
 
 void hs_win_add(uint64_t size) {
   int64_t v = __atomic_add_fetch(&hs_win_live, (int64_t)size, __ATOMIC_RELAXED);
@@ -58,6 +69,7 @@ __attribute__((visibility("default"))) int heapshape_peak_reset(void) {
   int saved = hs_busy;
   hs_busy = 1;
   __atomic_store_n(&hs_win_open, 0, __ATOMIC_SEQ_CST);
+  __atomic_or_fetch(&hs_exact_on, HS_EXACT_WIN, __ATOMIC_SEQ_CST);
   hs_lock_acquire();
   hs_win_clear_marks();
   __atomic_store_n(&hs_win_live, 0, __ATOMIC_RELAXED);
@@ -84,5 +96,18 @@ __attribute__((visibility("default"))) int heapshape_peak_get(unsigned long long
 /* Closes the window: blocks allocated from now on are not counted (nor marked). */
 __attribute__((visibility("default"))) int heapshape_peak_stop(void) {
   __atomic_store_n(&hs_win_open, 0, __ATOMIC_SEQ_CST);
+  __atomic_and_fetch(&hs_exact_on, ~HS_EXACT_WIN, __ATOMIC_SEQ_CST);
   return 0;
+}
+
+__attribute__((visibility("default"))) int heapshape_exact(int on) {
+  if (!hs_active) {
+    errno = ENODEV;
+    return -1;
+  }
+  if (on)
+    __atomic_or_fetch(&hs_exact_on, HS_EXACT_API, __ATOMIC_SEQ_CST);
+  else
+    __atomic_and_fetch(&hs_exact_on, ~HS_EXACT_API, __ATOMIC_SEQ_CST);
+  return hs_sample_rate ? 1 : 0;
 }

@@ -39,6 +39,15 @@ int heapshape_peak_stop(void);
 int heapshape_mark(void);
 int heapshape_snapshot_since_mark(const char *path, const char *mark_path);
 
+/* Sampled mode (HEAPSHAPE_SAMPLE_RATE) records about one allocation per that many bytes;
+ * heapshape_exact(1) makes it record every allocation, in every thread, until
+ * heapshape_exact(0). Blocks recorded then count as themselves in the estimates (weight 1),
+ * which stay unbiased. A per-test window (heapshape_peak_reset() to heapshape_peak_stop())
+ * records every allocation too, so its peak is exact in sampled mode as well. Returns 1 in
+ * sampled mode, 0 when every allocation is recorded anyway, -1 with errno ENODEV when tracking
+ * is off. */
+int heapshape_exact(int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,11 +1,20 @@
 """pytest-heapshape: run a test session under the heapshape shim.
 
     pytest --heapshape [--heapshape-dir DIR] [--heapshape-keep needed|all]
+           [--heapshape-exact | --heapshape-sample-rate BYTES]
 
 * The session must run with libheapshape.so preloaded. If it was not (no `heapshape_snapshot`
   symbol in the process), the plugin re-executes pytest with LD_PRELOAD set to the shim
   (the one installed with the heapshape package; see heapshape/_locate.py). The one-line
   alternative is `heapshape run -- python -m pytest --heapshape`.
+* What is recorded: by default the session runs in the shim's sampled mode (about one
+  allocation per 64 KiB allocated, a Poisson process over bytes; each recorded block stands
+  for 1/p blocks, so per-site figures are unbiased estimates), and every test marked
+  limit_memory or limit_leaks records every allocation while its body runs (heapshape_exact,
+  heapshape_peak_reset): its peak and what it left behind are exact. --heapshape-exact records
+  every allocation of the whole session (about 1.5x the cost of plain pytest on a test suite
+  that allocates a lot); --heapshape-sample-rate sets the mean spacing. Under `heapshape run`
+  the session keeps the mode `heapshape run` chose. The terminal summary says which it was.
 * Snapshots are taken only where they are needed (--heapshape-keep needed, the default): a
   marked test gets `<test id>.before.hsnap` and `<test id>.after.hsnap` around the test body
   (pytest_runtest_call, so fixtures are not counted, as in pytest-memray): the shim's
@@ -90,11 +99,48 @@ def pytest_addoption(parser):
                      "every test, before and after (all)")
     g.addoption("--heapshape-per", choices=("test", "session"), default=None,
                 help="older spelling: test = --heapshape-keep all, session = needed")
+    g.addoption("--heapshape-exact", action="store_true", default=False,
+                help="record every allocation of the session, not only those of marked "
+                     "tests (the default samples the rest: about one allocation per "
+                     "--heapshape-sample-rate bytes)")
+    g.addoption("--heapshape-sample-rate", default=None, metavar="BYTES",
+                help="mean bytes between two recorded allocations outside marked tests "
+                     "(default 64K; suffixes K, M, G)")
     g.addoption("--heapshape-cli", default=None,
                 help="the heapshape CLI (default: the one installed with this package; "
                      "$HEAPSHAPE_CLI overrides)")
     g.addoption("--heapshape-top", type=int, default=10,
                 help="diff lines shown for a failing test (default 10)")
+
+
+DEFAULT_SAMPLE_RATE = 64 << 10
+_RATE_RE = re.compile(r"^\s*(\d+)\s*([KMG]?)(?:i?B)?\s*$", re.IGNORECASE)
+
+
+def parse_rate(text):
+    """'64K' -> 65536 (the CLI's --sample-rate spelling); ValueError if malformed or 0."""
+    m = _RATE_RE.match(str(text))
+    if not m or int(m.group(1)) == 0:
+        raise ValueError("heapshape: --heapshape-sample-rate %r: use a number of bytes such as "
+                         "65536, 64K or 1M" % (text,))
+    v = int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2).upper()]
+    if v > 0x7FFFFFFF:
+        raise ValueError("heapshape: --heapshape-sample-rate %r is above 2 GiB" % (text,))
+    return v
+
+
+def _session_rate(config):
+    """The sample rate the re-executed session should run with, 0 for exact."""
+    if config.getoption("heapshape_exact"):
+        if config.getoption("heapshape_sample_rate"):
+            raise pytest.UsageError("heapshape: --heapshape-exact and --heapshape-sample-rate "
+                                    "exclude each other")
+        return 0
+    opt = config.getoption("heapshape_sample_rate")
+    try:
+        return parse_rate(opt) if opt else DEFAULT_SAMPLE_RATE
+    except ValueError as e:
+        raise pytest.UsageError(str(e))
 
 
 def _find_shim():
@@ -140,6 +186,11 @@ def _reexec_preloaded(config):
     env["HEAPSHAPE_ROOT_PID"] = str(os.getpid())
     env.setdefault("HEAPSHAPE_DIR", snapdir)
     env.setdefault("HEAPSHAPE_OUTPUT", os.path.join(snapdir, "session.hsnap"))
+    rate = _session_rate(config)
+    if rate:
+        env["HEAPSHAPE_SAMPLE_RATE"] = str(rate)
+    else:
+        env.pop("HEAPSHAPE_SAMPLE_RATE", None)
     argv = list(getattr(sys, "orig_argv", []) or [])
     if not argv:
         argv = [sys.executable, "-m", "pytest"] + sys.argv[1:]
@@ -177,6 +228,9 @@ class _Shim:
         self.since = getattr(lib, "heapshape_snapshot_since_mark", None)
         if self.since is not None:
             self.since.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        self.exact = lib.heapshape_exact
+        self.exact.argtypes = [ctypes.c_int]
+        self.exact.restype = ctypes.c_int
 
     def peak(self):
         peak, cur = ctypes.c_ulonglong(), ctypes.c_ulonglong()
@@ -249,6 +303,12 @@ class HeapshapePlugin:
         self.keep_all = keep == "all"
         self.top = config.getoption("heapshape_top")
         self.results = []  # (nodeid, text), from this process and xdist workers
+        # the session's sample rate (the shim read it at start-up), 0 = every allocation
+        try:
+            self.rate = int(os.environ.get("HEAPSHAPE_SAMPLE_RATE") or 0)
+        except ValueError:
+            self.rate = 0
+        self.exact_tests = 0
         self.started = time.time()
         os.makedirs(self.dir, exist_ok=True)
 
@@ -336,6 +396,9 @@ class HeapshapePlugin:
         base = os.path.join(self.dir, _safe(item.nodeid))
         before, after = base + ".before.hsnap", base + ".after.hsnap"
         self._begin(before)
+        if limits:  # a sampled session records every allocation of a marked test's body
+            self.shim.exact(1)
+            self.exact_tests += 1
         if "limit_memory" in limits:
             self.shim.reset()
         try:
@@ -345,6 +408,8 @@ class HeapshapePlugin:
             if "limit_memory" in limits:
                 peak = self.shim.peak()
                 self.shim.stop()
+            if limits:
+                self.shim.exact(0)
             self._end(before, after)
         if limits:
             item._heapshape_failure = self._evaluate(item, before, after, limits, peak)
@@ -415,6 +480,14 @@ class HeapshapePlugin:
         tr = terminalreporter
         tr.section("heapshape")
         tr.write_line("snapshots in %s" % self.dir)
+        if self.rate:
+            tr.write_line("sampled session: about one allocation recorded per %s allocated "
+                          "(Poisson over bytes; per-site figures are estimates), every "
+                          "allocation of the %d marked test%s; --heapshape-exact records "
+                          "everything" % (format_size(self.rate), self.exact_tests,
+                                          "" if self.exact_tests == 1 else "s"))
+        else:
+            tr.write_line("every allocation of the session recorded")
         for nodeid, text in self.results:
             tr.write_line("%s: %s" % (nodeid, text))
         if self.config.pluginmanager.hasplugin("dsession"):  # xdist controller
@@ -444,6 +517,16 @@ def pytest_configure(config):
     snap = _snapshot_fn()
     if snap is None:
         _reexec_preloaded(config)  # does not return
+    rate = os.environ.get("HEAPSHAPE_SAMPLE_RATE")
+    if config.getoption("heapshape_exact") and rate and rate != "0" and \
+            not os.environ.get(_REEXEC_ENV):
+        raise pytest.UsageError("heapshape: --heapshape-exact, but the shim was started in "
+                                "sampled mode (HEAPSHAPE_SAMPLE_RATE=%s, `heapshape run "
+                                "--sample-rate`); drop one of the two" % rate)
+    if config.getoption("heapshape_sample_rate") and not os.environ.get(_REEXEC_ENV):
+        raise pytest.UsageError("heapshape: --heapshape-sample-rate applies when the plugin "
+                                "starts the shim itself; under `heapshape run` use its "
+                                "--sample-rate")
     cli = _find_cli(config.getoption("heapshape_cli"))
     if not cli:
         raise pytest.UsageError("heapshape: cannot find the heapshape CLI: %s; or pass "

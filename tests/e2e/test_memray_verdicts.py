@@ -48,6 +48,11 @@ class MemrayVerdicts(hstest.TestCase):
                 got = outcomes(p.stdout)
                 got.pop("test_unmarked_big", None)
                 self.assertEqual(got, expected, p.stdout[-4000:] + p.stderr[-2000:])
+                # the default session is sampled, the marked tests recorded in full, and the
+                # summary says so
+                self.assertIn("sampled session: about one allocation recorded per 64.0 KiB "
+                              "allocated", p.stdout)
+                self.assertIn("every allocation of the 32 marked tests", p.stdout)
                 # big blocks: exact (the buffer, its bytearray object and a few small objects
                 # of the test's own frame)
                 m = re.search(r"^test_verdicts\.py::test_frees_older_memory_low: allocated .*?"
@@ -61,14 +66,17 @@ class MemrayVerdicts(hstest.TestCase):
 
     def test_any_order_and_alone(self):
         """The per-test peak does not depend on what ran before: reversed order, and one test
-        alone, give the same verdicts and (for big blocks) the same figures."""
+        alone, give the same verdicts and (for big blocks) the same figures. The reversed run
+        records every allocation of the session (--heapshape-exact), the default samples all
+        but the marked tests: both give pytest-memray's verdicts."""
         py = "/usr/bin/python3.11"
         suite = self.copy_suite("suite-order")
         with open(os.path.join(suite, "conftest.py"), "w") as f:
             f.write("def pytest_collection_modifyitems(items):\n    items.reverse()\n")
         with open(os.path.join(SUITE, "expected_verdicts.json")) as f:
             expected = json.load(f)["verdicts"]
-        p = self.pytest(py, suite)
+        p = self.pytest(py, suite, "--heapshape-exact")
+        self.assertIn("every allocation of the session recorded", p.stdout)
         got = outcomes(p.stdout)
         got.pop("test_unmarked_big", None)
         self.assertEqual(got, expected, p.stdout[-4000:])

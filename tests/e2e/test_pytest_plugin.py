@@ -139,6 +139,22 @@ class PytestPlugin(hstest.TestCase):
         self.assertEqual(set(self.outcomes(p.stdout).values()), {"PASSED"}, p.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.suite, ".heapshape")))
 
+    def test_sampling_options(self):
+        """--heapshape-sample-rate sets the sampled session's spacing (the summary says it),
+        a malformed one or one with --heapshape-exact is refused; under `heapshape run` the
+        session keeps the mode the run chose."""
+        p = self.pytest("--heapshape", "--heapshape-sample-rate", "1M")
+        self.check_run(p)
+        self.assertIn("sampled session: about one allocation recorded per 1024 KiB", p.stdout)
+        for args, msg in ((["--heapshape-sample-rate", "lots"], "use a number of bytes"),
+                          (["--heapshape-sample-rate", "1M", "--heapshape-exact"],
+                           "exclude each other")):
+            p = self.pytest("--heapshape", *args)
+            self.assertEqual(p.returncode, 4, p.stdout + p.stderr)  # pytest's usage error
+            self.assertIn(msg, p.stderr)
+        p = self.pytest("--heapshape", under_heapshape=True)
+        self.assertIn("every allocation of the session recorded", p.stdout)
+
     def test_bad_limit_string(self):
         with open(os.path.join(self.suite, "test_bad.py"), "w") as f:
             f.write("import pytest\n\n@pytest.mark.limit_memory('lots')\ndef test_x():\n    pass\n")
