@@ -302,6 +302,7 @@ int hsa_report_info(FILE *f, const struct hsa_snapshot *s) {
   fprintf(f, "reason: %s", hsa_reason_name(m->reason));
   if (m->reason == HS_REASON_EXIT) fputc('\n', f);
   else fprintf(f, " (snapshot %u)\n", m->seq);
+  if (m->writer) fprintf(f, "written because: %s\n", hsa_writer_name(m->writer));
   fprintf(f, "taken: %s (tracking since %s)\n", t, t0);
   const char *smp = s->version >= 3 && m->sample_rate ? " (sampled blocks only)" : "";
   fprintf(f, "live: %" PRIu64 " bytes (%s) in %" PRIu64 " blocks%s\n", m->live_bytes, live,

@@ -468,3 +468,18 @@ const char *hsa_reason_name(unsigned reason) {
     default: return "?";
   }
 }
+
+const char *hsa_writer_name(unsigned writer) {
+  switch (writer) {
+    case HS_WRITER_ROOT: return "the program heapshape run started (the root process)";
+    case HS_WRITER_ALL: return "every process was asked for (--all-children)";
+    case HS_WRITER_PY_GREW:
+      return "a child process that ran Python, whose heap rose 1 MiB above its level after "
+             "start-up";
+    case HS_WRITER_FORK_GREW:
+      return "a forked child (no exec), whose heap rose 1 MiB above its level at the fork";
+    case HS_WRITER_HELD: return "a process that did not run Python and held 1 MiB";
+    case HS_WRITER_ASKED: return "asked for (signal or API): no rule of a child process applied";
+    default: return "? (unknown value)";
+  }
+}

@@ -229,6 +229,8 @@ const char *hsa_snapshot_no_timeline_reason(const struct hsa_snapshot *s);
  * ("domain-N" is not returned: unknown values give "?"); reasons "exit", "signal", "api". */
 const char *hsa_domain_name(unsigned domain);
 const char *hsa_reason_name(unsigned reason);
+/* META.writer: why the process wrote (enum hs_writer, 0: not recorded) */
+const char *hsa_writer_name(unsigned writer);
 
 #ifdef __cplusplus
 }

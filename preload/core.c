@@ -1008,7 +1008,7 @@ static inline __attribute__((always_inline)) void hs_site_account_free(struct hs
  * more: the process's live bytes (other threads' totals read without the lock, each exact
  * for its thread) raise the peak, and the per-site copy is taken when they passed the last
  * copy (by any amount after a big block, by the margin otherwise). */
-static uint64_t hs_live_now(void) {
+uint64_t hs_live_now(void) {
   uint64_t live = hs_retired.tot.live_bytes;
   for (struct hs_thread *t = __atomic_load_n(&hs_threads, __ATOMIC_ACQUIRE); t; t = t->next)
     if (t->in_use) live += __atomic_load_n(&t->tot.live_bytes, __ATOMIC_RELAXED);
@@ -1019,8 +1019,8 @@ static void hs_peak_check(struct hs_thread *me, uint64_t size) {
   me->pending = 0;
   uint64_t live = hs_live_now();
   hs_peak_raise(live);
-  if (HS_UNLIKELY(hs_proc.forked) && (int64_t)live > (int64_t)hs_proc.fork_high)
-    hs_proc.fork_high = live; /* writers.c */
+  if (hs_proc.has_base && (int64_t)live > (int64_t)hs_proc.base_high)
+    hs_proc.base_high = live; /* writers.c */
   if ((int64_t)live <= 0) return;
   /* a big block copies when it takes the live bytes past the last copy by its own size or
    * by the margin: a short-lived big block at the high-water mark is in the copy, while a
@@ -1216,7 +1216,7 @@ static void hs_atfork_child(void) {
   hs_proc.seq = 0;
   hs_proc.final_written = 0;
   hs_proc.forked = 1;
-  hs_proc.fork_live = hs_proc.fork_high = hs_live_now(); /* writers.c */
+  hs_proc_mark_base(1); /* writers.c */
 }
 
 void hs_attend(void) {
@@ -1302,9 +1302,16 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_next_dump_ns = hs_mono_start + hs_proc.interval_ns;
   hs_time = hs_grow(NULL, 0, HS_TIME_MAX * sizeof *hs_time);
   hs_copy_env(hs_proc.output, sizeof hs_proc.output, "HEAPSHAPE_OUTPUT");
-  if (!hs_proc.root_pid && hs_proc.output[0]) /* LD_PRELOAD by hand (root_process.c) */
-    hs_proc.root_pid = hs_output_root_pid(hs_proc.pid, hs_proc.output);
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
+  if (!hs_proc.root_pid) { /* LD_PRELOAD by hand (root_process.c) */
+    const char *pre = getenv("LD_PRELOAD");
+    if (hs_proc.output[0])
+      hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "HEAPSHAPE_OUTPUT", hs_proc.output);
+    else if (hs_proc.dir[0])
+      hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "HEAPSHAPE_DIR", hs_proc.dir);
+    else if (pre && *pre)
+      hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "LD_PRELOAD", pre);
+  }
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");
 
   /* sampled mode keeps few blocks: the hash map alone, whose filter answers most frees with

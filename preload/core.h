@@ -56,7 +56,10 @@ static inline void hs_request_dump(uint32_t reason) {
 
 /* 1 when this process writes its exit or periodic snapshots (writers.c says which do).
  * Takes hs_lock. */
-int hs_proc_writes(void) HS_HIDDEN;
+uint32_t hs_proc_writes(void) HS_HIDDEN;       /* writers.c: enum hs_writer, 0: writes nothing */
+uint32_t hs_proc_rule_locked(void) HS_HIDDEN;  /* the same, hs_lock held and totals merged */
+void hs_proc_mark_base(int at_fork) HS_HIDDEN; /* a child's own work starts here */
+uint64_t hs_live_now(void) HS_HIDDEN;          /* live bytes of every thread (core.c) */
 
 /* Time-driven periodic snapshots (timer.c). */
 extern int hs_timer_running HS_HIDDEN;
@@ -159,7 +162,8 @@ struct hs_process {
   int all_children;     /* HEAPSHAPE_CHILDREN=all: every child process writes a snapshot */
   int forked;           /* a child of fork() (set in the child's atfork handler) */
   int exec_tried;       /* execve or a relative was called (writers.c) */
-  uint64_t fork_live, fork_high; /* forked child: live bytes at the fork, the most since */
+  int has_base;         /* base_live is set (writers.c) */
+  uint64_t base_live, base_high; /* live bytes at the fork or the end of Python's start-up, the most since */
   uint64_t interval_ns; /* HEAPSHAPE_INTERVAL (seconds, may be fractional): periodic snapshots */
   uint64_t start_ns;
   char program[256];
@@ -392,9 +396,9 @@ int hs_py_entry_frames(void *tstate, uintptr_t *out, int max) HS_HIDDEN;
 /* Python side (pyhooks.c). */
 void hs_py_init(void) HS_HIDDEN;
 void hs_py_finish_init(void) HS_HIDDEN; /* pending post-initialization work */
-/* HEAPSHAPE_OUTPUT without HEAPSHAPE_ROOT_PID (root_process.c): pid when this process is the
- * root of the profiled tree, else another pid. */
-int hs_output_root_pid(int pid, const char *output) HS_HIDDEN;
+/* Without HEAPSHAPE_ROOT_PID (root_process.c): pid when this process is the root of the
+ * profiled tree (its parent's environment lacks NAME=VALUE), else another pid. */
+int hs_tree_root_pid(int pid, const char *name, const char *value) HS_HIDDEN;
 /* Registers the exit snapshot with the interpreter (exit_hook.c); a Py_AddPendingCall callback. */
 int hs_exit_hook_register(void *arg) HS_HIDDEN;
 extern volatile int hs_py_pending HS_HIDDEN;

@@ -705,6 +705,7 @@ static int hs_py_after_init(void *arg) {
 void hs_py_finish_init(void) {
   if (!p_IsInitialized() || !p_GILState_Check()) return;
   hs_py_pending = 0;
+  hs_proc_mark_base(0); /* writers.c: a child's own work starts after the start-up */
   p_AddPendingCall(hs_py_after_init, NULL);
   hs_reattrib_start();
 }

@@ -1,4 +1,5 @@
-/* heapshape root process without `heapshape run`: which process HEAPSHAPE_OUTPUT names.
+/* heapshape root process without `heapshape run`: which process HEAPSHAPE_OUTPUT names, and
+ * which one is the root of a tree profiled with HEAPSHAPE_DIR or a bare LD_PRELOAD.
  *
  * `heapshape run` (and the pytest plugin) set HEAPSHAPE_ROOT_PID to the process they start;
  * the environment carries it, so every process knows whether it is the root (which writes
@@ -7,8 +8,10 @@
  * the first process of the tree: the one whose parent was not started with the same
  * HEAPSHAPE_OUTPUT (read from /proc/PPID/environ, the parent's environment at its exec). Its
  * fork children have another pid; the programs it execs see HEAPSHAPE_OUTPUT in their parent
- * and write their own files, as under `heapshape run`. Nothing is added to the environment the
- * program sees. Runs from the constructor: no stdio, no allocation. */
+ * and write their own files, as under `heapshape run`. Without HEAPSHAPE_OUTPUT the same test
+ * runs on HEAPSHAPE_DIR, else on LD_PRELOAD: the root always writes, the other processes by
+ * the rules of writers.c. Nothing is added to the environment the program sees. Runs from the
+ * constructor: no stdio, no allocation. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <string.h>
@@ -38,12 +41,13 @@ static int hs_environ_has(int fd, const char *want, size_t wlen) {
   return 0;
 }
 
-int hs_output_root_pid(int pid, const char *output) {
+int hs_tree_root_pid(int pid, const char *name, const char *value) {
   char want[HS_PATH_MAX + 32], path[64];
-  size_t olen = strlen(output), w = sizeof "HEAPSHAPE_OUTPUT=" - 1;
-  if (olen + w + 1 > sizeof want) return pid;
-  memcpy(want, "HEAPSHAPE_OUTPUT=", w);
-  memcpy(want + w, output, olen);
+  size_t olen = strlen(value), w = strlen(name);
+  if (olen + w + 2 > sizeof want) return pid;
+  memcpy(want, name, w);
+  want[w++] = '=';
+  memcpy(want + w, value, olen);
   int ppid = (int)syscall(SYS_getppid);
   /* "/proc/PPID/environ" */
   char num[16];

@@ -267,6 +267,10 @@ static void hs_serialize_unlocked(struct hs_out *o, uint32_t reason, uint32_t se
   meta.cmdline_sid = hs_v_sid(v, hs_proc.cmdline_sid);
   meta.flags = (hs_active ? 0u : HS_META_FLAG_DISABLED) | (hs_py_hooked ? HS_META_FLAG_PYHOOKS : 0u);
   meta.start_time_ns = hs_proc.start_ns;
+  {
+    uint32_t rule = hs_proc_rule_locked(); /* writers.c */
+    meta.writer = rule ? rule : HS_WRITER_ASKED;
+  }
   if (hs_pyi.minor) {
     meta.str_ascii_size = hs_pyi.ascii_size;
     meta.str_compact_size = hs_pyi.compact_size;

@@ -1,25 +1,31 @@
 /* heapshape: which processes write snapshots.
  *
- * - The program `heapshape run` started (HEAPSHAPE_ROOT_PID) always writes its exit snapshot.
- * - Any other process (a child under `heapshape run` or the pytest plugin, every process of
- *   plain LD_PRELOAD use with HEAPSHAPE_DIR) writes only when it ran Python (the interpreter
- *   initialized with the hooks in) or held 1 MiB of live heap at some point: the shells, `true`,
- *   `timeout` and build tools a program starts leave nothing. HEAPSHAPE_CHILDREN=all
- *   (`run --all-children`) asks for every process.
+ * A profiler that follows a whole process tree must not drown the user in copies of the
+ * interpreter's start-up: a Python process holds 1.2-2 MB right after start-up and writes a
+ * 0.4-2 MB snapshot of it, and a test suite or a process pool starts hundreds of them (CPython's
+ * regression run of issue 19 wrote 3.0-3.4 GB per interpreter before 2026-12-04). So:
+ *
+ * - The root, the program `heapshape run` started (HEAPSHAPE_ROOT_PID; without `run`, the first
+ *   process of the tree, root_process.c), always writes its exit snapshot.
+ * - HEAPSHAPE_CHILDREN=all (`run --all-children`) asks for every process.
  * - A forked child that tried to exec (execve and its relatives are interposed to note it)
  *   writes nothing, whatever the settings: on success its image is replaced (the new program
  *   has its own shim), and on failure it only reports the error and _exits (CPython 3.8's
  *   subprocess does that in the forked child: every failed Popen wrote a full copy of the
  *   parent's tables, 2,077 snapshots and 4.7 GB for test_subprocess).
- * - A forked child that did not exec (a multiprocessing worker, a child leaving with
- *   os._exit) starts with a copy of its parent's tables, so a snapshot of it is mostly the
- *   parent's memory: it writes only when its live heap rose HS_FORK_GROWTH above what it was
- *   at the fork at some point (measured at every peak check, so within 64 KiB). A
- *   multiprocessing worker running a trivial target adds about 100 KB (measured on 3.11 and
- *   3.13); one that does real work holds more. Before 2026-12-03 every such child wrote (it
- *   had run Python): test_multiprocessing_fork left 439-539 snapshots, 1.3 GB.
+ * - Any other child writes only when it did work of its own: its live heap rose HS_GROWTH
+ *   (1 MiB) above its level at its start, at some point (measured at every peak check, so
+ *   within 64 KiB per thread). Its start is the fork for a forked child that did not exec (a
+ *   multiprocessing fork worker, a child leaving with os._exit: it starts with a copy of its
+ *   parent's tables), and the end of the interpreter's start-up for a process that runs Python
+ *   (`python -c ...` helpers, spawn and forkserver workers, regrtest's workers): what the
+ *   interpreter holds after start-up is the same in every such process. A multiprocessing
+ *   worker running a trivial target adds about 100 KB; one that does real work, or a regrtest
+ *   worker running a test file, holds more and writes.
+ * - A process that never ran Python (sh, true, timeout, a C tool) writes when it held 1 MiB.
  * Periodic snapshots (--interval) follow the same rule at the time they are due; snapshots
- * asked for by the signal or the API are always written.
+ * asked for by the signal or the API are always written. Each snapshot records which rule made
+ * its process write (META.writer; `heapshape info` prints it as "written because").
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -28,25 +34,37 @@
 
 #include "preload/core.h"
 
-#define HS_FORK_GROWTH (256 << 10)
+#define HS_GROWTH (1 << 20)
 
-int hs_proc_writes(void) {
+/* Caller holds hs_lock, with the thread totals merged into hs_tot. */
+uint32_t hs_proc_rule_locked(void) {
   if (hs_proc.forked && hs_proc.exec_tried) return 0;
-  if (hs_proc.all_children) return 1;
-  if (hs_proc.root_pid && hs_proc.pid == hs_proc.root_pid) return 1;
-  if (hs_proc.forked) {
-    hs_lock_acquire();
-    hs_stats_merge();
-    int64_t live = (int64_t)hs_tot.live_bytes, high = (int64_t)hs_proc.fork_high;
-    hs_lock_release();
-    return (live > high ? live : high) - (int64_t)hs_proc.fork_live >= HS_FORK_GROWTH;
+  if (hs_proc.root_pid && hs_proc.pid == hs_proc.root_pid) return HS_WRITER_ROOT;
+  if (hs_proc.all_children) return HS_WRITER_ALL;
+  if (hs_proc.has_base) {
+    int64_t live = (int64_t)hs_tot.live_bytes, high = (int64_t)hs_proc.base_high;
+    if ((live > high ? live : high) - (int64_t)hs_proc.base_live >= HS_GROWTH)
+      return hs_proc.forked ? HS_WRITER_FORK_GREW : HS_WRITER_PY_GREW;
+    return 0;
   }
-  if (hs_py_hooked && !hs_py_pending) return 1;
+  if (hs_py_hooked && !hs_py_pending) return 0; /* Python, start-up level not seen yet */
+  return hs_tot.peak_live_bytes >= HS_GROWTH ? HS_WRITER_HELD : 0;
+}
+
+uint32_t hs_proc_writes(void) {
   hs_lock_acquire();
   hs_stats_merge();
-  uint64_t peak = hs_tot.peak_live_bytes;
+  uint32_t rule = hs_proc_rule_locked();
   hs_lock_release();
-  return peak >= (1u << 20);
+  return rule;
+}
+
+/* The start of a child's own work: the fork (atfork child handler), or the end of the
+ * interpreter's start-up (pyhooks.c) in a process that did not fork from a tracked one. */
+void hs_proc_mark_base(int at_fork) {
+  if (!at_fork && hs_proc.has_base) return;
+  hs_proc.base_live = hs_proc.base_high = hs_live_now();
+  hs_proc.has_base = 1;
 }
 
 /* The exec family: note the attempt and go on (the real function from the next object). */

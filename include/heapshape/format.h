@@ -57,6 +57,16 @@ enum hs_reason {
   HS_REASON_INTERVAL = 4, /* --interval's periodic snapshots (since 2026-12-03; were 2 before) */
 };
 
+/* META.writer: why the process wrote (docs/snapshot-format.md; 0 = not recorded) */
+enum hs_writer {
+  HS_WRITER_ROOT = 1,      /* the program `heapshape run` started */
+  HS_WRITER_ALL = 2,       /* --all-children / HEAPSHAPE_CHILDREN=all */
+  HS_WRITER_PY_GREW = 3,   /* a child that ran Python and grew 1 MiB after its start-up */
+  HS_WRITER_FORK_GREW = 4, /* a forked child (no exec) that grew 1 MiB after the fork */
+  HS_WRITER_HELD = 5,      /* a process that never ran Python and held 1 MiB */
+  HS_WRITER_ASKED = 6,     /* none of these: written because asked (signal, API) */
+};
+
 #define HS_META_FLAG_DISABLED 1u
 #define HS_META_FLAG_PYHOOKS 2u
 
@@ -124,7 +134,7 @@ struct hs_meta {
   uint32_t program_sid;
   uint32_t cmdline_sid;
   uint32_t flags;
-  uint32_t reserved0;
+  uint32_t writer; /* enum hs_writer; 0 (reserved) before 2026-12-04 */
   uint64_t start_time_ns;
   /* v2 (zero in v1 files) */
   uint16_t str_ascii_size;
