@@ -4,7 +4,7 @@
     python3 bench/reliability.py --python 3.11 --python 3.13 [--procs 2] [--modules a,b]
     python3 bench/reliability.py --write-doc          # table from the stored results
 
-For every interpreter and module it runs `PY -m test -j1 --timeout 300 MODULE` twice, once
+For every interpreter and module it runs `PY -m test -j1 -W --timeout 300 MODULE` twice, once
 plainly and once as `heapshape run -o DIR/main.hsnap -- PY -m test ...` (every process of the
 run writes its snapshots into DIR, the run's working directory), and records the result,
 the tests that failed, the wall time and the snapshots written (count, bytes, temporaries).
@@ -50,6 +50,9 @@ KNOWN = {
     "3.11": "/usr/bin/python3.11",
     "3.12": PYENV + "/3.12.1/bin/python3.12",
     "3.13": PYENV + "/3.13.0/bin/python3.13",
+    # Debian's static builds fetched by tools/fetch_pythons.sh (regression tests included)
+    "3.14": "/var/cache/heapshape/pythons/root/usr/bin/python3.14",
+    "3.15": "/var/cache/heapshape/pythons/root/usr/bin/python3.15",
 }
 
 # regrtest's own limit per test file, plus an outer limit per run for a hung interpreter
@@ -119,7 +122,8 @@ def run_one(label, py, spec, mode, cli, results_dir):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("HEAPSHAPE_") and k not in ("LD_PRELOAD", "PYTHONPATH")}
     env.update(extra_env)
-    cmd = [py, "-m", "test", "-j1", "--timeout", str(REGRTEST_TIMEOUT), mod]
+    # -W: a failing test file's output is printed, so the failing tests are named
+    cmd = [py, "-m", "test", "-j1", "-W", "--timeout", str(REGRTEST_TIMEOUT), mod]
     if mode == "shim":
         cmd = [cli, "run", "-o", os.path.join(rundir, "main.hsnap"), "--"] + cmd
         if os.environ.get("HEAPSHAPE_PRELOAD"):

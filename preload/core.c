@@ -1307,9 +1307,9 @@ __attribute__((constructor)) static void hs_init(void) {
     const char *pre = getenv("LD_PRELOAD");
     if (hs_proc.output[0])
       hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "HEAPSHAPE_OUTPUT", hs_proc.output);
-    else if (hs_proc.dir[0])
+    else if ((hs_proc.root_inferred = hs_proc.dir[0] != 0))
       hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "HEAPSHAPE_DIR", hs_proc.dir);
-    else if (pre && *pre)
+    else if ((hs_proc.root_inferred = pre && *pre))
       hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "LD_PRELOAD", pre);
   }
   if (!hs_proc.dir[0] && !getcwd(hs_proc.dir, sizeof hs_proc.dir)) strcpy(hs_proc.dir, ".");

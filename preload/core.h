@@ -152,6 +152,7 @@ void hs_out_pad8(struct hs_out *o) HS_HIDDEN; /* zero bytes up to a multiple of 
 struct hs_process {
   int pid;
   int root_pid;         /* HEAPSHAPE_ROOT_PID, or 0 */
+  int root_inferred;    /* root_pid found from HEAPSHAPE_DIR or LD_PRELOAD (writers.c) */
   uint32_t max_frames;  /* HEAPSHAPE_FRAMES, default 1 */
   uint32_t program_sid;
   uint32_t cmdline_sid;

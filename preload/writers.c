@@ -5,8 +5,10 @@
  * 0.4-2 MB snapshot of it, and a test suite or a process pool starts hundreds of them (CPython's
  * regression run of issue 19 wrote 3.0-3.4 GB per interpreter before 2026-12-04). So:
  *
- * - The root, the program `heapshape run` started (HEAPSHAPE_ROOT_PID; without `run`, the first
- *   process of the tree, root_process.c), always writes its exit snapshot.
+ * - The root, the program `heapshape run` started (HEAPSHAPE_ROOT_PID) or the process that
+ *   HEAPSHAPE_OUTPUT names, always writes its exit snapshot. Without either, the first process
+ *   of the tree (root_process.c: found from HEAPSHAPE_DIR or LD_PRELOAD) writes when it ran
+ *   Python or held 1 MiB: with the shim preloaded in a shell, `true` writes nothing.
  * - HEAPSHAPE_CHILDREN=all (`run --all-children`) asks for every process.
  * - A forked child that tried to exec (execve and its relatives are interposed to note it)
  *   writes nothing, whatever the settings: on success its image is replaced (the new program
@@ -19,9 +21,10 @@
  *   multiprocessing fork worker, a child leaving with os._exit: it starts with a copy of its
  *   parent's tables), and the end of the interpreter's start-up for a process that runs Python
  *   (`python -c ...` helpers, spawn and forkserver workers, regrtest's workers): what the
- *   interpreter holds after start-up is the same in every such process. A multiprocessing
- *   worker running a trivial target adds about 100 KB; one that does real work, or a regrtest
- *   worker running a test file, holds more and writes.
+ *   interpreter holds after start-up is the same in every such process. A fork worker running
+ *   a trivial target adds about 100 KB and writes nothing; `python -c pass` nothing; what a
+ *   child imports counts (a spawn worker or multiprocessing's resource tracker imports 2-3 MB
+ *   of modules and writes), as does a regrtest worker running a test file.
  * - A process that never ran Python (sh, true, timeout, a C tool) writes when it held 1 MiB.
  * Periodic snapshots (--interval) follow the same rule at the time they are due; snapshots
  * asked for by the signal or the API are always written. Each snapshot records which rule made
@@ -39,7 +42,12 @@
 /* Caller holds hs_lock, with the thread totals merged into hs_tot. */
 uint32_t hs_proc_rule_locked(void) {
   if (hs_proc.forked && hs_proc.exec_tried) return 0;
-  if (hs_proc.root_pid && hs_proc.pid == hs_proc.root_pid) return HS_WRITER_ROOT;
+  /* a root found from HEAPSHAPE_DIR or LD_PRELOAD alone (a shell with the shim preloaded runs
+   * every command as a root) writes only when it ran Python or held 1 MiB */
+  if (hs_proc.root_pid && hs_proc.pid == hs_proc.root_pid &&
+      (!hs_proc.root_inferred || (hs_py_hooked && !hs_py_pending) ||
+       hs_tot.peak_live_bytes >= HS_GROWTH))
+    return HS_WRITER_ROOT;
   if (hs_proc.all_children) return HS_WRITER_ALL;
   if (hs_proc.has_base) {
     int64_t live = (int64_t)hs_tot.live_bytes, high = (int64_t)hs_proc.base_high;
