@@ -38,7 +38,7 @@ static const struct {
      "                        estimate the rest, with standard errors\n"
      "  --interval SECONDS    also write PATH.<n>.hsnap every SECONDS while COMMAND runs\n"
      "  --all-children        every child process writes a snapshot (default: only those\n"
-     "                        that run Python or allocate 1 MiB)\n"
+     "                        whose heap grew 1 MiB after their start, 128 MiB in all)\n"
      "  --repeat N            run COMMAND N times; PATH is the median of the runs\n"
      "  --with-children       PATH is the sum of the program's processes\n" HELP_LINE
      "\n"

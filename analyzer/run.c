@@ -268,6 +268,32 @@ static int is_child_snapshot(const char *name, const char *out_path, const char 
   return pid_of_name(name) != root_pid;
 }
 
+/* The children's disk budget (preload/child_budget.c): the ledger DIR/.heapshape-children-ROOT
+ * holds one u64 per child snapshot (its size) or per child the budget stopped (bit 63 set).
+ * Says how many were stopped, and deletes the ledger. */
+static void budget_summary(const char *dir, long root_pid) {
+  char path[PATH_MAX * 2];
+  snprintf(path, sizeof path, "%s/.heapshape-children-%ld", dir, root_pid);
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  uint64_t rec, used = 0, stopped = 0;
+  while (fread(&rec, sizeof rec, 1, f) == 1) {
+    if (rec >> 63) stopped++;
+    else used += rec;
+  }
+  fclose(f);
+  unlink(path);
+  if (!stopped) return;
+  char u[32];
+  hsa_format_size((double)used, 0, u, sizeof u);
+  const char *b = getenv("HEAPSHAPE_CHILD_BUDGET");
+  fprintf(stderr,
+          "heapshape: %llu more child process%s wrote nothing: the children's snapshots reached "
+          "their budget (%s; HEAPSHAPE_CHILD_BUDGET=%s MiB, 0 = no limit; --all-children writes "
+          "every process)\n",
+          (unsigned long long)stopped, stopped == 1 ? "" : "es", u, b && *b ? b : "128");
+}
+
 /* dir: where child processes write (HEAPSHAPE_DIR); before: its snapshots before the run. */
 static void summarize(const char *out_path, const char *dir, char **before, size_t nbefore,
                       const char *how, long root_pid) {
@@ -351,6 +377,7 @@ static void summarize(const char *out_path, const char *dir, char **before, size
       fprintf(stderr, "heapshape:   %s (pid %ld)\n", after[i], pid_of_name(after[i]));
     }
   }
+  budget_summary(dir, root_pid);
   free_list(after, nafter);
 }
 

@@ -95,23 +95,35 @@ SINGLE_RE = re.compile(r"^test (test_\w+) failed -- Traceback.*?\n(?:  .*\n)*?  
 TOTAL_RE = re.compile(r"^(?:Total tests|Total test files): (.+)$", re.M)
 
 
+SNAP_NAME_RE = re.compile(r"^heapshape-(.+)-\d+(?:\.\d+)?\.hsnap$")
+
+
 def snapshot_census(rundir):
+    """(files, bytes, temporaries, {program: [files, bytes]}); the snapshots are deleted.
+    The program is the one in the default name heapshape-PROGRAM-PID.hsnap ("main" for the
+    root's -o file)."""
     count = size = tmps = 0
+    programs = {}
     for root, _dirs, files in os.walk(rundir):
         for f in files:
             if ".hsnap" not in f:
                 continue
             p = os.path.join(root, f)
             try:
-                size += os.path.getsize(p)
+                n = os.path.getsize(p)
             except OSError:
                 continue
+            size += n
             if ".tmp" in f:
                 tmps += 1
             else:
                 count += 1
+                m = SNAP_NAME_RE.match(f)
+                prog = programs.setdefault(m.group(1) if m else "main", [0, 0])
+                prog[0] += 1
+                prog[1] += n
             os.unlink(p)
-    return count, size, tmps
+    return count, size, tmps, programs
 
 
 def run_one(label, py, spec, mode, cli, results_dir):
@@ -168,7 +180,7 @@ def run_one(label, py, spec, mode, cli, results_dir):
         if hit:
             failed = sorted(set(failed) | {"%s (timed out)" % hit.group(1)})
     totals = TOTAL_RE.findall(text)
-    nsnap, snap_bytes, ntmp = snapshot_census(rundir)
+    nsnap, snap_bytes, ntmp, programs = snapshot_census(rundir)
     if hung:
         result = hung
     elif results:
@@ -179,6 +191,7 @@ def run_one(label, py, spec, mode, cli, results_dir):
         "module": spec, "mode": mode, "rc": rc, "result": result, "failed": failed,
         "timeouts": timeouts, "totals": totals[-1] if totals else "", "seconds": round(secs, 1),
         "snapshots": nsnap, "snapshot_bytes": snap_bytes, "tmp_files": ntmp,
+        "snapshot_programs": programs,
         "command": " ".join("%s=%s" % kv for kv in extra_env.items()).strip()
                    + (" " if extra_env else "") + " ".join(cmd),
         "when": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),

@@ -1293,6 +1293,8 @@ __attribute__((constructor)) static void hs_init(void) {
   {
     const char *c = getenv("HEAPSHAPE_CHILDREN");
     hs_proc.all_children = c && strcmp(c, "all") == 0;
+    hs_proc.no_children = c && strcmp(c, "none") == 0;
+    hs_proc.child_budget_mib = hs_env_u32("HEAPSHAPE_CHILD_BUDGET", 128, 0, 1u << 20);
   }
   hs_sample_rate = hs_env_u32("HEAPSHAPE_SAMPLE_RATE", 0, 0, 0x7fffffff);
   /* a census of sampled blocks says nothing about the heap's objects */

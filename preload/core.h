@@ -59,6 +59,8 @@ static inline void hs_request_dump(uint32_t reason) {
 uint32_t hs_proc_writes(void) HS_HIDDEN;       /* writers.c: enum hs_writer, 0: writes nothing */
 uint32_t hs_proc_rule_locked(void) HS_HIDDEN;  /* the same, hs_lock held and totals merged */
 void hs_proc_mark_base(int at_fork) HS_HIDDEN; /* a child's own work starts here */
+int hs_budget_allows(void) HS_HIDDEN;          /* child_budget.c: 0 when the children's budget is spent */
+void hs_budget_note(uint64_t bytes) HS_HIDDEN; /* the snapshot just written, when budgeted */
 uint64_t hs_live_now(void) HS_HIDDEN;          /* live bytes of every thread (core.c) */
 
 /* Time-driven periodic snapshots (timer.c). */
@@ -161,6 +163,9 @@ struct hs_process {
   int anatomy;          /* HEAPSHAPE_ANATOMY, default 1 */
   int fsync;            /* HEAPSHAPE_FSYNC, default 0: fsync a snapshot before its rename */
   int all_children;     /* HEAPSHAPE_CHILDREN=all: every child process writes a snapshot */
+  int no_children;      /* HEAPSHAPE_CHILDREN=none: only the root writes an exit snapshot */
+  uint32_t child_budget_mib; /* HEAPSHAPE_CHILD_BUDGET, default 128; 0: no limit (child_budget.c) */
+  int budget_pending;   /* the next snapshot is a budgeted child's: note its size */
   int forked;           /* a child of fork() (set in the child's atfork handler) */
   int exec_tried;       /* execve or a relative was called (writers.c) */
   int has_base;         /* base_live is set (writers.c) */

@@ -580,6 +580,7 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
   if (maps.text) munmap(maps.text, maps.cap);
   munmap(o.buf, o.cap);
   if (hs_commit_file(o.fd, tmp, path, o.err) < 0) return hs_snapshot_fail(reason, path, errno);
+  hs_budget_note(o.flushed); /* child_budget.c */
   return 0;
 }
 

@@ -9,7 +9,8 @@
  *   HEAPSHAPE_OUTPUT names, always writes its exit snapshot. Without either, the first process
  *   of the tree (root_process.c: found from HEAPSHAPE_DIR or LD_PRELOAD) writes when it ran
  *   Python or held 1 MiB: with the shim preloaded in a shell, `true` writes nothing.
- * - HEAPSHAPE_CHILDREN=all (`run --all-children`) asks for every process.
+ * - HEAPSHAPE_CHILDREN=all (`run --all-children`) asks for every process, and
+ *   HEAPSHAPE_CHILDREN=none for the root alone (periodic and exit snapshots).
  * - A forked child that tried to exec (execve and its relatives are interposed to note it)
  *   writes nothing, whatever the settings: on success its image is replaced (the new program
  *   has its own shim), and on failure it only reports the error and _exits (CPython 3.8's
@@ -26,6 +27,8 @@
  *   child imports counts (a spawn worker or multiprocessing's resource tracker imports 2-3 MB
  *   of modules and writes), as does a regrtest worker running a test file.
  * - A process that never ran Python (sh, true, timeout, a C tool) writes when it held 1 MiB.
+ * - The children that write by these rules share a disk budget per run (child_budget.c,
+ *   HEAPSHAPE_CHILD_BUDGET, 128 MiB by default).
  * Periodic snapshots (--interval) follow the same rule at the time they are due; snapshots
  * asked for by the signal or the API are always written. Each snapshot records which rule made
  * its process write (META.writer; `heapshape info` prints it as "written because").
@@ -49,6 +52,7 @@ uint32_t hs_proc_rule_locked(void) {
        hs_tot.peak_live_bytes >= HS_GROWTH))
     return HS_WRITER_ROOT;
   if (hs_proc.all_children) return HS_WRITER_ALL;
+  if (hs_proc.no_children) return 0;
   if (hs_proc.has_base) {
     int64_t live = (int64_t)hs_tot.live_bytes, high = (int64_t)hs_proc.base_high;
     if ((live > high ? live : high) - (int64_t)hs_proc.base_live >= HS_GROWTH)
@@ -64,6 +68,10 @@ uint32_t hs_proc_writes(void) {
   hs_stats_merge();
   uint32_t rule = hs_proc_rule_locked();
   hs_lock_release();
+  /* the children that did work share a disk budget (child_budget.c) */
+  if ((rule == HS_WRITER_PY_GREW || rule == HS_WRITER_FORK_GREW || rule == HS_WRITER_HELD) &&
+      !hs_budget_allows())
+    return 0;
   return rule;
 }
 

@@ -34,6 +34,24 @@ PY_GREW = ("a child process that ran Python, whose heap rose 1 MiB above its lev
            "start-up")
 
 
+def run_tree(label, py, prog, mode, d):
+    """`heapshape run -o D/root.hsnap [--all-children] -- PY PROG` in a new directory D (mode
+    run, all, or none: HEAPSHAPE_CHILDREN=none): the
+    pids PROG prints (JSON) and {pid: (reason, written because, file)} of every snapshot."""
+    os.mkdir(d)
+    args = ["run", "-o", os.path.join(d, "root.hsnap")]
+    args += (["--all-children"] if mode == "all" else []) + ["--", py, prog]
+    e = {"HEAPSHAPE_CHILDREN": "none"} if mode == "none" else None
+    pids = json.loads(hstest.cli(*args, cwd=d, extra_env=e).stdout.strip().splitlines()[-1])
+    got = {}
+    for f in glob.glob(os.path.join(d, "*.hsnap")):
+        info = hstest.cli("info", f).stdout
+        pid = int(re.search(r"^pid: (\d+)", info, re.M).group(1))
+        got[pid] = (re.search(r"^reason: (.*)$", info, re.M).group(1),
+                    re.search(r"^written because: (.*)$", info, re.M).group(1), f)
+    return pids, got
+
+
 def root_pid(d):
     info = hstest.cli("info", os.path.join(d, "root.hsnap")).stdout
     return int(re.search(r"^pid: (\d+)", info, re.M).group(1))
@@ -75,24 +93,15 @@ class Writers(hstest.TestCase):
                 self.need(label, py)
                 for mode in ("run", "all"):
                     d = os.path.join(self.tmp, "%s-%s" % (label, mode))
-                    os.mkdir(d)
-                    args = ["run", "-o", os.path.join(d, "root.hsnap")]
-                    args += (["--all-children"] if mode == "all" else []) + ["--", py, prog]
-                    p = hstest.cli(*args, cwd=d)
-                    pids = json.loads(p.stdout.strip().splitlines()[-1])
-                    got = {}
-                    for f in glob.glob(os.path.join(d, "*.hsnap")):
-                        info = hstest.cli("info", f).stdout
-                        pid = int(re.search(r"^pid: (\d+)", info, re.M).group(1))
-                        got[pid] = re.search(r"^reason: (.*)$", info, re.M).group(1)
+                    pids, got = run_tree(label, py, prog, mode, d)
                     kids = pids["big"] + pids["freed"] + (pids["small"] if mode == "all" else [])
-                    self.assertEqual(sorted(got), sorted(kids + [root_pid(d)]),
+                    root = root_pid(d)
+                    self.assertEqual(sorted(got), sorted(kids + [root]),
                                      "%s %s: %s" % (label, mode, pids))
-                    self.assertEqual(set(got.values()), {"exit"}, got)
-                    for f in glob.glob(os.path.join(d, "*.hsnap")):
-                        pid = int(re.search(r"^pid: (\d+)", hstest.cli("info", f).stdout, re.M).group(1))
-                        want = ROOT if f.endswith("root.hsnap") else ALL if mode == "all" else FORK_GREW
-                        self.assertEqual(written_because(f), want, (label, mode, pid))
+                    self.assertEqual({g[0] for g in got.values()}, {"exit"}, got)
+                    self.assertEqual(got.pop(root)[1], ROOT)
+                    self.assertEqual({g[1] for g in got.values()},
+                                     {ALL if mode == "all" else FORK_GREW}, got)
                     line = hstest.find_line(prog, "# BIG")
                     # the os.fork child keeps its floats until it leaves (the multiprocessing
                     # worker's target returns them: freed, written for its peak)
@@ -106,31 +115,60 @@ class Writers(hstest.TestCase):
         the end of the interpreter's start-up: `python -c pass` helpers write nothing (CPython's
         regression run wrote 3.0-3.4 GB per interpreter before 2026-12-04, most of it copies of
         the interpreter's start-up), a child that builds 3.2 MB of floats writes, kept or freed
-        (its peak), and --all-children asks for every one."""
+        (its peak), --all-children asks for every one and HEAPSHAPE_CHILDREN=none for none."""
         prog = os.path.join(hstest.PROGRAMS, "py_children.py")
         for label, py in hstest.default_interpreters():
             with self.subTest(python=label):
                 self.need(label, py)
-                for mode in ("run", "all"):
+                for mode in ("run", "all", "none"):
                     d = os.path.join(self.tmp, "py-%s-%s" % (label, mode))
-                    os.mkdir(d)
-                    args = ["run", "-o", os.path.join(d, "root.hsnap")]
-                    args += (["--all-children"] if mode == "all" else []) + ["--", py, prog]
-                    p = hstest.cli(*args, cwd=d)
-                    pids = json.loads(p.stdout.strip().splitlines()[-1])
-                    got = {}
-                    for f in glob.glob(os.path.join(d, "*.hsnap")):
-                        info = hstest.cli("info", f).stdout
-                        pid = int(re.search(r"^pid: (\d+)", info, re.M).group(1))
-                        got[pid] = written_because(f)
+                    pids, got = run_tree(label, py, prog, mode, d)
                     root = root_pid(d)
                     kids = pids["big"] + pids["freed"] + (pids["idle"] if mode == "all" else [])
+                    if mode == "none":  # HEAPSHAPE_CHILDREN=none: the root alone
+                        self.assertEqual(sorted(got), [root], (label, pids))
+                        continue
                     self.assertEqual(sorted(got), sorted(kids + [root]), (label, mode, pids))
-                    self.assertEqual(got.pop(root), ROOT)
-                    self.assertEqual(set(got.values()), {ALL if mode == "all" else PY_GREW}, got)
+                    self.assertEqual(got.pop(root)[1], ROOT)
+                    self.assertEqual({g[1] for g in got.values()},
+                                     {ALL if mode == "all" else PY_GREW}, got)
                     f = glob.glob(os.path.join(d, "*-%d.hsnap" % pids["big"][0]))[0]
                     e = hstest.line_of(hstest.stats(f)["statistics"], "<string>", 1)
                     self.assertGreaterEqual(e["count"] if e else 0, 100_000, (label, mode))
+
+    def test_children_share_a_disk_budget(self):
+        """The children that write by the rules share HEAPSHAPE_CHILD_BUDGET MiB per run: with
+        1 MiB and 8 children that each write, a child writes only while the sizes already
+        written add up to less than 1 MiB, the others write nothing, and `heapshape run` says
+        how many; --all-children is not limited."""
+        prog = os.path.join(hstest.PROGRAMS, "py_children.py")
+        for label, py in hstest.default_interpreters()[:2]:
+            with self.subTest(python=label):
+                self.need(label, py)
+                for mode in ("run", "all"):
+                    d = os.path.join(self.tmp, "budget-%s-%s" % (label, mode))
+                    os.mkdir(d)
+                    args = ["run", "-o", os.path.join(d, "root.hsnap")]
+                    args += (["--all-children"] if mode == "all" else []) + ["--", py, prog, "8"]
+                    p = hstest.cli(*args, cwd=d, extra_env={"HEAPSHAPE_CHILD_BUDGET": "1"})
+                    pids = json.loads(p.stdout.strip().splitlines()[-1])["big"]
+                    files = {int(re.search(r"-(\d+)\.hsnap$", f).group(1)): os.path.getsize(f)
+                             for f in glob.glob(os.path.join(d, "heapshape-*.hsnap"))}
+                    self.assertEqual(glob.glob(os.path.join(d, ".heapshape-children-*")), [],
+                                     "the run deletes the ledger")
+                    if mode == "all":
+                        self.assertEqual(sorted(files), sorted(pids))
+                        continue
+                    wrote = [pid for pid in pids if pid in files]  # in the order they ran
+                    sizes = [files[pid] for pid in wrote]
+                    self.assertEqual(wrote, pids[:len(wrote)], "the first ones write")
+                    self.assertLess(sum(sizes[:-1]), 1 << 20, sizes)
+                    self.assertGreaterEqual(sum(sizes), 1 << 20, sizes)
+                    stopped = len(pids) - len(wrote)
+                    self.assertGreaterEqual(stopped, 1, sizes)
+                    self.assertIn("heapshape: %d more child process%s wrote nothing: the "
+                                  "children's snapshots reached their budget"
+                                  % (stopped, "" if stopped == 1 else "es"), p.stderr)
 
     def test_small_c_program_plain_preload(self):
         true = "/bin/true"

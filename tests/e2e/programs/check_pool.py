@@ -1,4 +1,4 @@
-# multiprocessing.Pool with 3 workers; every task keeps 500 kB alive in its worker until the
+# multiprocessing.Pool with 3 workers; every task keeps 1.2 MB alive in its worker until the
 # worker exits (close + join, so workers leave normally and write their snapshots).
 import multiprocessing
 
@@ -6,7 +6,7 @@ KEEP = []
 
 
 def work(i):
-    KEEP.append(bytes(500_000))  # WORKER_LINE
+    KEEP.append(bytes(1_200_000))  # WORKER_LINE
     return i
 
 

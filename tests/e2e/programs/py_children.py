@@ -4,7 +4,8 @@ start-up:
   idle      `python -c pass` and `python -c "import sys"` (3 of them): write nothing
   big       builds 100,000 floats (3.2 MB) and keeps them: writes
   freed     builds them and frees them again: writes (its peak)
-Prints JSON: the pids of each kind."""
+With an argument N: N big children, one after the other, and no others (the children's disk
+budget). Prints JSON: the pids of each kind."""
 import json
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import sys
 BIG = "keep = [float(j) for j in range(100_000)]"  # BIG
 FREED = "keep = [float(j) for j in range(100_000)]; del keep"
 pids = {"idle": [], "big": [], "freed": []}
-for kind, code in (("idle", "pass"), ("idle", "pass"), ("idle", "import sys"), ("big", BIG),
-                   ("freed", FREED)):
+kids = [("idle", "pass"), ("idle", "pass"), ("idle", "import sys"), ("big", BIG), ("freed", FREED)]
+if len(sys.argv) > 1:
+    kids = [("big", BIG)] * int(sys.argv[1])
+for kind, code in kids:
     p = subprocess.Popen([sys.executable, "-c", code])
     assert p.wait() == 0
     pids[kind].append(p.pid)
