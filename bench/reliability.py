@@ -126,6 +126,16 @@ def snapshot_census(rundir):
     return count, size, tmps, programs
 
 
+def default_signals():
+    """For the runs' processes: SIGINT, SIGQUIT and SIGHUP as in a terminal. A bench started in
+    the background of a non-interactive shell, or under nohup, has them ignored, the
+    runs would inherit that, and Python installs no KeyboardInterrupt handler when SIGINT is
+    ignored at start-up (test_signal, test_generators and others then fail with or without the
+    shim: found 2026-12-04)."""
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def run_one(label, py, spec, mode, cli, results_dir):
     mod, extra_env = split_module(spec)
     rundir = os.path.join(results_dir, label, "%s-%s" % (spec.replace("=", "_").replace("+", "_"), mode))
@@ -145,8 +155,9 @@ def run_one(label, py, spec, mode, cli, results_dir):
         out.write(("$ %s%s\n" % ("".join("%s=%s " % kv for kv in extra_env.items()),
                                   " ".join(cmd))).encode())
         out.flush()
-        p = subprocess.Popen(cmd, cwd=rundir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+        p = subprocess.Popen(cmd, cwd=rundir, env=env, stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True, preexec_fn=default_signals)
         header = out.tell()
         hung = None
         while True:
