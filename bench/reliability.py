@@ -252,7 +252,13 @@ def doc_section(all_results):
         lines.append("### %s (%s)" % (label, full_version(py) if py and os.path.exists(py)
                                       else meta.get("version", "?")))
         lines.append("")
-        lines.append("`%s`; last run %s." % (meta.get("python", "?"), meta.get("when", "?")))
+        days = lambda mode: ", ".join(sorted({r["when"][:10] for k, r in runs.items()
+                                              if k.endswith("|" + mode)})) or "-"
+        lines.append("`%s`; last run %s. Runs without the shim made on %s; with the shim on %s "
+                     "(a run without the shim does not depend on heapshape: one of an earlier "
+                     "day is reused for the same interpreter)."
+                     % (meta.get("python", "?"), meta.get("when", "?"), days("plain"),
+                        days("shim")))
         lines.append("")
         lines.append("| module | without the shim | with the shim | time without / with (s) "
                      "| snapshots (files, size) | shim |")
@@ -280,8 +286,24 @@ def doc_section(all_results):
                 (shim.group(1) or shim.group(2)) if shim else "-"))
         total = sum(r["snapshot_bytes"] for k, r in runs.items() if k.endswith("|shim"))
         lines.append("")
-        lines.append("%d modules with the same outcome, %d different; snapshots written under "
-                     "the shim: %s in all." % (same, differ, human(total)))
+        top = {}
+        for k, r in runs.items():
+            if k.endswith("|shim"):
+                for prog, (n, size) in r.get("snapshot_programs", {}).items():
+                    top.setdefault(prog, [0, 0])
+                    top[prog][0] += n
+                    top[prog][1] += size
+        npass = {m: sum(1 for k, r in runs.items() if k.endswith("|" + m) and passed(r))
+                 for m in ("plain", "shim")}
+        nrun = {m: sum(1 for k in runs if k.endswith("|" + m)) for m in ("plain", "shim")}
+        lines.append("%d modules with the same outcome, %d different; passing: %d of %d without "
+                     "the shim, %d of %d with it; snapshots written under the shim: %s in all."
+                     % (same, differ, npass["plain"], nrun["plain"], npass["shim"], nrun["shim"],
+                        human(total)))
+        if top:
+            big = sorted(top.items(), key=lambda kv: -kv[1][1])[:4]
+            lines.append("Biggest writers (rows that recorded them): " + "; ".join(
+                "%s %d files, %s" % (prog, n, human(size)) for prog, (n, size) in big) + ".")
         lines.append("")
     return "\n".join(lines)
 
