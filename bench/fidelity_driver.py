@@ -43,6 +43,21 @@ import fnmatch  # noqa: E402  (tracemalloc imports it anyway)
 for _pattern in _EXCLUDED:
     fnmatch.fnmatch(os.path.abspath(__file__), _pattern)
 _tm_filter(tracemalloc.Snapshot((), 1))
+# runpy.run_path imports pkgutil on its first call, and pkgutil's namedtuple ModuleInfo is the
+# 22nd subclass of tuple here: adding it grows tuple's subclass dict, whose 568-byte table was
+# allocated while `posix` was imported during initialization (the 11th subclass,
+# os.stat_result), before -X tracemalloc starts. heapshape saw that table allocated and sees it
+# freed (-568 B at <frozen importlib._bootstrap>:488 in 0->A); tracemalloc never traced it, so
+# its diff cannot show the free. That start-up effect is not what the 0->A view compares.
+import pkgutil  # noqa: E402,F401
+# The snapshot call, resolved once here and not at the snapshot: between the workload's end and
+# snapshot A, ctypes.PyDLL(None) and the symbol lookup built a class and dozens of objects, and
+# every one re-created from a free list moved a dead block to a ctypes line in heapshape only
+# (tracemalloc captures first thing in take_snapshot()).
+_LIBC = ctypes.PyDLL(None)
+_CALL = _LIBC.heapshape_snapshot if TOOL == "heapshape" else _LIBC.strlen
+_CALL.argtypes = [ctypes.c_char_p]
+_PATHS = {tag: os.path.join(OUT, tag + ".hsnap").encode() for tag in ("0", "A")}
 gc.collect()  # the compile's garbage (re/_parser.py cycles), before snapshot 0 too
 
 
@@ -62,6 +77,11 @@ _snap0 = None
 
 def snapshot(tag):
     global _snap0
+    # The same ctypes call in both processes, just before the capture: heapshape's is the
+    # snapshot, tracemalloc's a strlen of the same path. A call allocates (its argument tuple,
+    # the converted c_char_p) and may re-create dead objects from free lists; made in both, its
+    # effects are the same in both (at this file's lines, left out of both sides).
+    r = _CALL(_PATHS[tag])
     if TOOL == "tracemalloc":
         snap = _tm_filter(tracemalloc.take_snapshot())
         if tag == "0":
@@ -71,11 +91,8 @@ def snapshot(tag):
                "diff": _rows(snap.compare_to(_snap0, "lineno"), True)}
         with open(os.path.join(OUT, "tm.json"), "w") as f:
             json.dump(doc, f)
-    else:
-        fn = ctypes.PyDLL(None).heapshape_snapshot
-        fn.argtypes = [ctypes.c_char_p]
-        if fn(os.path.join(OUT, tag + ".hsnap").encode()) != 0:
-            sys.exit("heapshape_snapshot failed")
+    elif r != 0:
+        sys.exit("heapshape_snapshot failed")
 
 
 def flush_free_lists():
@@ -88,6 +105,11 @@ def flush_free_lists():
     gc.collect()
 
 
+# gc.collect() before snapshot 0 too: the dead objects on the free lists at that moment include
+# some allocated during initialization, before -X tracemalloc started; flushed after snapshot 0,
+# they were frees in heapshape's 0->A diff and nothing in tracemalloc's.
+
+
 def main():
     kind, name = WORKLOAD.split(":", 1)
     with tempfile.TemporaryDirectory(prefix="hs-fidelity-") as tmp:
@@ -95,6 +117,7 @@ def main():
             sys.path.insert(0, os.path.join(HERE, "workloads"))
             path = os.path.join(HERE, "workloads", name + ".py")
             sys.argv = [path] + ([str(ITERATIONS)] if ITERATIONS else [])
+            gc.collect()  # before snapshot 0 as well (below)
             snapshot("0")
             flush_free_lists()
             kept = runpy.run_path(path, run_name="__main__")
@@ -104,6 +127,7 @@ def main():
             import fidelity_workloads
             setup, run = fidelity_workloads.get(name)
             state = setup(tmp)
+            gc.collect()  # before snapshot 0 as well (below)
             snapshot("0")
             flush_free_lists()
             kept = run(state)
