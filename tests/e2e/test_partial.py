@@ -111,6 +111,30 @@ class Partial(hstest.TestCase):
                 p = hstest.cli("diff", f("before"), f("after"))
                 self.assertNotIn("note:", p.stderr)
 
+    def test_sampled_pair_matches_full_snapshots(self):
+        """In sampled mode (the plugin's default) the pair carries the estimates (ESTM) of its
+        sites: for its lines, the same estimates and standard errors as the full snapshots."""
+        calls = lines_with("# CALL")
+        grow = hstest.find_line(PROG, "# GROW")
+        keys = ("size", "size_diff", "count", "count_diff")
+        for label, py in [i for i in hstest.default_interpreters() if i[0] in ("debian-3.11", "3.13.0")]:
+            with self.subTest(python=label):
+                self.need(label, py)
+                d = os.path.join(self.tmp, "s-" + label)
+                os.mkdir(d)
+                hstest.profile([py, PROG, d], os.path.join(d, "run.hsnap"), sample_rate=4096)
+                f = lambda n: os.path.join(d, n + ".hsnap")
+                self.assertIn("sampling: sampled every 4096 bytes", hstest.cli("info", f("after")).stdout)
+                part = by_line(hstest.diff(f("before"), f("after"), "--limit", "0"))
+                full = by_line(hstest.diff(f("full_before"), f("full_after"), "--limit", "0"))
+                self.assertIn(grow, part)  # 300 kB at one line: sampled for sure
+                self.assertGreater(part[grow]["size_stderr"], 0)
+                for line, e in part.items():
+                    if line not in calls:
+                        self.assertEqual({k: e[k] for k in keys + ("size_stderr",) if k in e},
+                                         {k: full[line][k] for k in keys + ("size_stderr",) if k in full[line]},
+                                         "line %d" % line)
+
 
 if __name__ == "__main__":
     import unittest
