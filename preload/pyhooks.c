@@ -462,7 +462,7 @@ static HS_TLS struct hs_memo {
   uint32_t site[HS_DOMAIN_COUNT]; /* site + 1 */
 } hs_memo[HS_MEMO];
 
-static inline uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
+static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
   const char *code, *f;
   int32_t off;
   switch (hs_walk) {
@@ -545,7 +545,39 @@ static inline void hs_py_record(void *p, size_t size, uint32_t site) {
   hs_last_size = size;
 }
 
-uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
+/* reattrib.c's question for every object re-created from a free list (GIL held): the current
+ * site. On 3.13+ a per-thread table keyed by the innermost frame's instruction pointer comes
+ * first: while no code object was freed (hs_code_epoch) that pointer names one code object and
+ * offset, so (pointer -> site) needs neither the offset arithmetic nor the memo's and line
+ * cache's probes. Float code re-creates objects on a few dozen instructions over and over
+ * (bm_float: one entry missed on most events, 64 entries almost never). OBJ only: the
+ * objects re-created from free lists are PyObject_Malloc blocks. */
+#define HS_NOW 64
+static HS_TLS struct hs_now {
+  const char *ip;
+  unsigned epoch;
+  uint32_t site;
+} hs_now[HS_NOW];
+
+uint32_t hs_py_site_now(uint8_t domain) {
+  if (HS_LIKELY(hs_walk == HS_WALK_313 && hs_fast && domain == HS_DOMAIN_OBJ) && !hs_py_own && !hs_native_mode) {
+    char *ts = p_tstate_get();
+    const char *f = ts ? RD_PTR(ts, hs_fl.tstate_frame) : NULL;
+    if (HS_LIKELY(f != NULL) && *(const uint8_t *)(f + hs_fl.owner) < 3) {
+      const char *ip = RD_PTR(f, hs_fl.instr);
+      struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+      if (HS_LIKELY(n->ip == ip && n->epoch == hs_code_epoch)) return n->site;
+      uint32_t s = hs_py_site_fast(ts, domain);
+      if (HS_LIKELY(s != UINT32_MAX)) {
+        n->ip = ip;
+        n->epoch = hs_code_epoch;
+        n->site = s;
+        return s;
+      }
+    }
+  }
+  return hs_py_site(domain);
+}
 
 static void *hs_py_malloc(void *ctx, size_t size) {
   struct hs_pylink *d = ctx;

@@ -103,7 +103,14 @@ enum { HS_RT_CREATE = 0, HS_RT_REMOVED = 2 /* 3.15+: PyRefTracer_TRACKER_REMOVED
 
 static int hs_ra_trace(void *op, int event, void *data) {
   (void)data;
-  if (event == HS_RT_CREATE) hs_ra_created(op);
+  /* with no tracer chained (the usual case), straight out: DESTROY, as frequent as CREATE,
+   * has nothing to do */
+  if (HS_LIKELY(event == HS_RT_CREATE)) {
+    hs_ra_created(op);
+    if (HS_LIKELY(!hs_ra_prev)) return 0;
+  } else if (HS_LIKELY(!hs_ra_prev) && event != HS_RT_REMOVED) {
+    return 0;
+  }
   hs_reftracer prev = hs_ra_prev;
   int r = prev ? prev(op, event, hs_ra_prev_data) : 0;
   if (event == HS_RT_REMOVED && !(p_err_occurred && p_err_occurred())) {
