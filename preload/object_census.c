@@ -80,6 +80,7 @@ struct hs_anatomy *hs_anatomy_collect_popcnt(const char *maps_text) HS_HIDDEN;
 #define SHAPES_PER_ROW 4
 /* v5: a row may hold SHAPES_PER_ROW more shapes of containers of HS_ELEM_BIG+ elements */
 #define SHAPES_CAP (SHAPE_ROWS * SHAPES_PER_ROW * 2)
+#define HS_BIGL_MAX 4096 /* big lists whose element kinds the containers pass keeps */
 
 /* ------------------------------------------------------------------ scratch memory */
 
@@ -152,6 +153,12 @@ struct hs_anatomy {
   /* per block scratch, by rank */
   uint16_t *cls;   /* bits 0-13: type index + 1 (0 = not an object); bits 14-15: offset / 16 */
   uint64_t *owned; /* bit per block: claimed by an owner (and counted in the owner's row) */
+  /* element kinds of big unowned lists, counted by the containers pass as it claims their
+   * elements (ascending ranks; the shapes pass adds them instead of scanning the list again) */
+  uint32_t nbigl;
+  uint32_t *bigl_rank;
+  uint64_t *bigl_n;                 /* the list's length */
+  uint64_t (*bigl_kinds)[HS_EK_KINDS];
   uint64_t *big;   /* bit per block: a list, tuple or dict of HS_ELEM_BIG+ elements no one owns
                     * (set by the containers pass, which reads the object anyway, for the shapes
                     * pass, which then need not read every container of a sampled row again) */
@@ -675,7 +682,33 @@ static int hs_is_instance_type(const struct hs_type *t) {
 }
 
 /* Containers (list, tuple, dict, bytearray, set) claim their tables and boxed scalars. */
-static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, uint32_t cw) {
+static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p);
+static int hs_int_fits(uintptr_t p, uint64_t size);
+
+/* hs_own_scalar for an element of a big list, which also returns the element's ELEM kind
+ * (hs_kind) from the block and type it has just found. */
+static unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, size_t owner) {
+  if (p == hs_pyi.none_obj) return HS_EK_NONE;
+  long j = hs_live_find(p);
+  if (j < 0) return hs_kind(a, p); /* GC objects (header at p - 16 or - 32), static ones */
+  size_t r = RK(a, (size_t)j);
+  uint32_t c = a->cls[r];
+  if (!(c & CLS_MASK) || (c >> 14) != 0) return HS_EK_OTHER;
+  const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
+  if (hs_is_scalar(t) && rd64(p) == 1) hs_own_block_r(a, (size_t)j, r, owner, p);
+  if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
+  if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
+  if (t->addr == hs_pyi.long_type)
+    return hs_int_fits(p, slot_size(a, (size_t)j)) ? HS_EK_INT : HS_EK_OTHER;
+  if (t->addr == hs_pyi.unicode_type) return HS_EK_STR;
+  if (!(t->tp_flags & TPF_HEAPTYPE)) {
+    if (t->tp_flags & TPF_LIST_SUBCLASS) return HS_EK_LIST;
+    if (t->tp_flags & TPF_TUPLE_SUBCLASS) return HS_EK_TUPLE;
+  }
+  return HS_EK_OTHER;
+}
+
+static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, size_t ri, uint32_t cw) {
   const struct hs_type *t = &a->types[(cw & CLS_MASK) - 1];
   unsigned off = (cw >> 14) * 16u;
   uintptr_t o = slot_key(a, i) + off;
@@ -688,6 +721,21 @@ static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, uint32_t cw)
     if (j < 0 || CLS(a, j)) return;
     hs_own_block(a, j, i);
     uint64_t isz = slot_size(a, (size_t)j);
+    if (n >= (int64_t)HS_ELEM_BIG && (uint64_t)n * 8 <= isz && a->nbigl < HS_BIGL_MAX) {
+      /* a big list: its element kinds counted here, for the shapes pass (no nested list or
+       * tuple: those the shapes pass scans itself) */
+      uint64_t *kinds = a->bigl_kinds[a->nbigl];
+      memset(kinds, 0, sizeof(uint64_t) * HS_EK_KINDS);
+      for (int64_t k = 0; k < n; k++) {
+        uintptr_t v = rd64(items + 8 * (uint64_t)k);
+        if (v) kinds[hs_own_scalar_kind(a, v, i)]++;
+      }
+      if (!kinds[HS_EK_LIST] && !kinds[HS_EK_TUPLE]) {
+        a->bigl_rank[a->nbigl] = (uint32_t)ri;
+        a->bigl_n[a->nbigl++] = (uint64_t)n;
+      }
+      return;
+    }
     for (int64_t k = 0; k < n && (uint64_t)(k + 1) * 8 <= isz; k++) {
       uintptr_t v = rd64(items + 8 * (uint64_t)k);
       if (v) hs_own_scalar(a, v, i);
@@ -1154,6 +1202,20 @@ static HS_NOINLINE void hs_elem_scan(struct hs_anatomy *a, size_t i, struct hs_s
     sh->e.flags &= (uint16_t)~HS_ELEM_COMPLETE;
     return;
   }
+  if (k == HS_EK_LIST && n >= HS_ELEM_BIG && a->nbigl && a->elem_left >= n) {
+    /* counted by the containers pass: the same counts as the loop below gives */
+    uint32_t rank = (uint32_t)RK(a, i), lo = 0, hi = a->nbigl;
+    while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (a->bigl_rank[mid] < rank) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < a->nbigl && a->bigl_rank[lo] == rank && a->bigl_n[lo] == n) {
+      a->elem_left -= n;
+      for (unsigned e = 0; e < HS_EK_KINDS; e++) sh->e.values[e] += a->bigl_kinds[lo][e];
+      return;
+    }
+  }
   for (uint64_t j = 0; j < n && hs_elem_take(a, sh); j++) {
     uintptr_t v = rd64(items + 8 * j);
     if (v) hs_elem_value(a, sh, v);
@@ -1246,6 +1308,12 @@ static void hs_anatomy_trim(struct hs_anatomy *a) {
   hs_unscratch(a->cls, a->nlive * 2);
   hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->big, (a->nlive + 63) / 64 * 8);
+  hs_unscratch(a->bigl_rank, sizeof(uint32_t) * HS_BIGL_MAX);
+  hs_unscratch(a->bigl_n, sizeof(uint64_t) * HS_BIGL_MAX);
+  hs_unscratch(a->bigl_kinds, sizeof(uint64_t) * HS_EK_KINDS * HS_BIGL_MAX);
+  a->bigl_rank = NULL;
+  a->bigl_n = NULL;
+  a->bigl_kinds = NULL;
   hs_unscratch(a->ranges, a->ranges_bytes);
   hs_unscratch(a->tidx, sizeof(uint32_t) << a->tbits);
   hs_unscratch(a->tneg, sizeof(uintptr_t) << a->nbits);
@@ -1329,6 +1397,9 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->cls = hs_scratch(a->nlive * 2);
   a->owned = hs_scratch((a->nlive + 63) / 64 * 8);
   a->big = hs_scratch((a->nlive + 63) / 64 * 8);
+  a->bigl_rank = hs_scratch(sizeof(uint32_t) * HS_BIGL_MAX);
+  a->bigl_n = hs_scratch(sizeof(uint64_t) * HS_BIGL_MAX);
+  a->bigl_kinds = hs_scratch(sizeof(uint64_t) * HS_EK_KINDS * HS_BIGL_MAX);
   a->ranges = hs_scratch(a->ranges_bytes);
   a->types = hs_scratch(sizeof(struct hs_type) * MAX_TYPES);
   a->tidx = hs_scratch(sizeof(uint32_t) << a->tbits);
@@ -1336,7 +1407,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
-  if (!a->cls || !a->owned || !a->big || !a->ranges || !a->types || !a->tidx ||
+  if (!a->cls || !a->owned || !a->big || !a->bigl_rank || !a->bigl_n || !a->bigl_kinds || !a->ranges || !a->types || !a->tidx ||
       !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
     hs_anatomy_free(a);
     return NULL;
@@ -1358,7 +1429,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   HS_FOR_LIVE(a, i, r) {
     uint32_t c = a->cls[r] & CLS_MASK;
     if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) {
-      hs_own_pass(a, i, a->cls[r]);
+      hs_own_pass(a, i, r, a->cls[r]);
       if (hs_container_len(a, i, &a->types[c - 1]) >= HS_ELEM_BIG) a->big[r >> 6] |= 1ull << (r & 63);
     }
   }
