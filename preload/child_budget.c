@@ -8,7 +8,8 @@
  * DIR/.heapshape-children-ROOTPID (8-byte records written with O_APPEND, one write each), and
  * a child that finds the ledger's sum at the budget writes nothing and appends a record
  * marking that (bit 63 set, its pid below). `heapshape run` reads the ledger at the end, says
- * how many children the budget stopped, and deletes it. Children writing at the same moment
+ * how many children the budget stopped, and deletes it; a root started by hand (LD_PRELOAD set
+ * by the user) deletes it at its own exit. Children writing at the same moment
  * may pass the budget by their own snapshots. Not limited: the root, snapshots asked for
  * (signal, API) and --all-children (HEAPSHAPE_CHILDREN=all), which asks for every process.
  * Runs at exit or from the hooks: syscalls only, no stdio, no allocation. */
@@ -75,4 +76,10 @@ void hs_budget_note(uint64_t bytes) {
   if (!hs_proc.budget_pending) return;
   hs_proc.budget_pending = 0;
   hs_ledger_append(bytes & ~HS_BUDGET_SKIPPED);
+}
+
+void hs_budget_close(void) {
+  if (!hs_proc.root_by_hand || !hs_proc.root_pid || hs_proc.pid != hs_proc.root_pid) return;
+  char path[HS_PATH_MAX + 48];
+  if (hs_ledger_path(path, sizeof path) == 0) unlink(path);
 }

@@ -1307,6 +1307,7 @@ __attribute__((constructor)) static void hs_init(void) {
   hs_copy_env(hs_proc.dir, sizeof hs_proc.dir, "HEAPSHAPE_DIR");
   if (!hs_proc.root_pid) { /* LD_PRELOAD by hand (root_process.c) */
     const char *pre = getenv("LD_PRELOAD");
+    hs_proc.root_by_hand = 1;
     if (hs_proc.output[0])
       hs_proc.root_pid = hs_tree_root_pid(hs_proc.pid, "HEAPSHAPE_OUTPUT", hs_proc.output);
     else if ((hs_proc.root_inferred = hs_proc.dir[0] != 0))
@@ -1359,7 +1360,7 @@ static void hs_final_snapshot(void) {
   int saved = hs_busy;
   hs_busy = 1;
   hs_proc.final_written = 1;
-  if (hs_proc_writes()) hs_snapshot_write(NULL, HS_REASON_EXIT); /* writers.c */
+  hs_exit_write(); /* writers.c */
   hs_active = 0; /* nothing more will be written: let the exit's frees run untracked */
   hs_busy = saved;
 }

@@ -57,10 +57,12 @@ static inline void hs_request_dump(uint32_t reason) {
 /* 1 when this process writes its exit or periodic snapshots (writers.c says which do).
  * Takes hs_lock. */
 uint32_t hs_proc_writes(void) HS_HIDDEN;       /* writers.c: enum hs_writer, 0: writes nothing */
+void hs_exit_write(void) HS_HIDDEN;            /* writers.c: the exit snapshot, when the rules allow */
 uint32_t hs_proc_rule_locked(void) HS_HIDDEN;  /* the same, hs_lock held and totals merged */
 void hs_proc_mark_base(int at_fork) HS_HIDDEN; /* a child's own work starts here */
 int hs_budget_allows(void) HS_HIDDEN;          /* child_budget.c: 0 when the children's budget is spent */
-void hs_budget_note(uint64_t bytes) HS_HIDDEN; /* the snapshot just written, when budgeted */
+void hs_budget_note(uint64_t bytes) HS_HIDDEN;
+void hs_budget_close(void) HS_HIDDEN;           /* the root by hand deletes the ledger at its exit */ /* the snapshot just written, when budgeted */
 uint64_t hs_live_now(void) HS_HIDDEN;          /* live bytes of every thread (core.c) */
 
 /* Time-driven periodic snapshots (timer.c). */
@@ -154,6 +156,7 @@ void hs_out_pad8(struct hs_out *o) HS_HIDDEN; /* zero bytes up to a multiple of 
 struct hs_process {
   int pid;
   int root_pid;         /* HEAPSHAPE_ROOT_PID, or 0 */
+  int root_by_hand;     /* no HEAPSHAPE_ROOT_PID: LD_PRELOAD set by hand (root_process.c) */
   int root_inferred;    /* root_pid found from HEAPSHAPE_DIR or LD_PRELOAD (writers.c) */
   uint32_t max_frames;  /* HEAPSHAPE_FRAMES, default 1 */
   uint32_t program_sid;

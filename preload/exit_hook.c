@@ -53,7 +53,7 @@ static void hs_exit_snapshot(void) {
     int saved = hs_busy;
     hs_busy = 1;
     hs_proc.final_written = 1;
-    if (hs_proc_writes()) hs_snapshot_write(NULL, HS_REASON_EXIT); /* writers.c */
+    hs_exit_write(); /* writers.c */
     /* Nothing more will be written: interpreter finalization frees every object, and
      * tracking those frees would only cost time (a third of the run on 1M live dicts). */
     hs_active = 0;

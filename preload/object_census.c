@@ -1133,9 +1133,9 @@ static int hs_items(struct hs_anatomy *a, uintptr_t p, unsigned kind, uintptr_t 
   int64_t len = (int64_t)rd64(p + 16);
   if (len < 0) return 0;
   *n = (uint64_t)len;
-  if (kind == HS_EK_TUPLE) {
-    *items = p + 24;
-    return slot_size(a, (size_t)j) >= 16 + 24 + 8 * *n;
+  if (kind == HS_EK_TUPLE) { /* 3.14 added the cached hash before the items */
+    *items = p + HS_TUPLE_ITEMS;
+    return slot_size(a, (size_t)j) >= 16 + HS_TUPLE_ITEMS + 8 * *n;
   }
   if (!len) return 1;
   *items = rd64(p + 24);

@@ -75,6 +75,14 @@ uint32_t hs_proc_writes(void) {
   return rule;
 }
 
+/* The exit snapshot of this process, when the rules above let it write. A root started by
+ * hand (no `heapshape run` to read and delete the children's ledger) deletes the ledger after
+ * it: children that outlive it start a new one. */
+void hs_exit_write(void) {
+  if (hs_proc_writes()) hs_snapshot_write(NULL, HS_REASON_EXIT);
+  hs_budget_close(); /* child_budget.c */
+}
+
 /* The start of a child's own work: the fork (atfork child handler), or the end of the
  * interpreter's start-up (pyhooks.c) in a process that did not fork from a tracked one. */
 void hs_proc_mark_base(int at_fork) {

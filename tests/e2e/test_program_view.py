@@ -12,7 +12,8 @@ who sets LD_PRELOAD by hand (no `heapshape run`), on every supported interpreter
   output       programs/output_tree.py under LD_PRELOAD + HEAPSHAPE_OUTPUT=DIR/out.hsnap only:
                out.hsnap is the root's (its pid, its ROOT line with 50,000+ blocks); the fork
                child and the exec'd Python child write heapshape-PROGRAM-PID.hsnap files in
-               HEAPSHAPE_DIR instead of overwriting out.hsnap.
+               HEAPSHAPE_DIR instead of overwriting out.hsnap; the children's ledger
+               (preload/child_budget.c) is gone when the root has exited.
 """
 import glob
 import json

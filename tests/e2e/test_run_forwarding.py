@@ -62,13 +62,15 @@ class OtherUserChild(hstest.TestCase):
         os.chmod(self.tmp, 0o1777)  # the child, as nobody, writes its own snapshot here
         code = ("import subprocess, sys\n"
                 "p = subprocess.run(['setpriv', '--reuid=nobody', '--regid=nogroup', "
-                "'--clear-groups', sys.executable, '-c', 'import os; print(os.getuid())'], "
+                "'--clear-groups', sys.executable, '-c', "
+                "'import os; x = [float(i) for i in range(100_000)]; print(os.getuid())'], "
                 "capture_output=True, text=True)\n"
                 "print(repr(p.stdout), repr(p.stderr))\n")
         p = hstest.cli("run", "-o", os.path.join(self.tmp, "root.hsnap"), "--", PY, "-c", code,
                        cwd=self.tmp)
         self.assertEqual(p.stdout.strip(), "'65534\\n' ''")
-        # and the child was profiled: its snapshot, owned by nobody
+        # and the child was profiled: its snapshot (it holds 3.2 MB, above the 1 MiB a child
+        # must add to write), owned by nobody
         kids = [f for f in glob.glob(os.path.join(self.tmp, "heapshape-*.hsnap"))]
         self.assertEqual([os.stat(f).st_uid for f in kids], [65534], kids)
 
