@@ -1143,6 +1143,19 @@ static int hs_items(struct hs_anatomy *a, uintptr_t p, unsigned kind, uintptr_t 
   return k >= 0 && slot_size(a, (size_t)k) >= 8 * *n;
 }
 
+/* The entry of the big list at slot i (its item count n) whose element kinds the containers
+ * pass counted, or -1. */
+static long hs_bigl_find(const struct hs_anatomy *a, long i, uint64_t n) {
+  if (i < 0 || !a->nbigl) return -1;
+  uint32_t rank = (uint32_t)RK(a, (size_t)i), lo = 0, hi = a->nbigl;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (a->bigl_rank[mid] < rank) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a->nbigl && a->bigl_rank[lo] == rank && a->bigl_n[lo] == n ? (long)lo : -1;
+}
+
 static int hs_elem_take(struct hs_anatomy *a, struct hs_shape *sh) {
   if (a->elem_left) {
     a->elem_left--;
@@ -1164,6 +1177,16 @@ static void hs_elem_value(struct hs_anatomy *a, struct hs_shape *sh, uintptr_t v
   }
   if (n < sh->e.inner_min) sh->e.inner_min = n;
   if (n > sh->e.inner_max) sh->e.inner_max = n;
+  if (k == HS_EK_LIST && n >= HS_ELEM_BIG && a->elem_left >= n) {
+    /* a big list inside a sampled container (a list of big lists): its element kinds were
+     * counted by the containers pass, the same counts as the loop below gives */
+    long b = hs_bigl_find(a, hs_live_find(v - 16), n);
+    if (b >= 0) {
+      a->elem_left -= n;
+      for (unsigned e = 0; e < HS_EK_KINDS; e++) sh->e.inner[e] += a->bigl_kinds[b][e];
+      return;
+    }
+  }
   for (uint64_t j = 0; j < n && hs_elem_take(a, sh); j++) {
     uintptr_t x = rd64(items + 8 * j);
     if (x) sh->e.inner[hs_kind(a, x)]++;
@@ -1202,17 +1225,12 @@ static HS_NOINLINE void hs_elem_scan(struct hs_anatomy *a, size_t i, struct hs_s
     sh->e.flags &= (uint16_t)~HS_ELEM_COMPLETE;
     return;
   }
-  if (k == HS_EK_LIST && n >= HS_ELEM_BIG && a->nbigl && a->elem_left >= n) {
+  if (k == HS_EK_LIST && n >= HS_ELEM_BIG && a->elem_left >= n) {
     /* counted by the containers pass: the same counts as the loop below gives */
-    uint32_t rank = (uint32_t)RK(a, i), lo = 0, hi = a->nbigl;
-    while (lo < hi) {
-      uint32_t mid = (lo + hi) / 2;
-      if (a->bigl_rank[mid] < rank) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < a->nbigl && a->bigl_rank[lo] == rank && a->bigl_n[lo] == n) {
+    long b = hs_bigl_find(a, i, n);
+    if (b >= 0) {
       a->elem_left -= n;
-      for (unsigned e = 0; e < HS_EK_KINDS; e++) sh->e.values[e] += a->bigl_kinds[lo][e];
+      for (unsigned e = 0; e < HS_EK_KINDS; e++) sh->e.values[e] += a->bigl_kinds[b][e];
       return;
     }
   }
