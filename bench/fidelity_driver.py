@@ -74,6 +74,17 @@ def _rows(stats, diff):
 
 _snap0 = None
 
+# CPython's method cache (_PyType_Lookup, 4096 entries) holds a strong reference to the name of
+# every lookup it caches, in a slot chosen from the type's version tag and the name's ADDRESS.
+# A name made afresh at each call (pickle's save_global: getattr(cls, '__qualname__') of a
+# static type is a new 45-byte str "date" per call, then getattr(module, name)) occupies a new
+# slot each time and stays alive until another lookup takes that slot: how many survive depends
+# on where each string was allocated, i.e. on the process (tracemalloc alone: 45, 62 and 152 of
+# them at pickle.py:1053 in three runs on 3.12). Both processes empty the cache just before each
+# capture (sys._clear_type_cache: 3.8-3.14), so that the views compare the tools' attribution
+# and not address luck. See docs/FIDELITY.md.
+_clear_type_cache = getattr(sys, "_clear_internal_caches", None) or sys._clear_type_cache
+
 
 def snapshot(tag):
     global _snap0
@@ -81,6 +92,7 @@ def snapshot(tag):
     # snapshot, tracemalloc's a strlen of the same path. A call allocates (its argument tuple,
     # the converted c_char_p) and may re-create dead objects from free lists; made in both, its
     # effects are the same in both (at this file's lines, left out of both sides).
+    _clear_type_cache()
     r = _CALL(_PATHS[tag])
     if TOOL == "tracemalloc":
         snap = _tm_filter(tracemalloc.take_snapshot())
