@@ -8,7 +8,9 @@ Modes: plain (python -m pytest tests), heapshape (pytest --heapshape, the plugin
 re-executing pytest under the shim), memray (pytest --memray: memray's malloc-level tracking of
 test bodies, pymalloc's small objects unseen), memray-py (pytest --memray
 --trace-python-allocators: every Python object too; not in the default list), shim (heapshape
-run -- python -m pytest tests). Each round runs every mode once, in order; the figures are medians over the
+run -- python -m pytest tests), shim-sampled (the same with --sample-rate), heapshape-exact
+(--heapshape --heapshape-exact); M@alt runs mode M with the shim given by --alt-preload (two
+builds A/B in one interleaved run). Each round runs every mode once, in order; the figures are medians over the
 rounds of the wall time and of the CPU time (user + sys of the process tree, which the load
 of a shared machine disturbs less). Also printed: per-test times of the first and last 100
 tests (from --junitxml) for the profiled modes, the tests whose time grew most against plain,
@@ -86,6 +88,8 @@ def main():
     ap.add_argument("--venv", default="/tmp/heapshape-suite-venv")
     ap.add_argument("--modes", default="plain,heapshape,memray,shim")
     ap.add_argument("--sample-rate", default="64K", help="for mode shim-sampled")
+    ap.add_argument("--alt-preload", help="a second shim: a mode named M@alt runs mode M with it "
+                    "(A/B of two builds in the same interleaved run)")
     a = ap.parse_args()
     py, sdist = setup(a)
     preload = os.environ.get("HEAPSHAPE_PRELOAD") or os.path.realpath(os.path.join(SRC, "bazel-bin/preload/libheapshape.so"))
@@ -104,6 +108,13 @@ def main():
                 env.pop("LD_PRELOAD", None)
                 xml = os.path.join(tmp, "%s.xml" % m)
                 cmd = base + ["--junitxml", xml]
+                mode = m
+                if m.endswith("@alt"):
+                    if not a.alt_preload:
+                        print("mode %s needs --alt-preload" % m)
+                        return 2
+                    env["HEAPSHAPE_PRELOAD"] = os.path.realpath(a.alt_preload)
+                    m = m[:-len("@alt")]
                 if m == "heapshape":
                     env["PYTHONPATH"] = os.path.join(SRC, "python")
                     cmd += ["-p", "pytest_heapshape.plugin", "--heapshape"]
@@ -119,6 +130,7 @@ def main():
                 elif m == "shim-sampled":
                     cmd = [cli, "run", "--sample-rate", a.sample_rate, "-o",
                            os.path.join(tmp, "shim.hsnap"), "--"] + cmd
+                m = mode
                 wall, cpu, rc, out = timed(cmd, tree, env)
                 if rc != 0:
                     print("%s exited %d:\n%s" % (m, rc, out[-3000:]))
@@ -131,7 +143,7 @@ def main():
                     per_test = [s for s in snaps if s[1] != "session.hsnap"]
                     disk = (du(d), len(snaps), max(per_test) if per_test else None,
                             [s for s in snaps if s[1] == "session.hsnap"])
-                print("round %d %-9s wall %7.1f s  cpu %7.1f s" % (r + 1, m, wall, cpu), flush=True)
+                print("round %d %-13s wall %7.1f s  cpu %7.1f s" % (r + 1, m, wall, cpu), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n%s, %s, %d rounds, python %s" % (PKG, ", ".join(PINS), a.rounds, a.python))
@@ -140,7 +152,7 @@ def main():
         w, c = med[m]
         rw = w / med["plain"][0] if "plain" in med else float("nan")
         rc = c / med["plain"][1] if "plain" in med else float("nan")
-        print("%-9s wall %7.1f s (%.2fx)  cpu %7.1f s (%.2fx)  all: %s" % (
+        print("%-13s wall %7.1f s (%.2fx)  cpu %7.1f s (%.2fx)  all: %s" % (
             m, w, rw, c, rc, " ".join("%.1f/%.1f" % x for x in res[m])))
     if "plain" in times:
         plain = dict(times["plain"])

@@ -888,6 +888,13 @@ static uint32_t hs_leaves_cap;
 
 struct hs_slot *hs_map;    /* hs_lock */
 uint16_t hs_map_filter[HS_MAP_FILTER]; /* see core.h */
+uint64_t hs_map_bits[HS_MAP_FILTER / 64];
+
+/* hs_lock held: the counter at i went from 0 to 1 (set) or from 1 to 0 (clear). */
+static inline void hs_filter_mark(size_t i, int set) {
+  uint64_t w = hs_map_bits[i >> 6], b = 1ull << (i & 63);
+  __atomic_store_n(&hs_map_bits[i >> 6], set ? w | b : w & ~b, __ATOMIC_RELAXED);
+}
 size_t hs_map_mask;        /* capacity - 1 */
 static size_t hs_map_count;
 unsigned hs_map_shift;     /* 64 - log2(capacity) */
@@ -966,7 +973,9 @@ static uint64_t *hs_map_slot(uintptr_t key, int create) {
     hs_map[i].key = key;
     hs_map[i].val = 0;
     hs_map_count++;
-    uint16_t *c = &hs_map_filter[hs_filter_index(key)];
+    size_t fi = hs_filter_index(key);
+    uint16_t *c = &hs_map_filter[fi];
+    if (*c == 0) hs_filter_mark(fi, 1);
     if (*c < UINT16_MAX) __atomic_store_n(c, (uint16_t)(*c + 1), __ATOMIC_RELAXED);
   }
   return &hs_map[i].val;
@@ -974,8 +983,12 @@ static uint64_t *hs_map_slot(uintptr_t key, int create) {
 
 static void hs_map_delete(uint64_t *valp) {
   size_t i = (size_t)((struct hs_slot *)((char *)valp - offsetof(struct hs_slot, val)) - hs_map);
-  uint16_t *c = &hs_map_filter[hs_filter_index(hs_map[i].key)];
-  if (*c && *c < UINT16_MAX) __atomic_store_n(c, (uint16_t)(*c - 1), __ATOMIC_RELAXED); /* saturated stays */
+  size_t fi = hs_filter_index(hs_map[i].key);
+  uint16_t *c = &hs_map_filter[fi];
+  if (*c && *c < UINT16_MAX) { /* saturated stays */
+    __atomic_store_n(c, (uint16_t)(*c - 1), __ATOMIC_RELAXED);
+    if (*c == 0) hs_filter_mark(fi, 0);
+  }
   size_t j = i;
   for (;;) { /* backward-shift deletion */
     j = (j + 1) & hs_map_mask;

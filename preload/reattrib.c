@@ -20,7 +20,8 @@
  * PyRefTracer_GetTracer answers what the program installed.
  *
  * Cost on the common path (an object created in the block the hook just recorded): two
- * thread-local loads and a compare.
+ * thread-local loads and a compare. In sampled mode, where most blocks are not recorded, one
+ * more: the map filter's bits of the three places the block can start (in one 8 KiB array).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -58,16 +59,33 @@ static void *hs_ra_prev_data;
 
 #define HS_TPFLAGS_HAVE_GC (1ul << 14)
 
-/* An object was just created at op (GIL held). */
-static inline void hs_ra_created(void *op) {
-  uintptr_t o = (uintptr_t)op;
+/* An object is created at o (GIL held): 0 when nothing is to be moved, known without
+ * touching the object (so _Py_NewReference can ask before forwarding, and forward as a tail
+ * call), 1 when hs_ra_move must look once the object is made. */
+static inline int hs_ra_look(uintptr_t o) {
   if (HS_LIKELY(o - hs_last_block < hs_last_size)) {
     /* created in the block just recorded: a fresh allocation. Consumed, so that the block's
      * next creation (a float dropped and re-created with no recorded allocation between, or
      * any block in sampled mode, where most allocations leave this alone) is looked at. */
     hs_last_size = 0;
-    return;
+    return 0;
   }
+  /* Without a shadow table (sampled mode) every recorded block is in the hash map, and the
+   * block starts at o, o - 16 or o - 32: when the map's filter holds none of these, the block
+   * was never recorded (sampled out, or older than the hooks) and nothing is to be moved.
+   * Same answer as hs_core_reattribute's own filter test, before the type's flags are read;
+   * in sampled mode outside exact windows most creations end here. */
+  if (!hs_l1) {
+    size_t i = hs_filter_index(o);
+    if (!(hs_filter_bit(i) | hs_filter_bit((i - 1) & (HS_MAP_FILTER - 1)) |
+          hs_filter_bit((i - 2) & (HS_MAP_FILTER - 1))))
+      return 0;
+  }
+  return 1;
+}
+
+/* The object at o, just made, may sit in a recorded block: moved to the current line. */
+static __attribute__((noinline)) void hs_ra_move(uintptr_t o) {
   if (!hs_active || hs_busy) return;
   /* where the block starts: _PyType_PreHeaderSize (GC header, 3.11+ managed dict/weakref) */
   const char *tp = *(const char *const *)(o + 8);
@@ -79,22 +97,37 @@ static inline void hs_ra_created(void *op) {
   hs_busy = 0;
 }
 
+/* An object was just created at op (GIL held). */
+static inline void hs_ra_created(void *op) {
+  if (hs_ra_look((uintptr_t)op)) hs_ra_move((uintptr_t)op);
+}
+
 /* ------------------------------------------------------------------ 3.9 - 3.12 */
 
 static void hs_ra_resolve(void (**p)(void *), const char *name) {
   if (!*p) *(void **)p = dlsym(RTLD_NEXT, name);
 }
 
+/* Asks first (the object's type is set, its reference count not yet) and forwards last, as a
+ * tail call, when there is nothing to move: the common case costs the question and a jump. */
 HS_EXPORT void _Py_NewReference(void *op) {
   if (HS_UNLIKELY(!p_newref)) hs_ra_resolve(&p_newref, "_Py_NewReference");
+  if (hs_ra_newref && hs_ra_look((uintptr_t)op)) {
+    p_newref(op);
+    hs_ra_move((uintptr_t)op);
+    return;
+  }
   p_newref(op);
-  if (hs_ra_newref) hs_ra_created(op);
 }
 
 HS_EXPORT void _Py_NewReferenceNoTotal(void *op) {
   if (HS_UNLIKELY(!p_newref_nototal)) hs_ra_resolve(&p_newref_nototal, "_Py_NewReferenceNoTotal");
+  if (hs_ra_newref && hs_ra_look((uintptr_t)op)) {
+    p_newref_nototal(op);
+    hs_ra_move((uintptr_t)op);
+    return;
+  }
   p_newref_nototal(op);
-  if (hs_ra_newref) hs_ra_created(op);
 }
 
 /* ------------------------------------------------------------------ 3.13 and later */
