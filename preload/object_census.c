@@ -195,6 +195,11 @@ struct hs_anatomy {
   size_t own_owner;
   uint32_t own_row; /* UINT32_MAX: none */
   uint32_t own_class; /* the owner's class (CLS) */
+  /* the split of the block hs_count_owned counted last, when it was not a str (an owner's
+   * scalars mostly share class and size): class word (0: none), size, domain, parts */
+  uint32_t split_cls;
+  uint8_t split_dom;
+  uint64_t split_size, split_hdr, split_rounding, split_data;
   uintptr_t last_neg; /* the last address found not to be a type (one-entry cache) */
   const uint8_t *dom; /* hs_site_domains() */
   uint32_t ndom;
@@ -886,14 +891,31 @@ static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t own
   uint64_t val = hs_live_val(j);
   uint64_t size = val >> HS_SITE_ID_BITS;
   uint32_t cj = a->cls[rj];
-  struct hs_split sp = hs_split_object(a, addr, cj, size);
+  uint8_t dom = hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK));
   r->owned_blocks++;
   r->owned_bytes += size;
+  if ((cj & CLS_MASK) && cj == a->split_cls && size == a->split_size && dom == a->split_dom) {
+    r->owned_header_bytes += a->split_hdr;
+    r->owned_rounding_bytes += a->split_rounding;
+    r->owned_data_bytes += a->split_data;
+    return;
+  }
+  struct hs_split sp = hs_split_object(a, addr, cj, size);
+  uint64_t rounding = hs_rounding(addr, size, dom);
   r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
-  r->owned_rounding_bytes += hs_rounding(addr, size, hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK)));
+  r->owned_rounding_bytes += rounding;
   /* a bytearray's buffer is all data */
   if (!(cj & CLS_MASK) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
   r->owned_data_bytes += sp.data;
+  if ((cj & CLS_MASK) && a->types[(cj & CLS_MASK) - 1].addr != hs_pyi.unicode_type) {
+    /* the split of an object other than a str depends on its class word and size alone */
+    a->split_cls = cj;
+    a->split_size = size;
+    a->split_dom = dom;
+    a->split_hdr = sp.gc + sp.pre + sp.hdr;
+    a->split_rounding = rounding;
+    a->split_data = sp.data;
+  }
 }
 
 /* ------------------------------------------------------------------ shapes */
