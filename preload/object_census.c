@@ -474,7 +474,8 @@ static int hs_is_scalar(const struct hs_type *t) {
          t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type;
 }
 
-static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr);
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr,
+                           uint64_t n);
 
 /* Block j becomes owner's, unless it is already someone's. Owners are never owned themselves
  * (instances claim their dicts first; a claimed dict claims nothing), so j is counted in the
@@ -482,7 +483,7 @@ static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t own
 static void hs_own_block_r(struct hs_anatomy *a, size_t j, size_t r, size_t owner, uintptr_t addr) {
   if (j == owner || hs_owned_r(a, r)) return;
   a->owned[r >> 6] |= 1ull << (r & 63);
-  hs_count_owned(a, j, r, owner, addr);
+  hs_count_owned(a, j, r, owner, addr, 1);
 }
 static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
   if (j >= 0) hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner, slot_key(a, (size_t)j));
@@ -690,9 +691,24 @@ static int hs_is_instance_type(const struct hs_type *t) {
 static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p);
 static int hs_int_fits(uintptr_t p, uint64_t size);
 
+/* A run of blocks a big list claims that hs_count_owned may count at once: same class word
+ * and same slot value (site and size), not str. */
+struct hs_run {
+  uint64_t n, val;
+  uint32_t cls;
+  size_t j, r;
+  uintptr_t addr;
+};
+static void hs_run_flush(struct hs_anatomy *a, struct hs_run *run, size_t owner) {
+  if (run->n) hs_count_owned(a, run->j, run->r, owner, run->addr, run->n);
+  run->n = 0;
+}
+
 /* hs_own_scalar for an element of a big list, which also returns the element's ELEM kind
- * (hs_kind) from the block and type it has just found. */
-static unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, size_t owner) {
+ * (hs_kind) from the block and type it has just found; the blocks it claims are counted in
+ * runs (run). */
+static inline unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, size_t owner,
+                                          struct hs_run *run) {
   if (p == hs_pyi.none_obj) return HS_EK_NONE;
   long j = hs_live_find(p);
   if (j < 0) return hs_kind(a, p); /* GC objects (header at p - 16 or - 32), static ones */
@@ -700,7 +716,18 @@ static unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, size_t own
   uint32_t c = a->cls[r];
   if (!(c & CLS_MASK) || (c >> 14) != 0) return HS_EK_OTHER;
   const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
-  if (hs_is_scalar(t) && rd64(p) == 1) hs_own_block_r(a, (size_t)j, r, owner, p);
+  if (hs_is_scalar(t) && rd64(p) == 1 && (size_t)j != owner && !hs_owned_r(a, r)) {
+    a->owned[r >> 6] |= 1ull << (r & 63);
+    uint64_t val = hs_live_val((size_t)j);
+    if (t->addr == hs_pyi.unicode_type) {
+      hs_count_owned(a, (size_t)j, r, owner, p, 1); /* a str's split reads the object */
+    } else if (run->n && c == run->cls && val == run->val) {
+      run->n++;
+    } else {
+      hs_run_flush(a, run, owner);
+      *run = (struct hs_run){1, val, c, (size_t)j, r, p};
+    }
+  }
   if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
   if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
   if (t->addr == hs_pyi.long_type)
@@ -731,10 +758,12 @@ static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, size_t ri, u
        * tuple: those the shapes pass scans itself) */
       uint64_t *kinds = a->bigl_kinds[a->nbigl];
       memset(kinds, 0, sizeof(uint64_t) * HS_EK_KINDS);
+      struct hs_run run = {0, 0, 0, 0, 0, 0};
       for (int64_t k = 0; k < n; k++) {
         uintptr_t v = rd64(items + 8 * (uint64_t)k);
-        if (v) kinds[hs_own_scalar_kind(a, v, i)]++;
+        if (v) kinds[hs_own_scalar_kind(a, v, i, &run)]++;
       }
+      hs_run_flush(a, &run, i);
       if (!kinds[HS_EK_LIST] && !kinds[HS_EK_TUPLE]) {
         a->bigl_rank[a->nbigl] = (uint32_t)ri;
         a->bigl_n[a->nbigl++] = (uint64_t)n;
@@ -873,8 +902,10 @@ static struct hs_split hs_split_object(const struct hs_anatomy *a, uintptr_t add
   return s;
 }
 
-/* Counts block j, just claimed, in the row of its owner. */
-static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr) {
+/* Counts block j, just claimed, in the row of its owner, n times (n > 1: n blocks of j's class
+ * word, site and size, none a str; hs_own_big_list). */
+static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr,
+                           uint64_t n) {
   uint32_t oc, row;
   if (owner == a->own_owner && a->own_row != UINT32_MAX) {
     row = a->own_row;
@@ -892,21 +923,21 @@ static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t own
   uint64_t size = val >> HS_SITE_ID_BITS;
   uint32_t cj = a->cls[rj];
   uint8_t dom = hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK));
-  r->owned_blocks++;
-  r->owned_bytes += size;
+  r->owned_blocks += n;
+  r->owned_bytes += n * size;
   if ((cj & CLS_MASK) && cj == a->split_cls && size == a->split_size && dom == a->split_dom) {
-    r->owned_header_bytes += a->split_hdr;
-    r->owned_rounding_bytes += a->split_rounding;
-    r->owned_data_bytes += a->split_data;
+    r->owned_header_bytes += n * a->split_hdr;
+    r->owned_rounding_bytes += n * a->split_rounding;
+    r->owned_data_bytes += n * a->split_data;
     return;
   }
   struct hs_split sp = hs_split_object(a, addr, cj, size);
   uint64_t rounding = hs_rounding(addr, size, dom);
-  r->owned_header_bytes += sp.gc + sp.pre + sp.hdr;
-  r->owned_rounding_bytes += rounding;
+  r->owned_header_bytes += n * (sp.gc + sp.pre + sp.hdr);
+  r->owned_rounding_bytes += n * rounding;
   /* a bytearray's buffer is all data */
   if (!(cj & CLS_MASK) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
-  r->owned_data_bytes += sp.data;
+  r->owned_data_bytes += n * sp.data;
   if ((cj & CLS_MASK) && a->types[(cj & CLS_MASK) - 1].addr != hs_pyi.unicode_type) {
     /* the split of an object other than a str depends on its class word and size alone */
     a->split_cls = cj;
