@@ -51,6 +51,10 @@ DEFAULT_PYTHONS = ["3.12.1", "3.13.0"]
 # pyperformance-like bodies of bench/workloads with the iteration counts of run_bench.py --quick
 PYPERF = {"float": 2, "raytrace": 1, "deltablue": 20, "go": 1, "json_dumps": 10,
           "pickle_pure_python": 10, "particles": 200_000, "instances": 200_000, "churn4": 50_000}
+# the threaded bodies again with their threads run one after another: interleaved, which dead
+# block each thread re-creates from a free list depends on where the interpreter switched threads,
+# which differs between two processes of different speeds (docs/FIDELITY.md, "Threads")
+SERIAL = ["churn4@serial"]
 STDLIB = ["empty", "ast_parse", "json_load", "elementtree", "csv_dictreader", "sqlite_fetchall",
           "word_counter", "numpy", "pandas"]
 EXCLUDE = ["*/fidelity_driver.py", "*/tracemalloc.py"]
@@ -86,7 +90,7 @@ def cli_json(*args):
 
 def run_one(py, workload, tmp):
     """Returns (tm, hs): {"live": rows, "diff": rows} from each tool, and the wall times."""
-    iters = [str(PYPERF[workload.split(":")[1]])] if workload.startswith("pyperf:") else []
+    iters = [str(PYPERF[workload.split(":")[1].split("@")[0]])] if workload.startswith("pyperf:") else []
     tm_dir, hs_dir = os.path.join(tmp, "tm"), os.path.join(tmp, "hs")
     os.makedirs(tm_dir)
     os.makedirs(hs_dir)
@@ -256,7 +260,7 @@ def main():
             sys.exit("fidelity: %s is missing; build it: bazel build //preload:libheapshape.so //analyzer:heapshape" % path)
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     workloads = (args.workloads.split(",") if args.workloads else
-                 ["stdlib:empty"] + ["pyperf:" + w for w in PYPERF] +
+                 ["stdlib:empty"] + ["pyperf:" + w for w in PYPERF] + ["pyperf:" + w for w in SERIAL] +
                  ["stdlib:" + w for w in STDLIB if w != "empty"])
     results, labels, raw = [], [], []
     for spec in args.python or DEFAULT_PYTHONS:

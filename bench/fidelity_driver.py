@@ -4,7 +4,8 @@
     heapshape run -- python fidelity_driver.py heapshape WORKLOAD OUTDIR
 
 WORKLOAD is `pyperf:NAME` (bench/workloads/NAME.py, run as __main__ with its quick iteration
-count, its globals kept) or `stdlib:NAME` (bench/fidelity_workloads.py: setup before snapshot 0,
+count, its globals kept; `pyperf:NAME@serial` with sys.setswitchinterval(100), so that its threads
+run one after another) or `stdlib:NAME` (bench/fidelity_workloads.py: setup before snapshot 0,
 run after it, its result kept). Snapshot 0 is taken after setup, snapshot A after the work, with
 everything the work built still alive. Both tools import the same modules (tracemalloc, ctypes,
 json) so that the two processes differ only in the profiler.
@@ -126,6 +127,12 @@ def main():
     kind, name = WORKLOAD.split(":", 1)
     with tempfile.TemporaryDirectory(prefix="hs-fidelity-") as tmp:
         if kind == "pyperf":
+            if name.endswith("@serial"):
+                # the threads one after another (no switch for 100 s): both processes make the
+                # same allocations in the same order, whatever their speed (docs/FIDELITY.md,
+                # "Threads")
+                name = name[:-len("@serial")]
+                sys.setswitchinterval(100)
             sys.path.insert(0, os.path.join(HERE, "workloads"))
             path = os.path.join(HERE, "workloads", name + ".py")
             sys.argv = [path] + ([str(ITERATIONS)] if ITERATIONS else [])
