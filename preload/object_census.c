@@ -489,6 +489,48 @@ static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
   if (j >= 0) hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner, slot_key(a, (size_t)j));
 }
 
+/* A run of blocks an owner claims that hs_count_owned may count at once: same class word
+ * and same slot value (site and size), not str. */
+struct hs_run {
+  uint64_t n, val;
+  uint32_t cls;
+  size_t j, r;
+  uintptr_t addr;
+};
+static void hs_run_flush(struct hs_anatomy *a, struct hs_run *run, size_t owner) {
+  if (run->n) hs_count_owned(a, run->j, run->r, owner, run->addr, run->n);
+  run->n = 0;
+}
+/* hs_own_block_r for the scalar block j (rank r, class word c, type t) at p, counted in run. */
+static inline void hs_claim_run(struct hs_anatomy *a, size_t j, size_t r, uint32_t c,
+                                const struct hs_type *t, uintptr_t p, size_t owner,
+                                struct hs_run *run) {
+  if (j == owner || hs_owned_r(a, r)) return;
+  a->owned[r >> 6] |= 1ull << (r & 63);
+  uint64_t val = hs_live_val(j);
+  if (t->addr == hs_pyi.unicode_type) {
+    hs_count_owned(a, j, r, owner, p, 1); /* a str's split reads the object */
+  } else if (run->n && c == run->cls && val == run->val) {
+    run->n++;
+  } else {
+    hs_run_flush(a, run, owner);
+    *run = (struct hs_run){1, val, c, j, r, p};
+  }
+}
+
+/* A boxed scalar referenced only by the owner, counted in run. */
+static void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner, struct hs_run *run) {
+  long j = hs_live_find(p);
+  if (j < 0) return;
+  size_t r = RK(a, (size_t)j);
+  uint32_t c = a->cls[r];
+  if (!(c & CLS_MASK) || (c >> 14) != 0) return; /* an object at the block's start */
+  const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
+  if (!hs_is_scalar(t)) return;
+  if (rd64(p) != 1) return;
+  hs_claim_run(a, (size_t)j, r, c, t, p, owner, run);
+}
+
 /* A boxed scalar referenced only by the owner. */
 static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
   long j = hs_live_find(p);
@@ -592,14 +634,21 @@ static long hs_dict_entries(struct hs_anatomy *a, uintptr_t d, hs_entry_fn fn, v
   return count;
 }
 
+struct hs_own_ctx {
+  size_t owner;
+  struct hs_run run;
+};
 static void hs_own_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, void *arg) {
   (void)key;
-  hs_own_scalar(a, value, (size_t)(uintptr_t)arg);
+  struct hs_own_ctx *c = arg;
+  hs_own_scalar_run(a, value, c->owner, &c->run);
 }
 
 static void hs_own_dict_tables(struct hs_anatomy *a, uintptr_t d, size_t owner) {
   long kb, vb;
-  hs_dict_entries(a, d, hs_own_entry, (void *)(uintptr_t)owner, &kb, &vb);
+  struct hs_own_ctx ctx = {owner, {0, 0, 0, 0, 0, 0}};
+  hs_dict_entries(a, d, hs_own_entry, &ctx, &kb, &vb);
+  hs_run_flush(a, &ctx.run, owner);
   if (kb >= 0 && rd64(slot_key(a, kb)) == 1) hs_own_block(a, kb, owner); /* unshared keys */
   if (vb >= 0) hs_own_block(a, vb, owner);
 }
@@ -691,19 +740,6 @@ static int hs_is_instance_type(const struct hs_type *t) {
 static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p);
 static int hs_int_fits(uintptr_t p, uint64_t size);
 
-/* A run of blocks a big list claims that hs_count_owned may count at once: same class word
- * and same slot value (site and size), not str. */
-struct hs_run {
-  uint64_t n, val;
-  uint32_t cls;
-  size_t j, r;
-  uintptr_t addr;
-};
-static void hs_run_flush(struct hs_anatomy *a, struct hs_run *run, size_t owner) {
-  if (run->n) hs_count_owned(a, run->j, run->r, owner, run->addr, run->n);
-  run->n = 0;
-}
-
 /* hs_own_scalar for an element of a big list, which also returns the element's ELEM kind
  * (hs_kind) from the block and type it has just found; the blocks it claims are counted in
  * runs (run). */
@@ -716,18 +752,7 @@ static inline unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, siz
   uint32_t c = a->cls[r];
   if (!(c & CLS_MASK) || (c >> 14) != 0) return HS_EK_OTHER;
   const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
-  if (hs_is_scalar(t) && rd64(p) == 1 && (size_t)j != owner && !hs_owned_r(a, r)) {
-    a->owned[r >> 6] |= 1ull << (r & 63);
-    uint64_t val = hs_live_val((size_t)j);
-    if (t->addr == hs_pyi.unicode_type) {
-      hs_count_owned(a, (size_t)j, r, owner, p, 1); /* a str's split reads the object */
-    } else if (run->n && c == run->cls && val == run->val) {
-      run->n++;
-    } else {
-      hs_run_flush(a, run, owner);
-      *run = (struct hs_run){1, val, c, (size_t)j, r, p};
-    }
-  }
+  if (hs_is_scalar(t) && rd64(p) == 1) hs_claim_run(a, (size_t)j, r, c, t, p, owner, run);
   if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
   if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
   if (t->addr == hs_pyi.long_type)
