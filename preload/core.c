@@ -1229,6 +1229,7 @@ static void hs_atfork_child(void) {
   hs_proc.seq = 0;
   hs_proc.final_written = 0;
   hs_proc.forked = 1;
+  hs_budget_release(); /* child_budget.c: a lock the parent holds stays the parent's */
   hs_proc_mark_base(1); /* writers.c */
 }
 

@@ -62,6 +62,7 @@ uint32_t hs_proc_rule_locked(void) HS_HIDDEN;  /* the same, hs_lock held and tot
 void hs_proc_mark_base(int at_fork) HS_HIDDEN; /* a child's own work starts here */
 int hs_budget_allows(void) HS_HIDDEN;          /* child_budget.c: 0 when the children's budget is spent */
 void hs_budget_note(uint64_t bytes) HS_HIDDEN;
+void hs_budget_release(void) HS_HIDDEN;         /* drops the ledger's lock without a record */
 void hs_budget_close(void) HS_HIDDEN;           /* the root by hand deletes the ledger at its exit */ /* the snapshot just written, when budgeted */
 uint64_t hs_live_now(void) HS_HIDDEN;          /* live bytes of every thread (core.c) */
 

@@ -558,8 +558,12 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
   }
   struct hs_out o;
   int opened = hs_out_open(&o, path, tmp, sizeof tmp);
-  if (opened == -1) return -1;
-  if (opened < 0) return hs_snapshot_fail(reason, path, errno);
+  if (opened < 0) {
+    int err = errno;
+    hs_budget_release(); /* child_budget.c */
+    if (opened == -1) return -1;
+    return hs_snapshot_fail(reason, path, err);
+  }
   struct hs_maps maps;
   hs_maps_read(&maps);
 
@@ -579,7 +583,11 @@ int hs_snapshot_write(const char *path, uint32_t reason) {
   hs_lock_release();
   if (maps.text) munmap(maps.text, maps.cap);
   munmap(o.buf, o.cap);
-  if (hs_commit_file(o.fd, tmp, path, o.err) < 0) return hs_snapshot_fail(reason, path, errno);
+  if (hs_commit_file(o.fd, tmp, path, o.err) < 0) {
+    int err = errno;
+    hs_budget_release(); /* child_budget.c */
+    return hs_snapshot_fail(reason, path, err);
+  }
   hs_budget_note(o.flushed); /* child_budget.c */
   return 0;
 }

@@ -170,6 +170,33 @@ class Writers(hstest.TestCase):
                                   "children's snapshots reached their budget"
                                   % (stopped, "" if stopped == 1 else "es"), p.stderr)
 
+    def test_budget_holds_for_children_ending_together(self):
+        """12 forked children of 3.2 MB end at the same moment with a 4 MiB budget: they take
+        the ledger in turns (preload/child_budget.c), so the snapshots written add up to at
+        most the budget plus the last one that found room (without the lock, all 12 passed
+        the check at once), and the run counts the others."""
+        prog = os.path.join(hstest.PROGRAMS, "fork_burst.py")
+        for label, py in hstest.default_interpreters()[:2]:
+            with self.subTest(python=label):
+                self.need(label, py)
+                d = os.path.join(self.tmp, "burst-%s" % label)
+                os.mkdir(d)
+                p = hstest.cli("run", "-o", os.path.join(d, "root.hsnap"), "--", py, prog, "12",
+                               cwd=d, extra_env={"HEAPSHAPE_CHILD_BUDGET": "4"})
+                pids = json.loads(p.stdout.strip().splitlines()[-1])
+                files = {int(re.search(r"-(\d+)\.hsnap$", f).group(1)): os.path.getsize(f)
+                         for f in glob.glob(os.path.join(d, "heapshape-*.hsnap"))}
+                self.assertLessEqual(set(files), set(pids))
+                sizes = sorted(files.values())
+                self.assertGreaterEqual(len(sizes), 1, p.stderr)
+                self.assertLess(sum(sizes) - max(sizes), 4 << 20, sizes)
+                self.assertGreaterEqual(sum(sizes), 4 << 20, sizes)
+                stopped = len(pids) - len(files)
+                self.assertGreaterEqual(stopped, 1, sizes)
+                self.assertIn("heapshape: %d more child process%s wrote nothing: the "
+                              "children's snapshots reached their budget"
+                              % (stopped, "" if stopped == 1 else "es"), p.stderr)
+
     def test_small_c_program_plain_preload(self):
         true = "/bin/true"
         e = dict(hstest.env(), LD_PRELOAD=hstest.PRELOAD, HEAPSHAPE_DIR=self.tmp)
