@@ -206,6 +206,7 @@ def run_one(label, py, spec, mode, cli, results_dir):
         "command": " ".join("%s=%s" % kv for kv in extra_env.items()).strip()
                    + (" " if extra_env else "") + " ".join(cmd),
         "when": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),  # of this checkout: the shim when the command is its wrapper
     }
 
 
@@ -280,10 +281,13 @@ def doc_section(all_results):
                     snaps += " (+%d .tmp)" % on["tmp_files"]
             t = "%s / %s" % (off["seconds"] if off else "-", on["seconds"] if on else "-")
             flag = "" if not (off and on) or passed(off) == passed(on) else " **differs**"
-            shim = re.search(r"relfuzz-hs-(\w+)/|heapshape-(\w+)/", on["command"]) if on else None
+            # the shim: a copy in /tmp/heapshape-COMMIT/ (or relfuzz-hs-COMMIT/), else the
+            # checkout's own wrapper at the commit recorded with the run
+            shim = re.search(r"relfuzz-hs-([0-9a-f]{7,12})/|heapshape-([0-9a-f]{7,12})/",
+                             on["command"]) if on else None
             lines.append("| %s%s | %s | %s | %s | %s | %s |" % (
                 spec, flag, short(off), short(on), t, snaps,
-                (shim.group(1) or shim.group(2)) if shim else "-"))
+                (shim.group(1) or shim.group(2)) if shim else (on or {}).get("commit", "-")))
         total = sum(r["snapshot_bytes"] for k, r in runs.items() if k.endswith("|shim"))
         lines.append("")
         top = {}

@@ -164,11 +164,7 @@ class Writers(hstest.TestCase):
                     self.assertEqual(wrote, pids[:len(wrote)], "the first ones write")
                     self.assertLess(sum(sizes[:-1]), 1 << 20, sizes)
                     self.assertGreaterEqual(sum(sizes), 1 << 20, sizes)
-                    stopped = len(pids) - len(wrote)
-                    self.assertGreaterEqual(stopped, 1, sizes)
-                    self.assertIn("heapshape: %d more child process%s wrote nothing: the "
-                                  "children's snapshots reached their budget"
-                                  % (stopped, "" if stopped == 1 else "es"), p.stderr)
+                    self.assert_stopped(p, len(pids) - len(wrote), sizes)
 
     def test_budget_holds_for_children_ending_together(self):
         """12 forked children of 3.2 MB end at the same moment with a 4 MiB budget: they take
@@ -191,11 +187,14 @@ class Writers(hstest.TestCase):
                 self.assertGreaterEqual(len(sizes), 1, p.stderr)
                 self.assertLess(sum(sizes) - max(sizes), 4 << 20, sizes)
                 self.assertGreaterEqual(sum(sizes), 4 << 20, sizes)
-                stopped = len(pids) - len(files)
-                self.assertGreaterEqual(stopped, 1, sizes)
-                self.assertIn("heapshape: %d more child process%s wrote nothing: the "
-                              "children's snapshots reached their budget"
-                              % (stopped, "" if stopped == 1 else "es"), p.stderr)
+                self.assert_stopped(p, len(pids) - len(files), sizes)
+
+    def assert_stopped(self, p, stopped, sizes):
+        """Some children were stopped by the budget, and the run says how many."""
+        self.assertGreaterEqual(stopped, 1, sizes)
+        self.assertIn("heapshape: %d more child process%s wrote nothing: the "
+                      "children's snapshots reached their budget"
+                      % (stopped, "" if stopped == 1 else "es"), p.stderr)
 
     def test_small_c_program_plain_preload(self):
         true = "/bin/true"
