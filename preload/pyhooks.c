@@ -211,6 +211,55 @@ static inline char *hs_py_gil_tstate(void) {
 #define RD_PTR(p, off) (*(char *const *)((p) + (off)))
 #define RD_I32(p, off) (*(const int32_t *)((p) + (off)))
 
+/* 3.13+, several frames: the last walk of this thread, raw frame by raw frame (every frame
+ * of the chain it visited, kept or skipped). While the innermost frame runs, the frames that
+ * called it are frozen, so the next allocation usually finds the same chain: when every
+ * visited frame still has the same address, owner, code object (f_executable) and
+ * instruction pointer, and no code object was freed since (hs_code_epoch: a code pointer then
+ * still names the same object), the walk would keep the same frames with the same lines, and
+ * the site found last time is the answer. Checking reads four words per frame from the data
+ * stack; it saves each frame's line-cache probe and the site cache's hash and compare
+ * (churn4 on 3.14 with 16 frames: free-list re-creations, one full walk each, on a chain that
+ * changed only in the innermost instruction pointer, and mostly not at all). */
+#define HS_WM_RAW 40
+#define HS_WM_TAB 16
+struct hs_wmframe {
+  const char *f, *exec, *instr;
+  uintptr_t owner;
+};
+static HS_TLS struct hs_walkmemo {
+  const char *ts;
+  unsigned epoch;                 /* hs_code_epoch when made; 0: empty */
+  int raw;                        /* frames visited */
+  int to_end;                     /* 1: the walk ended at the end of the chain (not at max) */
+  uint32_t max;                   /* hs_proc.max_frames it was made for */
+  struct hs_wmsite {
+    uint32_t frame0;                /* innermost frame's id + 1; 0: empty */
+    uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1; 0 = not known */
+  } tab[HS_WM_TAB];
+  struct hs_wmframe fr[HS_WM_RAW];
+} hs_wm;
+/* hs_py_walk_seg's HS_WALK_313 case records the frames it visits here when set (raw = -1
+ * when the chain was longer than HS_WM_RAW) */
+static HS_TLS int hs_wm_rec;
+
+/* 3.13+: the line-cache entry of the Python frame f (owner < 3), or NULL when it is skipped
+ * (no code object, or a frame still in its prologue). */
+static inline struct hs_lcache *hs_py_frame313(const char *f, uint8_t owner) {
+  char *code = (char *)((uintptr_t)RD_PTR(f, hs_fl.exec) & ~(uintptr_t)7);
+  char *instr = RD_PTR(f, hs_fl.instr);
+  char *first = code + hs_fl.adapt;
+  if (!code) return NULL;
+  struct hs_lcache *e = hs_py_frame_cached(code, (int32_t)(instr - first));
+  if (!e) {
+    if (*(void *const *)(code + 8) != p_CodeType) return NULL;
+    if (owner != 1 && hs_fl.check_first && instr < first + 2 * (ptrdiff_t)RD_I32(code, hs_fl.first))
+      return NULL;
+    e = hs_py_frame(code, (int32_t)(instr - first));
+  }
+  return e;
+}
+
 /* Collects the frame ids of up to max innermost complete Python frames into ids, and their
  * cache entries into out (out[0] is used by the one-frame path only: with several frames an
  * entry can be taken over by a later frame of the same walk that maps to the same slot, so its
@@ -274,27 +323,30 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
     case HS_WALK_313: /* 3.13+: hs_fl; 3.14 tags f_executable (a _PyStackRef) in its low bits */
       for (f = RD_PTR(ts, hs_fl.tstate_frame); f && n < max; f = RD_PTR(f, hs_fl.prev)) {
         uint8_t owner = *(const uint8_t *)(f + hs_fl.owner);
+        if (HS_UNLIKELY(hs_wm_rec)) {
+          int r = hs_wm.raw;
+          if (r >= 0 && r < HS_WM_RAW) {
+            hs_wm.fr[r].f = f;
+            hs_wm.fr[r].exec = RD_PTR(f, hs_fl.exec);
+            hs_wm.fr[r].instr = RD_PTR(f, hs_fl.instr);
+            hs_wm.fr[r].owner = owner;
+            hs_wm.raw = r + 1;
+          } else {
+            hs_wm.raw = -1;
+          }
+        }
         if (owner >= 3) { /* C-stack entry (3.13: CSTACK; 3.14+: INTERPRETER, CSTACK) */
           HS_SEG_END();
           continue;
         }
-        char *code = (char *)((uintptr_t)RD_PTR(f, hs_fl.exec) & ~(uintptr_t)7);
-        char *instr = RD_PTR(f, hs_fl.instr);
-        char *first = code + hs_fl.adapt;
-        if (!code) continue;
-        struct hs_lcache *e = hs_py_frame_cached(code, (int32_t)(instr - first));
-        if (!e) {
-          if (*(void *const *)(code + 8) != p_CodeType) continue;
-          if (owner != 1 && hs_fl.check_first && instr < first + 2 * (ptrdiff_t)RD_I32(code, hs_fl.first))
-            continue;
-          e = hs_py_frame(code, (int32_t)(instr - first));
-        }
+        struct hs_lcache *e = hs_py_frame313(f, owner);
         if (e) {
           if (seg) seg[n] = 0;
           ids[n] = e->frame;
           out[n++] = e;
         }
       }
+      if (HS_UNLIKELY(hs_wm_rec)) hs_wm.to_end = f == NULL;
       break;
     case HS_WALK_NONE:
       break;
@@ -350,8 +402,65 @@ static uint32_t hs_py_unknown_site(uint8_t domain) {
   return hs_unknown_site[domain] - 1;
 }
 
+/* 1 when the frames that called f0 are the chain hs_wm recorded (see there). */
+static inline int hs_wm_same(const char *ts, const char *f0) {
+  const struct hs_walkmemo *m = &hs_wm;
+  if (m->epoch != hs_code_epoch || m->ts != ts || m->max != hs_proc.max_frames) return 0;
+  const char *f = RD_PTR(f0, hs_fl.prev);
+  for (int k = 1; k < m->raw; k++) {
+    const struct hs_wmframe *w = &m->fr[k];
+    if (f != w->f || RD_PTR(f, hs_fl.instr) != w->instr || RD_PTR(f, hs_fl.exec) != w->exec ||
+        *(const uint8_t *)(f + hs_fl.owner) != w->owner)
+      return 0;
+    f = RD_PTR(f, hs_fl.prev);
+  }
+  return !(m->to_end && f);
+}
+
+static uint32_t hs_py_site_walked(char *ts, uint8_t domain);
+
 /* Python site of the current thread, or UINT32_MAX when it runs no Python code. */
 static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
+  if (hs_walk != HS_WALK_313 || hs_proc.max_frames == 1 || hs_py_released)
+    return hs_py_site_walked(ts, domain);
+  /* the innermost frame: its line changes from one allocation to the next, so it is looked
+   * up (line cache) and keys the memo's small table; the frames above it are compared */
+  const char *f0 = RD_PTR(ts, hs_fl.tstate_frame);
+  uint8_t owner0 = f0 ? *(const uint8_t *)(f0 + hs_fl.owner) : 3;
+  struct hs_lcache *e0 = owner0 < 3 ? hs_py_frame313(f0, owner0) : NULL;
+  if (!e0) return hs_py_site_walked(ts, domain);
+  uint32_t frame0 = e0->frame + 1;
+  struct hs_walkmemo *m = &hs_wm;
+  struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> 28];
+  uint32_t s;
+  if (HS_LIKELY(hs_wm_same(ts, f0))) {
+    if (HS_LIKELY(w->frame0 == frame0 && w->site[domain])) return w->site[domain] - 1;
+    s = hs_py_site_walked(ts, domain);
+  } else {
+    /* walk again, recording the chain (not memoized when it ran past HS_WM_RAW frames) */
+    unsigned epoch = hs_code_epoch;
+    m->epoch = 0;
+    m->raw = 0;
+    hs_wm_rec = 1;
+    s = hs_py_site_walked(ts, domain);
+    hs_wm_rec = 0;
+    if (s == UINT32_MAX || m->raw <= 0) return s;
+    memset(m->tab, 0, sizeof m->tab);
+    m->ts = ts;
+    m->max = hs_proc.max_frames;
+    m->epoch = epoch;
+  }
+  if (s != UINT32_MAX) {
+    if (w->frame0 != frame0) {
+      memset(w->site, 0, sizeof w->site);
+      w->frame0 = frame0;
+    }
+    w->site[domain] = s + 1;
+  }
+  return s;
+}
+
+static uint32_t hs_py_site_walked(char *ts, uint8_t domain) {
   struct hs_lcache *es[HS_MAX_FRAMES];
   uint32_t ids[HS_MAX_FRAMES];
   int n = hs_py_walk(ts, es, ids, (int)hs_proc.max_frames);
