@@ -5,6 +5,8 @@ workload so that each part fits in one /work/wt/quiet call). The tables are thos
 run_bench.py; the header lists every part's command, date, wall time and load.
 
     python3 bench/merge_runs.py part1.json part2.json part3.json > section.md
+
+Workloads a part skipped (run_bench.py: cannot run on that interpreter) are listed as skipped.
 """
 import json
 import sys
@@ -13,6 +15,9 @@ import run_bench as rb
 
 
 def main(paths):
+    if not paths or paths[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return
     parts = [json.load(open(p)) for p in paths]
     if not parts:
         sys.exit("merge_runs: give the --json files of the parts")
@@ -50,6 +55,7 @@ def main(paths):
     meta = dict(first)
     meta["elapsed_s"] = sum(p["meta"]["elapsed_s"] for p in parts)
     meta["failures"] = [f for p in parts for f in p["meta"]["failures"]]
+    meta["skipped"] = {w: why for p in parts for w, why in p["meta"].get("skipped", {}).items()}
     meta["load_start"] = " / ".join(str(p["meta"]["load_start"]) for p in parts)
     meta["load_end"] = " / ".join(str(p["meta"]["load_end"]) for p in parts)
     meta["date"] = " / ".join(p["meta"]["date"] for p in parts)

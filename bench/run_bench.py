@@ -10,10 +10,13 @@ rounds. Python 3 standard library only.
     python3 bench/run_bench.py                      # all workloads and configurations, 5 rounds
     python3 bench/run_bench.py --quick --rounds 1   # smoke run
     python3 bench/run_bench.py --write-doc          # also rewrite the section in docs/PERFORMANCE.md
+    python3 bench/run_bench.py --python 3.14        # Debian's 3.14 of tools/fetch_pythons.sh (3.15 too)
 
 The workloads run with the python of bench/.venv (a venv of --python, created on first run with
 pyperformance and memray) in every configuration, so all configurations see the same
-interpreter and packages. heapshape runs use the shim directly, as `heapshape run` does:
+interpreter and packages. A workload that cannot run on the interpreter (numpy_pipe without a
+numpy for it, or one that fails without a profiler) is skipped and listed as skipped in the
+report, with the reason; the geomeans are then over the workloads that ran. heapshape runs use the shim directly, as `heapshape run` does:
 LD_PRELOAD, HEAPSHAPE_ROOT_PID (set in the child to its own pid), HEAPSHAPE_OUTPUT,
 HEAPSHAPE_FRAMES.
 """
@@ -122,9 +125,27 @@ def venv_from_wheel(python, vdir):
     return run_quiet([vpy, os.path.join(whl, "pip"), "install", "-q", "--no-index", whl])
 
 
+# --python 3.14 / 3.15: the interpreters tools/fetch_pythons.sh unpacks (Debian's static
+# builds), in the same places tests/e2e/hstest.py looks for them.
+FETCHED = ("3.14", "3.15")
+
+
+def fetched_python(version):
+    for cand in (os.environ.get("HEAPSHAPE_PYTHONS"), "/var/cache/heapshape/pythons",
+                 os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                              "heapshape", "pythons"),
+                 "/root/.cache/heapshape/pythons"):
+        p = os.path.join(cand, "root", "usr", "bin", "python" + version) if cand else None
+        if p and os.path.isfile(os.path.join(cand, "stamp")) and os.access(p, os.X_OK):
+            return p
+    sys.exit("bench: CPython %s is not on this machine (tools/fetch_pythons.sh provides it)"
+             % version)
+
+
 def ensure_venv(python):
-    """Creates the venv (pyperformance + memray) on first use. Returns (venv python, memray
-    path or None, note about memray)."""
+    """Creates the venv (pyperformance + memray, and numpy for numpy_pipe) on first use.
+    Returns (venv python, memray path or None, note about memray, {workload: why it cannot
+    run})."""
     vdir = venv_dir_for(python)
     vpy = os.path.join(vdir, "bin", "python")
     if os.path.exists(vpy) and os.path.realpath(vpy) != os.path.realpath(python):
@@ -149,9 +170,10 @@ def ensure_venv(python):
     ok = run_quiet([vpy, "-c", "import pyperformance"]).returncode == 0
     if not ok and not pip_install(vpy, "pyperformance"):
         sys.exit("bench: pyperformance could not be installed into %s" % vdir)
+    cannot = {}
     ok = run_quiet([vpy, "-c", "import numpy"]).returncode == 0  # workloads/numpy_pipe.py
     if not ok and not pip_install(vpy, "numpy"):
-        sys.exit("bench: numpy could not be installed into %s" % vdir)
+        cannot["numpy_pipe"] = "numpy could not be installed into the venv (pip install numpy failed)"
     memray = os.path.join(vdir, "bin", "memray")
     note = ""
     if not os.path.exists(memray):
@@ -164,7 +186,7 @@ def ensure_venv(python):
                 f.write(note + "\n")
     if not os.path.exists(memray):
         memray = None
-    return vpy, memray, note
+    return vpy, memray, note, cannot
 
 
 def check_static(vpy):
@@ -488,6 +510,9 @@ def render(meta, tables):
     ]
     if meta["memray_note"]:
         out.append("- memray skipped: " + meta["memray_note"])
+    for w, why in sorted(meta.get("skipped", {}).items()):
+        out.append("- workload %s skipped (not in the tables, geomeans and worst cases): %s"
+                   % (w, why))
     if meta["quick"]:
         out.append("- **--quick**: reduced iteration counts, a smoke run, not a measurement")
     out += [
@@ -556,7 +581,8 @@ def main():
     ap.add_argument("--configs", default=",".join(CONFIGS),
                     help="comma-separated (default: all): " + ",".join(CONFIGS))
     ap.add_argument("--python", default="/usr/bin/python3.11",
-                    help="interpreter the venv is made from (default /usr/bin/python3.11)")
+                    help="interpreter the venv is made from (default /usr/bin/python3.11); "
+                         "3.14 or 3.15: the one tools/fetch_pythons.sh provides")
     ap.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
     ap.add_argument("--write-doc", action="store_true",
                     help="replace the generated section of docs/PERFORMANCE.md")
@@ -577,11 +603,12 @@ def main():
         configs.insert(0, "base")  # every ratio needs it
     started = time.perf_counter()
     load_start = loadavg()
-    python = os.path.abspath(args.python)
+    python = fetched_python(args.python) if args.python in FETCHED else os.path.abspath(args.python)
     if not os.path.exists(python):
         sys.exit("bench: %s does not exist" % python)
 
-    vpy, memray, memray_note = ensure_venv(python)
+    vpy, memray, memray_note, skipped = ensure_venv(python)
+    skipped = {w: why for w, why in skipped.items() if w in workloads}
     if "memray" in configs and not memray:
         log("bench: skipping the memray configuration: " + memray_note)
         configs.remove("memray")
@@ -610,11 +637,20 @@ def main():
         vpy, pyver.split()[0], linkage, args.rounds, len(workloads), len(configs), tmp))
     expected = {}  # the RESULT line of the unprofiled warm-up run
     for w in workloads:  # warm-up: page cache, __pycache__ of the workloads
+        if w in skipped:
+            log("bench: skipping workload %s: %s" % (w, skipped[w]))
+            continue
         r = runner.run(w, "base", iters[w])
         if r["error"]:
-            sys.exit("bench: workload %s fails without a profiler: %s\n  %s" % (
-                w, r["error"], r["repro"]))
+            skipped[w] = "fails without a profiler: %s (reproduce: `%s`)" % (
+                r["error"].replace("\n", " ")[:300], r["repro"])
+            log("bench: skipping workload %s: %s" % (w, skipped[w]))
+            continue
         expected[w] = r["result"]
+    workloads = [w for w in workloads if w not in skipped]
+    iters = {w: iters[w] for w in workloads}
+    if not workloads:
+        sys.exit("bench: no workload can run")
     records, failures = [], []
     total = args.rounds * len(workloads) * len(configs)
     for rnd in range(args.rounds):
@@ -665,7 +701,7 @@ def main():
         "heapshape_source": shim_desc, "shim_sha256": shim_sha or "-",
         "pyperformance": package_version(vpy, "pyperformance"),
         "memray": package_version(vpy, "memray") if memray else None,
-        "memray_note": memray_note, "failures": failures,
+        "memray_note": memray_note, "failures": failures, "skipped": skipped,
         "load_start": load_start, "load_end": loadavg(),
     }
     section = render(meta, tables)
