@@ -618,13 +618,15 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, 
   return e->site[domain] - 1;
 }
 
-static uint32_t hs_py_site(uint8_t domain) {
+/* hs_py_site after the one-frame fast path: tried is set when hs_py_site tried it and it
+ * missed (it is not tried again) */
+static __attribute__((noinline)) uint32_t hs_py_site_slow(uint8_t domain, int tried) {
   if (HS_UNLIKELY(hs_py_own)) return hs_py_unknown_site(domain); /* the shim's own call */
   if (hs_walk != HS_WALK_NONE) {
     /* MEM and OBJ are called with the GIL held (the C API's contract), so the current thread
      * state is ours; RAW may be called without it and is checked. */
     char *ts = domain == HS_DOMAIN_RAW ? hs_py_gil_tstate() : p_tstate_get();
-    if (HS_LIKELY(hs_fast) && ts && domain != HS_DOMAIN_RAW) {
+    if (HS_LIKELY(hs_fast) && ts && domain != HS_DOMAIN_RAW && !tried) {
       uint32_t s = hs_py_site_fast(ts, domain);
       if (HS_LIKELY(s != UINT32_MAX)) return s;
     }
@@ -639,6 +641,22 @@ static uint32_t hs_py_site(uint8_t domain) {
   }
   if (HS_UNLIKELY(hs_native_mode)) return hs_native_site_stack(domain, NULL);
   return hs_py_unknown_site(domain);
+}
+
+/* The site of the current allocation: the one-frame fast path inline in the hooks (MEM and
+ * OBJ, GIL held), everything else in hs_py_site_slow, which keeps the hooks' common path free
+ * of the slow paths' stack frame. */
+static inline __attribute__((always_inline)) uint32_t hs_py_site(uint8_t domain) {
+  int tried = 0;
+  if (HS_LIKELY(hs_fast) && HS_LIKELY(!hs_py_own) && domain != HS_DOMAIN_RAW) {
+    char *ts = p_tstate_get();
+    if (HS_LIKELY(ts != NULL)) {
+      uint32_t s = hs_py_site_fast(ts, domain);
+      if (HS_LIKELY(s != UINT32_MAX)) return s;
+      tried = 1;
+    }
+  }
+  return hs_py_site_slow(domain, tried);
 }
 
 /* ------------------------------------------------------------------ allocator hooks */
