@@ -589,6 +589,9 @@ def main():
     ap.add_argument("--json", metavar="PATH", help="also write every run's record here")
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing bazel-bin/preload/libheapshape.so as is")
+    ap.add_argument("--shim", metavar="PATH",
+                    help="use this libheapshape.so as is (no build): a run split into several "
+                         "calls keeps measuring the same library while the tree is rebuilt")
     ap.add_argument("--commit", metavar="REV",
                     help="build the shim from a clean export of this commit (git archive) "
                          "instead of the working tree")
@@ -622,10 +625,15 @@ def main():
     shim_sha = ""
     shim = built = None
     shim_desc = "-"
-    if needs_shim:
+    if needs_shim and args.shim:
+        if not os.path.isfile(args.shim):
+            sys.exit("bench: %s is missing" % args.shim)
+        built, shim_desc = os.path.realpath(args.shim), "%s as given (--shim)" % args.shim
+    elif needs_shim:
         built, shim_desc = build_shim(args.no_build, args.commit, tmp)
         if args.commit:  # its own bazel server: not left running during the measurements
             stop_bazel(os.path.join(tmp, "src"))
+    if needs_shim:
         # A private copy: a rebuild during the run must not change the measured binary.
         shim = os.path.join(tmp, "libheapshape.so")
         shutil.copy2(built, shim)

@@ -222,7 +222,8 @@ static inline char *hs_py_gil_tstate(void) {
  * (churn4 on 3.14 with 16 frames: free-list re-creations, one full walk each, on a chain that
  * changed only in the innermost instruction pointer, and mostly not at all). */
 #define HS_WM_RAW 40
-#define HS_WM_TAB 16
+#define HS_WM_TAB_BITS 5
+#define HS_WM_TAB (1 << HS_WM_TAB_BITS)
 struct hs_wmframe {
   const char *f, *exec, *instr;
   uintptr_t owner;
@@ -233,12 +234,24 @@ static HS_TLS struct hs_walkmemo {
   int raw;                        /* frames visited */
   int to_end;                     /* 1: the walk ended at the end of the chain (not at max) */
   uint32_t max;                   /* hs_proc.max_frames it was made for */
-  struct hs_wmsite {
-    uint32_t frame0;                /* innermost frame's id + 1; 0: empty */
+  unsigned gen;                   /* counts the chains recorded; tab entries of older ones are void */
+  struct hs_wmsite {               /* the innermost frame's id on this chain -> site */
+    uint32_t frame0;                /* frame id + 1 */
+    unsigned gen;
     uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1; 0 = not known */
   } tab[HS_WM_TAB];
   struct hs_wmframe fr[HS_WM_RAW];
 } hs_wm;
+/* The innermost frame's id by its instruction pointer (with f_executable and owner, on which
+ * skipping a frame depends), per thread, valid while hs_code_epoch is unchanged: the line
+ * cache's probe is a likely cache miss, this table is small and hot. */
+#define HS_IPF 64
+static HS_TLS struct hs_ipframe {
+  const char *instr, *exec;
+  unsigned epoch;
+  uint32_t owner, frame;
+} hs_ipf[HS_IPF];
+
 /* hs_py_walk_seg's HS_WALK_313 case records the frames it visits here when set (raw = -1
  * when the chain was longer than HS_WM_RAW) */
 static HS_TLS int hs_wm_rec;
@@ -423,18 +436,34 @@ static uint32_t hs_py_site_walked(char *ts, uint8_t domain);
 static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   if (hs_walk != HS_WALK_313 || hs_proc.max_frames == 1 || hs_py_released)
     return hs_py_site_walked(ts, domain);
-  /* the innermost frame: its line changes from one allocation to the next, so it is looked
-   * up (line cache) and keys the memo's small table; the frames above it are compared */
+  /* the innermost frame moves from one allocation to the next: its frame id (hs_ipf, else
+   * the line cache) keys the memo's small table; the frames above it are compared */
   const char *f0 = RD_PTR(ts, hs_fl.tstate_frame);
   uint8_t owner0 = f0 ? *(const uint8_t *)(f0 + hs_fl.owner) : 3;
-  struct hs_lcache *e0 = owner0 < 3 ? hs_py_frame313(f0, owner0) : NULL;
-  if (!e0) return hs_py_site_walked(ts, domain);
-  uint32_t frame0 = e0->frame + 1;
+  if (owner0 >= 3) return hs_py_site_walked(ts, domain);
+  const char *ip0 = RD_PTR(f0, hs_fl.instr), *x0 = RD_PTR(f0, hs_fl.exec);
+  struct hs_ipframe *ipf = &hs_ipf[((uintptr_t)ip0 >> 1) & (HS_IPF - 1)];
+  uint32_t frame0;
+  if (HS_LIKELY(ipf->instr == ip0 && ipf->exec == x0 && ipf->owner == owner0 &&
+                ipf->epoch == hs_code_epoch)) {
+    frame0 = ipf->frame;
+  } else {
+    struct hs_lcache *e0 = hs_py_frame313(f0, owner0);
+    if (!e0) return hs_py_site_walked(ts, domain); /* only a kept innermost frame is memoized */
+    frame0 = e0->frame + 1;
+    ipf->instr = ip0;
+    ipf->exec = x0;
+    ipf->owner = owner0;
+    ipf->epoch = hs_code_epoch;
+    ipf->frame = frame0;
+  }
   struct hs_walkmemo *m = &hs_wm;
-  struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> 28];
+  struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
+  int same = hs_wm_same(ts, f0);
+  int mine = w->gen == m->gen && w->frame0 == frame0;
+  if (HS_LIKELY(same && mine && w->site[domain])) return w->site[domain] - 1;
   uint32_t s;
-  if (HS_LIKELY(hs_wm_same(ts, f0))) {
-    if (HS_LIKELY(w->frame0 == frame0 && w->site[domain])) return w->site[domain] - 1;
+  if (same) {
     s = hs_py_site_walked(ts, domain);
   } else {
     /* walk again, recording the chain (not memoized when it ran past HS_WM_RAW frames) */
@@ -445,15 +474,20 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
     s = hs_py_site_walked(ts, domain);
     hs_wm_rec = 0;
     if (s == UINT32_MAX || m->raw <= 0) return s;
-    memset(m->tab, 0, sizeof m->tab);
+    if (++m->gen == 0) { /* wrapped: no entry may look current */
+      memset(m->tab, 0, sizeof m->tab);
+      m->gen = 1;
+    }
     m->ts = ts;
     m->max = hs_proc.max_frames;
     m->epoch = epoch;
+    mine = 0;
   }
   if (s != UINT32_MAX) {
-    if (w->frame0 != frame0) {
+    if (!mine) {
       memset(w->site, 0, sizeof w->site);
       w->frame0 = frame0;
+      w->gen = m->gen;
     }
     w->site[domain] = s + 1;
   }
