@@ -356,6 +356,23 @@ static inline long hs_live_find(uintptr_t a) {
   while (hs_map[i].key && hs_map[i].key != a) i = (i + 1) & hs_map_mask;
   return hs_map[i].key ? (long)((size_t)hs_nleaves * HS_LEAF_SLOTS + i) : -1;
 }
+/* hs_live_find that also gives the block's value (what hs_live_val of the index returns). */
+static inline long hs_live_find_val(uintptr_t a, uint64_t *val) {
+  if (!a) return -1;
+  if (hs_l1 && !(a & 15) && !(a >> 47)) {
+    uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
+    size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT;
+    if (leaf && leaf[slot] && hs_shadow_is(leaf[slot], a)) {
+      *val = hs_shadow_decode(leaf[slot]);
+      return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
+    }
+  }
+  size_t i = hs_map_hash(a);
+  while (hs_map[i].key && hs_map[i].key != a) i = (i + 1) & hs_map_mask;
+  if (!hs_map[i].key) return -1;
+  *val = hs_map[i].val & HS_VAL_MASK;
+  return (long)((size_t)hs_nleaves * HS_LEAF_SLOTS + i);
+}
 uint8_t hs_site_domain(uint32_t site) HS_HIDDEN;
 /* The domain of every site (count of them), for passes that look up many; hs_lock held. */
 const uint8_t *hs_site_domains(uint32_t *count) HS_HIDDEN;

@@ -501,13 +501,13 @@ static void hs_run_flush(struct hs_anatomy *a, struct hs_run *run, size_t owner)
   if (run->n) hs_count_owned(a, run->j, run->r, owner, run->addr, run->n);
   run->n = 0;
 }
-/* hs_own_block_r for the scalar block j (rank r, class word c, type t) at p, counted in run. */
+/* hs_own_block_r for the scalar block j (rank r, class word c, type t, value val: its
+ * hs_live_val) at p, counted in run. */
 static inline void hs_claim_run(struct hs_anatomy *a, size_t j, size_t r, uint32_t c,
-                                const struct hs_type *t, uintptr_t p, size_t owner,
+                                const struct hs_type *t, uintptr_t p, uint64_t val, size_t owner,
                                 struct hs_run *run) {
   if (j == owner || hs_owned_r(a, r)) return;
   a->owned[r >> 6] |= 1ull << (r & 63);
-  uint64_t val = hs_live_val(j);
   if (t->addr == hs_pyi.unicode_type) {
     hs_count_owned(a, j, r, owner, p, 1); /* a str's split reads the object */
   } else if (run->n && c == run->cls && val == run->val) {
@@ -520,7 +520,8 @@ static inline void hs_claim_run(struct hs_anatomy *a, size_t j, size_t r, uint32
 
 /* A boxed scalar referenced only by the owner, counted in run. */
 static void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner, struct hs_run *run) {
-  long j = hs_live_find(p);
+  uint64_t val;
+  long j = hs_live_find_val(p, &val);
   if (j < 0) return;
   size_t r = RK(a, (size_t)j);
   uint32_t c = a->cls[r];
@@ -528,7 +529,7 @@ static void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner, s
   const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
   if (!hs_is_scalar(t)) return;
   if (rd64(p) != 1) return;
-  hs_claim_run(a, (size_t)j, r, c, t, p, owner, run);
+  hs_claim_run(a, (size_t)j, r, c, t, p, val, owner, run);
 }
 
 /* A boxed scalar referenced only by the owner. */
@@ -746,17 +747,18 @@ static int hs_int_fits(uintptr_t p, uint64_t size);
 static inline unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, size_t owner,
                                           struct hs_run *run) {
   if (p == hs_pyi.none_obj) return HS_EK_NONE;
-  long j = hs_live_find(p);
+  uint64_t val;
+  long j = hs_live_find_val(p, &val);
   if (j < 0) return hs_kind(a, p); /* GC objects (header at p - 16 or - 32), static ones */
   size_t r = RK(a, (size_t)j);
   uint32_t c = a->cls[r];
   if (!(c & CLS_MASK) || (c >> 14) != 0) return HS_EK_OTHER;
   const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
-  if (hs_is_scalar(t) && rd64(p) == 1) hs_claim_run(a, (size_t)j, r, c, t, p, owner, run);
+  if (hs_is_scalar(t) && rd64(p) == 1) hs_claim_run(a, (size_t)j, r, c, t, p, val, owner, run);
   if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
   if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
   if (t->addr == hs_pyi.long_type)
-    return hs_int_fits(p, slot_size(a, (size_t)j)) ? HS_EK_INT : HS_EK_OTHER;
+    return hs_int_fits(p, val >> HS_SITE_ID_BITS) ? HS_EK_INT : HS_EK_OTHER;
   if (t->addr == hs_pyi.unicode_type) return HS_EK_STR;
   if (!(t->tp_flags & TPF_HEAPTYPE)) {
     if (t->tp_flags & TPF_LIST_SUBCLASS) return HS_EK_LIST;
