@@ -3,6 +3,7 @@
 (tests/e2e/programs/memray_suite, 32 marked tests), with the same interpreter.
 
     python3 bench/memray_verdicts.py [--python PY] [--venv DIR] [--record]
+                                     [--trace-python-allocators]
 
 Makes a venv (default /tmp/heapshape-memray-venv, kept for the next run) with pytest-memray,
 numpy and pytest from PyPI, runs the suite with `pytest --memray`, then with `pytest
@@ -10,7 +11,9 @@ numpy and pytest from PyPI, runs the suite with `pytest --memray`, then with `py
 $HEAPSHAPE_CLI), and prints both tools' verdict and measure per test. --record writes
 pytest-memray's verdicts to the suite's expected_verdicts.json, which
 tests/e2e/test_memray_verdicts.py checks heapshape against. Exit status 1 when a verdict
-differs."""
+differs. --trace-python-allocators runs both tools with Python's allocators traced (pytest-memray's
+option of that name, heapshape's --heapshape-trace-python-allocators); by default both leave
+them untraced outside limit_leaks tests."""
 import argparse
 import json
 import os
@@ -41,6 +44,9 @@ def main():
     ap.add_argument("--python", default=os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python"))
     ap.add_argument("--venv", default="/tmp/heapshape-memray-venv")
     ap.add_argument("--record", action="store_true")
+    ap.add_argument("--trace-python-allocators", action="store_true",
+                    help="pytest --memray --trace-python-allocators against pytest --heapshape "
+                         "--heapshape-trace-python-allocators (default: both untraced)")
     a = ap.parse_args()
     py = os.path.join(a.venv, "bin", "python")
     if not os.path.exists(py):
@@ -51,7 +57,8 @@ def main():
     try:
         suite = os.path.join(tmp, "suite")
         shutil.copytree(SUITE, suite, ignore=shutil.ignore_patterns("expected_verdicts.json"))
-        memray_out = run([py, "-m", "pytest", "--memray", "-p", "no:cacheprovider", "-rA"], suite)
+        trace = ["--trace-python-allocators"] if a.trace_python_allocators else []
+        memray_out = run([py, "-m", "pytest", "--memray", "-p", "no:cacheprovider", "-rA"] + trace, suite)
         memray = outcomes(memray_out)
         memray_sizes = {}
         for m in re.finditer(r"_{3,} (\w+) _{3,}\n.*?Test was limited to \S+ but allocated (\S+)",
@@ -65,13 +72,15 @@ def main():
         # pytest-memray tracks marked tests even without --memray: off, so that the verdicts
         # are heapshape's own (before 2026-12-04 its failures were counted as heapshape's)
         hs_out = run([py, "-m", "pytest", "-p", "pytest_heapshape.plugin", "--heapshape",
-                      "-p", "no:memray", "-p", "no:cacheprovider", "-rA"], suite, env)
+                      "-p", "no:memray", "-p", "no:cacheprovider", "-rA"] +
+                     ["--heapshape-" + t[2:] for t in trace], suite, env)
         hs = outcomes(hs_out)
         hs_sizes = dict(re.findall(r"^test_verdicts\.py::(\w+): allocated (.*?) \(", hs_out, re.M))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     pins = [l for l in versions.splitlines() if re.match(r"(pytest|memray|pytest-memray|numpy)==", l)]
-    print("python: %s; %s" % (a.python, ", ".join(pins)))
+    print("python: %s; %s%s" % (a.python, ", ".join(pins),
+                                "; Python allocators traced" if trace else ""))
     print("%-40s %-8s %-10s %-8s %s" % ("test", "memray", "(measure)", "heapshape", "(measure)"))
     differ = 0
     marked = sorted(t for t in memray if t != "test_unmarked_big")

@@ -459,6 +459,7 @@ void hs_reattrib_init(int minor) HS_HIDDEN;        /* hs_py_init */
 void hs_reattrib_start(void) HS_HIDDEN;            /* end of initialization, GIL held */
 void hs_reattrib_poll(void) HS_HIDDEN;             /* every 1024 events of a thread, no lock */
 void hs_reattrib_attend(void) HS_HIDDEN;           /* hs_attend */
+void hs_reattrib_enable(void) HS_HIDDEN;           /* the switch to traced (pyarena.c) */
 
 /* One line of /proc/self/maps: "lo-hi perms offset dev inode [path]". */
 struct hs_map_line {

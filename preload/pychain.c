@@ -41,6 +41,12 @@ static struct hs_pyalloc hs_hooks;
 static void *volatile hs_top_ctx[3];
 static void *volatile hs_top_malloc[3];
 
+/* the domains heapshape hooks (bits of HS_PYMEM_*): RAW alone while the Python allocators
+ * are untraced (pyarena.c), the others then being left as they are */
+static volatile unsigned hs_domains = 7;
+
+void hs_chain_domains(unsigned mask) { hs_domains = mask; }
+
 static const uint8_t hs_domain_of[3] = {HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOMAIN_OBJ};
 
 void hs_chain_init(void (*get)(int, struct hs_pyalloc *), void (*set)(int, struct hs_pyalloc *),
@@ -159,6 +165,7 @@ void hs_chain_ensure(void) {
   int busy = hs_busy;
   hs_busy = 1;
   for (int d = 0; d < 3; d++) {
+    if (!(hs_domains >> d & 1)) continue;
     struct hs_pyalloc cur;
     hs_get(d, &cur);
     if (hs_reaches_us(d, &cur)) hs_note_top(d);
@@ -183,6 +190,7 @@ void hs_chain_poll(void) {
    * the calling thread's state */
   if (!hs_get || hs_chain_scheduled || hs_py_pending || !hs_gil_check()) return;
   for (int d = 0; d < 3; d++) {
+    if (!(hs_domains >> d & 1)) continue;
     struct hs_pyalloc cur;
     hs_get(d, &cur);
     if (cur.ctx != hs_top_ctx[d] || (void *)cur.malloc != hs_top_malloc[d]) {

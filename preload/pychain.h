@@ -73,6 +73,9 @@ static inline int hs_chain_foreign(const struct hs_pylink *d, int fn, const void
 void hs_chain_init(void (*get)(int, struct hs_pyalloc *), void (*set)(int, struct hs_pyalloc *),
                    int (*gil_check)(void), int (*add_pending)(int (*)(void *), void *),
                    const struct hs_pyalloc *hooks) HS_HIDDEN;
+/* The domains the checks below look after (bits of HS_PYMEM_*; all three unless the Python
+ * allocators are untraced, pyarena.c): a domain outside the mask is left alone. */
+void hs_chain_domains(unsigned mask) HS_HIDDEN;
 /* Puts the hooks on top of domain pymem unless the current allocator is already one of ours
  * (constructor; before any other thread or PEP 445 user can run). 0 on success. */
 int hs_chain_install(int pymem) HS_HIDDEN;

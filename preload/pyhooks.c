@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "preload/core.h"
+#include "preload/pyarena.h"
 #include "preload/pychain.h"
 #include "preload/pyframe_layout.h"
 
@@ -128,6 +129,23 @@ static inline size_t hs_code_bucket(const void *code) {
 
 static void hs_code_freed_at(const void *code) {
   hs_code_freed[hs_code_bucket(code)] = ++hs_code_epoch;
+}
+
+/* Untraced (pyarena.c): no OBJ free hook sees code objects go, so PyCode_Type's tp_dealloc
+ * (offset 48 in every non-debug build, 3.8-3.15) is wrapped to count them; it stays wrapped
+ * after a switch to traced (a second count is harmless). Nothing compares code objects'
+ * tp_dealloc with code_dealloc. */
+static void (*hs_code_dealloc_prev)(void *);
+static void hs_code_dealloc(void *op) {
+  hs_code_freed_at(op);
+  hs_code_dealloc_prev(op);
+}
+
+static void hs_code_dealloc_wrap(void) {
+  void (**slot)(void *) = (void (**)(void *))((char *)p_CodeType + 48);
+  if (!*slot || *slot == hs_code_dealloc) return;
+  hs_code_dealloc_prev = *slot;
+  *slot = hs_code_dealloc;
 }
 
 static inline int hs_lc_valid(const struct hs_lcache *e, const char *code, int32_t off) {
@@ -903,6 +921,15 @@ void hs_py_finish_init(void) {
   hs_reattrib_start();
 }
 
+/* The one-way switch from untraced (pyarena.c), GIL held: the MEM and OBJ hooks on top of
+ * whatever those domains have now, and re-attribution from now on. */
+void hs_py_trace_python(void) {
+  hs_chain_domains(7u);
+  hs_chain_install(HS_PYMEM_MEM);
+  hs_chain_install(HS_PYMEM_OBJ);
+  hs_reattrib_enable();
+}
+
 #define HS_SYM(var, name) (*(void **)&(var) = dlsym(RTLD_DEFAULT, name))
 
 void hs_py_init(void) {
@@ -979,9 +1006,16 @@ void hs_py_init(void) {
   struct hs_pyalloc hooks;
   hs_py_hooks(&hooks);
   hs_chain_init(p_GetAllocator, p_SetAllocator, p_GILState_Check, p_AddPendingCall, &hooks);
+  /* HEAPSHAPE_PYTHON_ALLOCATORS=untraced: RAW and pymalloc's arenas only (pyarena.c) */
+  const char *pa = getenv("HEAPSHAPE_PYTHON_ALLOCATORS");
+  hs_py_untraced = pa && strcmp(pa, "untraced") == 0 && hs_arena_init() == 0;
+  if (hs_py_untraced) hs_code_dealloc_wrap();
+  hs_chain_domains(hs_py_untraced ? 1u << HS_PYMEM_RAW : 7u);
   hs_chain_install(HS_PYMEM_RAW);
-  hs_chain_install(HS_PYMEM_MEM);
-  hs_chain_install(HS_PYMEM_OBJ);
+  if (!hs_py_untraced) {
+    hs_chain_install(HS_PYMEM_MEM);
+    hs_chain_install(HS_PYMEM_OBJ);
+  }
   uint32_t lc = hs_env_u32("HEAPSHAPE_LINE_CACHE", HS_LCACHE, 1, HS_LCACHE);
   while (lc & (lc - 1)) lc &= lc - 1; /* a power of two */
   hs_lc_mask = lc - 1;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "preload/core.h"
+#include "preload/pyarena.h"
 
 #define HS_EXPORT __attribute__((visibility("default")))
 
@@ -44,6 +45,7 @@ HS_EXPORT int PyRefTracer_SetTracer(hs_reftracer tracer, void *data);
 HS_EXPORT hs_reftracer PyRefTracer_GetTracer(void **data);
 
 static int hs_ra_minor;     /* 3.minor of the interpreter, 0 = none */
+static int hs_ra_deferred;  /* the Python allocators untraced (pyarena.c): off until the switch */
 static int hs_ra_newref;    /* 3.9-3.12: our _Py_NewReference re-attributes */
 static unsigned long hs_ra_preheader; /* type flags that put 16 more bytes before the object */
 static void (*p_newref)(void *), (*p_newref_nototal)(void *);
@@ -210,7 +212,7 @@ HS_EXPORT hs_reftracer PyRefTracer_GetTracer(void **data) {
  * hook that holds the GIL looks again: replaced by the program, ours yields (the program's
  * tracer runs alone) until it is removed, then ours comes back. */
 void hs_reattrib_poll(void) {
-  if (hs_ra_minor < 13 || !p_get_tracer || !hs_py_hooked || hs_py_pending) return;
+  if (hs_ra_minor < 13 || hs_ra_deferred || !p_get_tracer || !hs_py_hooked || hs_py_pending) return;
   void *data;
   if (p_get_tracer(&data) == hs_ra_trace) return;
   hs_reattrib_wanted = 1;
@@ -259,8 +261,23 @@ void hs_reattrib_init(int minor) {
     if (minor == 12) hs_ra_resolve(&p_newref_nototal, "_Py_NewReferenceNoTotal");
     hs_ra_newref = p_newref != NULL;
   }
+  if (hs_py_untraced) { /* nothing of the OBJ domain is recorded: nothing to move */
+    hs_ra_deferred = 1;
+    hs_ra_newref = 0;
+  }
 }
 
 void hs_reattrib_start(void) {
-  if (hs_ra_minor >= 13 && p_set_tracer && p_get_tracer && !hs_ra_on) hs_ra_install();
+  if (hs_ra_minor >= 13 && !hs_ra_deferred && p_set_tracer && p_get_tracer && !hs_ra_on) hs_ra_install();
+}
+
+/* The switch to traced Python allocators (pyarena.c), GIL held: re-attribution from now on. */
+void hs_reattrib_enable(void) {
+  if (!hs_ra_deferred) return;
+  hs_ra_deferred = 0;
+  if (hs_ra_minor >= 13) {
+    if (p_set_tracer && p_get_tracer && !hs_ra_on) hs_ra_install();
+  } else if (hs_ra_minor >= 9) {
+    hs_ra_newref = p_newref != NULL;
+  }
 }

@@ -48,6 +48,16 @@ int heapshape_snapshot_since_mark(const char *path, const char *mark_path);
  * is off. */
 int heapshape_exact(int on);
 
+/* With HEAPSHAPE_PYTHON_ALLOCATORS=untraced the shim puts no hooks on Python's MEM and OBJ
+ * allocators (pymalloc's small objects are seen only as the arenas that hold them, in the RAW
+ * domain, as pytest-memray's default sees them) and re-attributes nothing. This switches to
+ * the usual tracing for the rest of the process, once and for good: the arenas recorded so
+ * far are counted as freed (blocks allocated in them from now on are recorded by themselves)
+ * and no new arena is recorded. Call it with the GIL held. Returns 1 when it switched, 0 when
+ * the Python allocators were traced already, -1 with errno ENODEV (tracking is off) or EPERM
+ * (the calling thread does not hold the GIL). */
+int heapshape_trace_python_allocators(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,12 +1,23 @@
 """pytest-heapshape: run a test session under the heapshape shim.
 
     pytest --heapshape [--heapshape-dir DIR] [--heapshape-keep needed|all]
+           [--heapshape-trace-python-allocators]
            [--heapshape-exact | --heapshape-sample-rate BYTES]
 
 * The session must run with libheapshape.so preloaded. If it was not (no `heapshape_snapshot`
   symbol in the process), the plugin re-executes pytest with LD_PRELOAD set to the shim
   (the one installed with the heapshape package; see heapshape/_locate.py). The one-line
   alternative is `heapshape run -- python -m pytest --heapshape`.
+* Python's allocators: by default they are untraced, as pytest-memray does by default
+  (HEAPSHAPE_PYTHON_ALLOCATORS=untraced; docs/DESIGN.md, "Python allocators untraced"): no
+  hooks on PyMem_Malloc / PyObject_Malloc, whose hundreds of millions of small-object events
+  are most of a suite's allocations; pymalloc's arenas are recorded instead (the RAW domain, at
+  the line that needed a new arena), with PyMem_RawMalloc and the malloc family. At the first
+  test marked limit_leaks (pytest-memray traces Python's allocators for those) the plugin
+  switches the shim to traced for the rest of the session (heapshape_trace_python_allocators:
+  the arenas recorded so far are counted as freed; Python objects are recorded one by one from
+  then on). --heapshape-trace-python-allocators (pytest-memray's --trace-python-allocators)
+  traces them from the start, and --heapshape-exact implies it.
 * What is recorded: by default the session runs in the shim's sampled mode (about one
   allocation per 64 KiB allocated, a Poisson process over bytes; each recorded block stands
   for 1/p blocks, so per-site figures are unbiased estimates), and every test marked
@@ -56,6 +67,7 @@ from heapshape import _locate
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?B)\s*$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4, "PB": 1024 ** 5}
 _REEXEC_ENV = "HEAPSHAPE_PYTEST_REEXEC"
+_PYALLOC_ENV = "HEAPSHAPE_PYTHON_ALLOCATORS"
 
 
 def parse_memory(text):
@@ -103,6 +115,10 @@ def pytest_addoption(parser):
                 help="record every allocation of the session, not only those of marked "
                      "tests (the default samples the rest: about one allocation per "
                      "--heapshape-sample-rate bytes)")
+    g.addoption("--heapshape-trace-python-allocators", action="store_true", default=False,
+                help="record Python's own allocators (PyMem_Malloc, PyObject_Malloc) from the "
+                     "start, as pytest-memray's --trace-python-allocators; by default they are "
+                     "untraced (pymalloc's arenas are recorded) until the first limit_leaks test")
     g.addoption("--heapshape-sample-rate", default=None, metavar="BYTES",
                 help="mean bytes between two recorded allocations outside marked tests "
                      "(default 64K; suffixes K, M, G)")
@@ -129,14 +145,22 @@ def parse_rate(text):
     return v
 
 
-def _session_rate(config):
+def _opt(config, name, early=False):
+    """An option's value; early: from the arguments known before conftests are loaded
+    (pytest_load_initial_conftests, where config.option holds only defaults)."""
+    if early:
+        return getattr(config.known_args_namespace, name, None)
+    return config.getoption(name)
+
+
+def _session_rate(config, early=False):
     """The sample rate the re-executed session should run with, 0 for exact."""
-    if config.getoption("heapshape_exact"):
-        if config.getoption("heapshape_sample_rate"):
+    if _opt(config, "heapshape_exact", early):
+        if _opt(config, "heapshape_sample_rate", early):
             raise pytest.UsageError("heapshape: --heapshape-exact and --heapshape-sample-rate "
                                     "exclude each other")
         return 0
-    opt = config.getoption("heapshape_sample_rate")
+    opt = _opt(config, "heapshape_sample_rate", early)
     try:
         return parse_rate(opt) if opt else DEFAULT_SAMPLE_RATE
     except ValueError as e:
@@ -165,7 +189,7 @@ def _snapshot_fn():
     return fn
 
 
-def _reexec_preloaded(config):
+def _reexec_preloaded(config, early=False):
     if os.environ.get(_REEXEC_ENV):
         raise pytest.UsageError(
             "heapshape: re-executed pytest with LD_PRELOAD=%s but heapshape_snapshot is still "
@@ -180,17 +204,21 @@ def _reexec_preloaded(config):
     env[_REEXEC_ENV] = "1"
     old = env.get("LD_PRELOAD")
     env["LD_PRELOAD"] = shim + (":" + old if old else "")
-    snapdir = _snapdir(config)
+    snapdir = _snapdir(config, early)
     os.makedirs(snapdir, exist_ok=True)
     # The exec keeps our pid: this process becomes the shim's root process.
     env["HEAPSHAPE_ROOT_PID"] = str(os.getpid())
     env.setdefault("HEAPSHAPE_DIR", snapdir)
     env.setdefault("HEAPSHAPE_OUTPUT", os.path.join(snapdir, "session.hsnap"))
-    rate = _session_rate(config)
+    rate = _session_rate(config, early)
     if rate:
         env["HEAPSHAPE_SAMPLE_RATE"] = str(rate)
     else:
         env.pop("HEAPSHAPE_SAMPLE_RATE", None)
+    if rate and not _opt(config, "heapshape_trace_python_allocators", early):
+        env[_PYALLOC_ENV] = "untraced"
+    else:
+        env.pop(_PYALLOC_ENV, None)
     argv = list(getattr(sys, "orig_argv", []) or [])
     if not argv:
         argv = [sys.executable, "-m", "pytest"] + sys.argv[1:]
@@ -199,8 +227,8 @@ def _reexec_preloaded(config):
     os.execve(sys.executable, [sys.executable] + argv[1:], env)
 
 
-def _snapdir(config):
-    d = config.getoption("heapshape_dir") or os.path.join(str(config.rootpath), ".heapshape")
+def _snapdir(config, early=False):
+    d = _opt(config, "heapshape_dir", early) or os.path.join(str(config.rootpath), ".heapshape")
     return os.path.abspath(d)
 
 
@@ -231,6 +259,19 @@ class _Shim:
         self.exact = lib.heapshape_exact
         self.exact.argtypes = [ctypes.c_int]
         self.exact.restype = ctypes.c_int
+        # 1: switched to traced now, 0: traced already (a shim without it traces always)
+        self._trace = getattr(lib, "heapshape_trace_python_allocators", None)
+        if self._trace is not None:
+            self._trace.restype = ctypes.c_int
+
+    def trace_python_allocators(self):
+        if self._trace is None:
+            return 0
+        r = self._trace()
+        if r < 0:
+            raise RuntimeError("heapshape_trace_python_allocators() failed (tracking is "
+                               "off, or the GIL was not held)")
+        return r
 
     def peak(self):
         peak, cur = ctypes.c_ulonglong(), ctypes.c_ulonglong()
@@ -310,6 +351,15 @@ class HeapshapePlugin:
             self.rate = 0
         self.exact_tests = 0
         self.started = time.time()
+        # Python's allocators untraced (the shim's state, from its start-up environment) until
+        # the first limit_leaks test or --heapshape-trace-python-allocators
+        self.untraced = os.environ.get(_PYALLOC_ENV) == "untraced" and \
+            shim._trace is not None
+        self.traced_at = None
+        if self.untraced and config.getoption("heapshape_trace_python_allocators"):
+            shim.trace_python_allocators()
+            self.untraced = False
+        self.started_untraced = self.untraced
         os.makedirs(self.dir, exist_ok=True)
 
     def _take(self, path):
@@ -393,6 +443,12 @@ class HeapshapePlugin:
                     limits[m.name] = _marker_limit(m)
         except (pytest.UsageError, ValueError) as e:
             pytest.fail(str(e), pytrace=False)
+        if "limit_leaks" in limits and self.untraced:
+            # pytest-memray traces Python's allocators for limit_leaks tests: from here on the
+            # shim does too, for good (before the mark, so the test's pair is all traced)
+            self.shim.trace_python_allocators()
+            self.untraced = False
+            self.traced_at = item.nodeid
         base = os.path.join(self.dir, _safe(item.nodeid))
         before, after = base + ".before.hsnap", base + ".after.hsnap"
         self._begin(before)
@@ -480,6 +536,18 @@ class HeapshapePlugin:
         tr = terminalreporter
         tr.section("heapshape")
         tr.write_line("snapshots in %s" % self.dir)
+        if self.started_untraced:
+            if self.traced_at is None:
+                tr.write_line("Python allocators untraced (pytest-memray's default): Python "
+                              "objects are seen as pymalloc's arenas (RAW domain), not one by "
+                              "one; --heapshape-trace-python-allocators records them")
+            else:
+                tr.write_line("Python allocators untraced (pymalloc's arenas recorded) until "
+                              "the first limit_leaks test, %s, traced from there on"
+                              % self.traced_at)
+        else:
+            tr.write_line("Python allocators traced (every PyMem_Malloc / PyObject_Malloc "
+                          "block)")
         if self.rate:
             tr.write_line("sampled session: about one allocation recorded per %s allocated "
                           "(Poisson over bytes; per-site figures are estimates), every "
@@ -503,6 +571,32 @@ class HeapshapePlugin:
             for name, m in workers:
                 tr.write_line("xdist worker %s: peak live %s, live at exit %s"
                               % (name, format_size(m["peak"]), format_size(m["live"])))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """The re-execution under the shim, as early as the options are known: before conftests
+    are imported and the other plugins configured, which the first process would do for
+    nothing (pytest and the plugins are imported by now). pytest_configure does it otherwise
+    (a plugin registered later, by a conftest's pytest_plugins)."""
+    ns = getattr(early_config, "known_args_namespace", None)
+    if ns is None or not getattr(ns, "heapshape", False) or _snapshot_fn() is not None:
+        return
+    if getattr(ns, "help", False) or getattr(ns, "version", False):
+        return
+    # what cannot be done is refused by pytest_configure, where pytest reports a usage error
+    # (raised from this hook, older pytest versions print a traceback)
+    if os.environ.get(_REEXEC_ENV) or not _find_shim():
+        return
+    try:
+        _session_rate(early_config, early=True)
+    except pytest.UsageError:
+        return
+    # pytest captures fds 1 and 2 while conftests load: the new process must get the real ones
+    capman = early_config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.stop_global_capturing()
+    _reexec_preloaded(early_config, early=True)  # does not return
 
 
 def pytest_configure(config):

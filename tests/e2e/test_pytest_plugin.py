@@ -87,7 +87,9 @@ class PytestPlugin(hstest.TestCase):
             info = hstest.cli("info", path).stdout
             m = re.search(r"^partial: (\d+) of the process's (\d+) sites, " + how, info, re.M)
             self.assertIsNotNone(m, info)
-            self.assertLess(int(m.group(1)) * 5, int(m.group(2)), info)
+            # (by default the session records Python's objects only from the first limit_leaks
+            # test on, this one: 44 of 134 sites here, 1 in 5 with them traced from the start)
+            self.assertLess(int(m.group(1)) * 2, int(m.group(2)), info)
 
     def test_keep_all_and_failing_tests(self):
         p = self.pytest("--heapshape", "--heapshape-keep", "all")
