@@ -5,9 +5,11 @@ as an sdist with pip, against plain pytest, pytest --memray and the shim alone, 
     python3 bench/suite_bench.py [--rounds 3] [--python PY] [--venv DIR] [--modes ...]
 
 Modes: plain (python -m pytest tests), heapshape (pytest --heapshape, the plugin from python/
-re-executing pytest under the shim), memray (pytest --memray: memray's malloc-level tracking of
+re-executing pytest under the shim; Python's allocators untraced until the first limit_leaks
+test, as pytest-memray's default), memray (pytest --memray: memray's malloc-level tracking of
 test bodies, pymalloc's small objects unseen), memray-py (pytest --memray
---trace-python-allocators: every Python object too; not in the default list), shim (heapshape
+--trace-python-allocators: every Python object too; not in the default list), heapshape-py
+(--heapshape --heapshape-trace-python-allocators, its counterpart), shim (heapshape
 run -- python -m pytest tests), shim-sampled (the same with --sample-rate), heapshape-exact
 (--heapshape --heapshape-exact); M@alt runs mode M with the shim given by --alt-preload (two
 builds A/B in one interleaved run). Each round runs every mode once, in order; the figures are medians over the
@@ -122,6 +124,10 @@ def main():
                     cmd += ["--memray"]
                 elif m == "memray-py":  # memray also sees pymalloc's objects, as heapshape does
                     cmd += ["--memray", "--trace-python-allocators"]
+                elif m == "heapshape-py":  # Python's allocators traced from the start
+                    env["PYTHONPATH"] = os.path.join(SRC, "python")
+                    cmd += ["-p", "pytest_heapshape.plugin", "--heapshape",
+                            "--heapshape-trace-python-allocators"]
                 elif m == "heapshape-exact":  # every event of the session recorded
                     env["PYTHONPATH"] = os.path.join(SRC, "python")
                     cmd += ["-p", "pytest_heapshape.plugin", "--heapshape", "--heapshape-exact"]
