@@ -77,6 +77,20 @@ class PyallocUntraced(hstest.TestCase):
                     else:  # sampled: an unbiased estimate, within four standard errors
                         self.assertTrue(abs(obj_b["size"] - 100_000 * BYTES40) <= 4 * obj_b["size_stderr"], obj_b)
 
+    def test_switch_under_tracemalloc(self):
+        prog = os.path.join(hstest.PROGRAMS, "pyalloc_tracemalloc.py")
+        for label, py in hstest.default_interpreters():
+            self.need(label, py)
+            with self.subTest(python=label):
+                out = os.path.join(self.tmp, "tm-%s.hsnap" % label)
+                run = hstest.profile([py, prog], out, extra_env=UNTRACED)
+                self.assertEqual(run.stdout.strip(), "1")
+                st = hstest.stats(out, "--domain", "obj", "--limit", "0")["statistics"]
+                self.assertIsNone(hstest.line_of(st, prog, hstest.find_line(prog, "# A:")))
+                for marker in ("# B:", "# C:"):
+                    e = hstest.line_of(st, prog, hstest.find_line(prog, marker))
+                    self.assertEqual((e["count"], e["size"]), (10_000, 10_000 * BYTES40), (marker, e))
+
 
 SUITE = """import pytest
 
