@@ -76,7 +76,7 @@ struct hs_anatomy *hs_anatomy_collect_popcnt(const char *maps_text) HS_HIDDEN;
 #define MAX_TYPES 16383 /* a type index + 1 takes 14 bits of a block's class */
 #define MAX_ROWS (1u << 20)
 #define SHAPE_ROWS 256
-#define SHAPE_SAMPLES 16
+#define SHAPE_SAMPLES 64
 #define SHAPES_PER_ROW 4
 /* v5: a row may hold SHAPES_PER_ROW more shapes of containers of HS_ELEM_BIG+ elements */
 #define SHAPES_CAP (SHAPE_ROWS * SHAPES_PER_ROW * 2)
@@ -1328,6 +1328,20 @@ static uint64_t hs_container_len(const struct hs_anatomy *a, size_t i, const str
   return n < 0 ? 0 : (uint64_t)n;
 }
 
+/* The object taken from stratum k (objects k*stride .. k*stride+stride-1 of a row, in map
+ * order) of row r: a pseudo-random offset (splitmix64 of row and stratum), not the first of
+ * each stratum. A fixed offset aliases with any period that divides the stride: 240,000 dicts
+ * made in turn with two shapes lie in address order as A B A B ..., and a stride of 15,000
+ * took one shape 16 times out of 16. Deterministic, so a snapshot's samples are reproducible
+ * for the same heap. */
+static uint64_t hs_stratum_pick(uint32_t r, uint64_t k, uint64_t stride) {
+  if (stride <= 1) return 0;
+  uint64_t z = ((uint64_t)r << 32 ^ k) + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) % stride;
+}
+
 static void hs_sample_shapes(struct hs_anatomy *a) {
   /* the SHAPE_ROWS shapeable rows holding most memory */
   uint8_t *sel = hs_scratch(a->nrows);
@@ -1336,8 +1350,9 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
   a->shapes = hs_scratch(sizeof(struct hs_shape) * SHAPES_CAP);
   if (!sel || !seen || !a->row_samples || !a->shapes) goto out;
   hs_top_rows(a, sel);
-  /* SHAPE_SAMPLES objects per chosen row, spread by a stride over the row's objects in map
-   * order (which follows addresses, not creation order) */
+  /* SHAPE_SAMPLES objects per chosen row, one from each of SHAPE_SAMPLES strata of the row's
+   * objects in map order (which follows addresses, not creation order), at a pseudo-random
+   * offset inside the stratum */
   a->elem_left = (uint64_t)64 << 20;
   HS_FOR_LIVE(a, i, ri) {
     uint32_t c = a->cls[ri] & CLS_MASK;
@@ -1349,7 +1364,9 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
     uint64_t stride = objs > SHAPE_SAMPLES ? objs / SHAPE_SAMPLES : 1;
     /* containers of HS_ELEM_BIG elements or more are always sampled (format v5) */
     int big = (int)(a->big[ri >> 6] >> (ri & 63)) & 1; /* hs_container_len, from pass 2 */
-    if ((nth % stride != 0 || nth / stride >= SHAPE_SAMPLES) && !big) continue;
+    if ((nth / stride >= SHAPE_SAMPLES || nth % stride != hs_stratum_pick(r, nth / stride, stride)) &&
+        !big)
+      continue;
     a->row_samples[r]++;
     struct hs_sig sig;
     if (!hs_signature(a, i, &sig)) continue;

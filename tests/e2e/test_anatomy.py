@@ -194,7 +194,7 @@ class MillionDicts(hstest.TestCase):
                      "anatomy_ms %.1f" % (label, r["objects"], r["total_bytes"] / r["objects"],
                                           100 * r["overhead_share"], doc["anatomy_ms"]))
                 text = hstest.cli("anatomy", out, "--include", script, "--limit", "1").stdout
-                self.assertIn("dict{x: float, y: float, mass: float} (16/16)", text)
+                self.assertIn("dict{x: float, y: float, mass: float} (64/64)", text)
                 self.assertTrue(all(len(l) <= 100 for l in text.splitlines()[1:]), text)
 
 
