@@ -2,7 +2,7 @@
 """A pytest session of 500 small tests (issue 18): `pytest --heapshape` against plain pytest
 and pytest-memray's `pytest --memray`, interleaved.
 
-    python3 bench/pytest500_bench.py [--rounds 3] [--python PY] [--venv DIR]
+    python3 bench/pytest500_bench.py [--rounds 3] [--python PY|3.14|3.15] [--venv DIR]
 
 The 500 tests are written into a scratch directory: 10 modules of 50 tests, each test doing a
 little allocation of its own (lists, dicts, strings, a class's instances; a tenth of them
@@ -13,6 +13,7 @@ pytest-memray and memray pinned there), created on first use. The plugin comes f
 the shim and CLI from bazel-bin or $HEAPSHAPE_PRELOAD / $HEAPSHAPE_CLI."""
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_bench  # noqa: E402
 import suite_bench  # noqa: E402
 
 SRC = suite_bench.SRC
@@ -61,7 +63,11 @@ def write_suite(root):
 def venv(a):
     py = os.path.join(a.venv, "bin", "python")
     if not os.path.exists(py):
-        suite_bench.sh([a.python, "-m", "venv", a.venv])
+        r = run_bench.run_quiet([a.python, "-m", "venv", a.venv])
+        if r.returncode != 0:  # the fetched 3.14/3.15 have no ensurepip: pip from their wheel
+            r = run_bench.venv_from_wheel(a.python, a.venv)
+        if r.returncode != 0:
+            sys.exit("pytest500_bench: cannot create a venv with %s:\n%s" % (a.python, r.stdout))
         suite_bench.sh([py, "-m", "pip", "install", "-q"] + suite_bench.PINS)
     return py
 
@@ -69,10 +75,18 @@ def venv(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--python", default=os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python"))
-    ap.add_argument("--venv", default="/tmp/heapshape-suite-venv")
+    ap.add_argument("--python", default=os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python"),
+                    help="interpreter; 3.14 or 3.15: the one tools/fetch_pythons.sh provides")
+    ap.add_argument("--venv", help="default: /tmp/heapshape-suite-venv (pyenv 3.12.1's), "
+                    "/tmp/heapshape-suite-venv-<interpreter> for any other")
     ap.add_argument("--modes", default="plain,heapshape,memray")
     a = ap.parse_args()
+    default_py = ap.get_default("python")
+    if a.python in run_bench.FETCHED:
+        a.python = run_bench.fetched_python(a.python)
+    if not a.venv:
+        a.venv = "/tmp/heapshape-suite-venv" if a.python == default_py else (
+            "/tmp/heapshape-suite-venv-" + re.sub(r"[^A-Za-z0-9.]+", "_", os.path.realpath(a.python).strip("/")))
     py = venv(a)
     preload = os.environ.get("HEAPSHAPE_PRELOAD") or os.path.realpath(
         os.path.join(SRC, "bazel-bin/preload/libheapshape.so"))
