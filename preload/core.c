@@ -1269,6 +1269,23 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
   return 1;
 }
 
+int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) {
+  uint64_t val = hs_shadow_decode(s);
+  uint32_t old = (uint32_t)(val & HS_SITE_ID_MAX);
+  if (HS_UNLIKELY(old >= hs_site_vec.count || hs_site_dom[old] != HS_DOMAIN_OBJ))
+    return hs_core_reattribute((void *)key, hs_py_site_now);
+  if (site == old || !hs_active) return 0;
+  uint64_t size = val >> HS_SITE_ID_BITS;
+  struct hs_thread *t = hs_me_get(site > old ? site : old);
+  if (HS_UNLIKELY(!t)) return 0;
+  if (site > HS_SHADOW_SITE_MASK) return 0; /* past 2^21 sites: left where it is */
+  *ss = hs_shadow_encode(key, size, site) | (*ss & HS_SHADOW_WIN); /* the window's mark stays */
+  hs_site_account_free(t, val, 0);
+  hs_account_alloc(t, site, size, 0);
+  if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
+  return 1;
+}
+
 uint8_t hs_site_domain(uint32_t site) { return site < hs_site_vec.count ? hs_site_dom[site] : 0; }
 const uint8_t *hs_site_domains(uint32_t *count) {
   *count = hs_site_vec.count;

@@ -298,6 +298,13 @@ static inline int hs_map_may_hold(const void *p) {
   return hs_filter_bit(hs_filter_index((uintptr_t)p));
 }
 extern uint32_t **hs_leaves HS_HIDDEN;
+/* The shadow slot of address a without creating anything (NULL: no leaf, or a is not for the
+ * shadow table); read without hs_lock, as hs_core_reattribute does. */
+static inline uint32_t *hs_shadow_peek(uintptr_t a) {
+  if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
+  uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
+  return leaf ? &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT] : NULL;
+}
 
 static inline uint32_t hs_shadow_half(uintptr_t a) { return (uint32_t)(a >> 4 & 1) << HS_SHADOW_SITE_BITS; }
 static inline uint32_t hs_shadow_encode(uintptr_t a, uint64_t size, uint32_t site) {
@@ -451,10 +458,28 @@ extern HS_TLS int hs_py_own HS_HIDDEN;
 /* Free-list re-attribution (reattrib.c): a block whose object is created again (from a type's
  * free list) moves to the creating line, as tracemalloc does. */
 int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) HS_HIDDEN; /* core.c */
+/* The same for a block in the shadow table (slot ss, read as s) whose new site is known, an
+ * OBJ site other than its own (the reference tracer's fast path): hs_core_reattribute's
+ * outcome, which it calls when the block's site is not an OBJ one. Caller holds hs_busy. */
+int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) HS_HIDDEN;
 uint32_t hs_py_site_now(uint8_t domain) HS_HIDDEN; /* pyhooks.c: the current site, GIL held */
 extern HS_TLS uintptr_t hs_last_block HS_HIDDEN;   /* the block a Python hook just recorded */
 extern HS_TLS uintptr_t hs_last_size HS_HIDDEN;
 extern volatile int hs_reattrib_wanted HS_HIDDEN;  /* the tracer must be installed again */
+/* pyhooks.c's per-thread table, innermost frame's instruction pointer -> current OBJ site
+ * (3.13+, one frame; filled by hs_py_site_now, valid while hs_code_epoch is unchanged). The
+ * reference tracer (reattrib.c, hs_ra_fast) reads it inline and relies on this: a hit is what
+ * hs_py_site_now(HS_DOMAIN_OBJ) would answer, given a thread state, a Python frame and
+ * hs_py_own clear; an entry exists only once the one-frame path is on for good (hs_walk and
+ * hs_fast are never turned off again). */
+#define HS_NOW 64
+struct hs_now {
+  const char *ip;
+  unsigned epoch;
+  uint32_t site;
+};
+extern HS_TLS struct hs_now hs_now[HS_NOW] HS_HIDDEN;
+extern unsigned hs_code_epoch HS_HIDDEN; /* pyhooks.c: code objects freed, + 1 */
 void hs_reattrib_init(int minor) HS_HIDDEN;        /* hs_py_init */
 void hs_reattrib_start(void) HS_HIDDEN;            /* end of initialization, GIL held */
 void hs_reattrib_poll(void) HS_HIDDEN;             /* every 1024 events of a thread, no lock */

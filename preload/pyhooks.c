@@ -120,7 +120,7 @@ static size_t hs_lc_mask = HS_LCACHE - 1;
  * hs_code_freed chosen by the address. An entry made at epoch E for code C is valid while no
  * code object of C's bucket was freed after E. */
 #define HS_CODE_BUCKETS 4096
-static unsigned hs_code_epoch = 1;
+unsigned hs_code_epoch = 1; /* core.h */
 static unsigned hs_code_freed[HS_CODE_BUCKETS];
 
 static inline size_t hs_code_bucket(const void *code) {
@@ -731,12 +731,7 @@ static inline void hs_py_record(void *p, size_t size, uint32_t site) {
  * cache's probes. Float code re-creates objects on a few dozen instructions over and over
  * (bm_float: one entry missed on most events, 64 entries almost never). OBJ only: the
  * objects re-created from free lists are PyObject_Malloc blocks. */
-#define HS_NOW 64
-static HS_TLS struct hs_now {
-  const char *ip;
-  unsigned epoch;
-  uint32_t site;
-} hs_now[HS_NOW];
+HS_TLS struct hs_now hs_now[HS_NOW]; /* core.h: reattrib.c's tracer reads it too */
 
 uint32_t hs_py_site_now(uint8_t domain) {
   if (HS_LIKELY(hs_walk == HS_WALK_313 && hs_fast && domain == HS_DOMAIN_OBJ) && !hs_py_own && !hs_native_mode) {

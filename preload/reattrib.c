@@ -29,6 +29,7 @@
 
 #include "preload/core.h"
 #include "preload/pyarena.h"
+#include "preload/pyframe_layout.h"
 
 #define HS_EXPORT __attribute__((visibility("default")))
 
@@ -136,16 +137,82 @@ HS_EXPORT void _Py_NewReferenceNoTotal(void *op) {
 
 enum { HS_RT_CREATE = 0, HS_RT_REMOVED = 2 /* 3.15+: PyRefTracer_TRACKER_REMOVED */ };
 
-static int hs_ra_trace(void *op, int event, void *data) {
-  (void)data;
-  /* with no tracer chained (the usual case), straight out: DESTROY, as frequent as CREATE,
-   * has nothing to do */
-  if (HS_LIKELY(event == HS_RT_CREATE)) {
-    hs_ra_created(op);
-    if (HS_LIKELY(!hs_ra_prev)) return 0;
-  } else if (HS_LIKELY(!hs_ra_prev) && event != HS_RT_REMOVED) {
-    return 0;
-  }
+/* The thread state, as PyThreadState_GetUnchecked returns it. A static interpreter's copy of
+ * that function is one instruction, a load at a fixed offset from the thread pointer (its
+ * _Py_tss_tstate, in the executable's own TLS block): hs_ra_tls is that offset, and the
+ * tracer does the load itself instead of calling it. 0: call hs_ra_tstate_fn. */
+static char *(*hs_ra_tstate_fn)(void);
+static long hs_ra_tls;
+
+static inline char *hs_ra_tstate(int tls) {
+  if (!tls) return hs_ra_tstate_fn();
+  char *ts;
+  __asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(hs_ra_tls));
+  return ts;
+}
+
+/* The offset when fn's code is `[endbr64] mov %fs:disp32, %rax; ret`, else 0. */
+static long hs_ra_tls_of(const unsigned char *fn) {
+  if (!fn) return 0;
+  if (fn[0] == 0xf3 && fn[1] == 0x0f && fn[2] == 0x1e && fn[3] == 0xfa) fn += 4;
+  static const unsigned char mov[] = {0x64, 0x48, 0x8b, 0x04, 0x25};
+  for (int i = 0; i < 5; i++)
+    if (fn[i] != mov[i]) return 0;
+  if (fn[9] != 0xc3) return 0;
+  int32_t d = (int32_t)((uint32_t)fn[5] | (uint32_t)fn[6] << 8 | (uint32_t)fn[7] << 16 | (uint32_t)fn[8] << 24);
+  return d;
+}
+
+/* 3.13+, one frame, shadow table: what the object just created at o asks for, found without
+ * a call (but the thread state's, when tls is 0) when its block is in the shadow table and
+ * pyhooks.c's per-thread table knows the current line (the innermost instruction pointer ->
+ * OBJ site, an entry hs_py_site_now made): HS_FAST_SAME, its block is at that line already;
+ * HS_FAST_MOVE, it goes there (*mv says how, for hs_ra_move_to). HS_FAST_NO sends the event to
+ * hs_ra_move (a block in the hash map or not recorded, a table miss, work waiting, the shim's
+ * own call). The checks are hs_ra_move's and hs_py_site_now's (hs_walk and hs_fast, never
+ * turned off again, are implied by a table hit), so the outcome is theirs. The shadow slot,
+ * the likely cache miss, is loaded before the frame is read. */
+enum { HS_FAST_NO, HS_FAST_SAME, HS_FAST_MOVE };
+struct hs_ra_mv {
+  uintptr_t block;
+  uint32_t *ss;
+  uint32_t s, site;
+};
+static inline __attribute__((always_inline)) int hs_ra_fast(uintptr_t o, int tls, struct hs_ra_mv *mv) {
+  if (HS_UNLIKELY(!hs_active || hs_busy || hs_attention || hs_py_own)) return HS_FAST_NO;
+  const char *tp = *(const char *const *)(o + 8);
+  unsigned long flags = *(const unsigned long *)(tp + 168);
+  uintptr_t block = o - ((flags & HS_TPFLAGS_HAVE_GC) ? 16 : 0) - ((flags & hs_ra_preheader) ? 16 : 0);
+  uint32_t *ss = hs_shadow_peek(block);
+  if (HS_UNLIKELY(!ss)) return HS_FAST_NO;
+  uint32_t s = *ss;
+  const char *ts = hs_ra_tstate(tls);
+  const char *f = ts ? *(const char *const *)(ts + hs_fl.tstate_frame) : NULL;
+  if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + hs_fl.owner) >= 3) return HS_FAST_NO;
+  const char *ip = *(const char *const *)(f + hs_fl.instr);
+  const struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+  if (n->ip != ip || n->epoch != hs_code_epoch || !s || !hs_shadow_is(s, block)) return HS_FAST_NO;
+  if (HS_LIKELY((s & HS_SHADOW_SITE_MASK) == n->site)) return HS_FAST_SAME;
+  mv->block = block;
+  mv->ss = ss;
+  mv->s = s;
+  mv->site = n->site;
+  return HS_FAST_MOVE;
+}
+
+static int hs_ra_chain(void *op, int event);
+
+/* HS_FAST_MOVE: core.c moves the block (checking that its site is an OBJ one; else the general
+ * path); the tracer's answer. */
+static __attribute__((noinline)) int hs_ra_move_to(void *op, uintptr_t block, uint32_t *ss, uint32_t s, uint32_t site) {
+  hs_busy = 1;
+  hs_core_reattribute_obj(block, ss, s, site);
+  hs_busy = 0;
+  return HS_LIKELY(!hs_ra_prev) ? 0 : hs_ra_chain(op, HS_RT_CREATE);
+}
+
+/* What a tracer chained behind ours gets, and 3.15's TRACKER_REMOVED. */
+static __attribute__((noinline)) int hs_ra_chain(void *op, int event) {
   hs_reftracer prev = hs_ra_prev;
   int r = prev ? prev(op, event, hs_ra_prev_data) : 0;
   if (event == HS_RT_REMOVED && !(p_err_occurred && p_err_occurred())) {
@@ -156,6 +223,42 @@ static int hs_ra_trace(void *op, int event, void *data) {
     hs_attention = 1;
   }
   return r;
+}
+
+/* CREATE events the tracer's inline part did not settle. */
+static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
+  uintptr_t o = (uintptr_t)op;
+  if (hs_ra_look(o)) {
+    struct hs_ra_mv mv;
+    int r = hs_ra_tls || !hs_l1 || !hs_ra_tstate_fn ? HS_FAST_NO : hs_ra_fast(o, 0, &mv);
+    if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
+    if (r == HS_FAST_NO) hs_ra_move(o);
+  }
+  return HS_LIKELY(!hs_ra_prev) ? 0 : hs_ra_chain(op, HS_RT_CREATE);
+}
+
+/* The reference tracer. Its common events need no stack frame: DESTROY (as many as CREATE;
+ * nothing to do unless a tracer is chained), an object created in the block a hook just
+ * recorded, and, with the thread state read inline, one re-created in a block of the shadow
+ * table at a line the per-thread table knows (hs_ra_fast; a move to another line calls
+ * hs_ra_move_to); the rest goes to hs_ra_trace_slow. */
+static int hs_ra_trace(void *op, int event, void *data) {
+  (void)data;
+  if (HS_LIKELY(event == HS_RT_CREATE)) {
+    uintptr_t o = (uintptr_t)op;
+    if (HS_LIKELY(o - hs_last_block < hs_last_size)) {
+      hs_last_size = 0; /* hs_ra_look says why */
+    } else {
+      struct hs_ra_mv mv;
+      int r = hs_ra_tls && hs_l1 ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
+      if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
+      if (r == HS_FAST_NO) return hs_ra_trace_slow(op);
+    }
+    if (HS_LIKELY(!hs_ra_prev)) return 0;
+  } else if (HS_LIKELY(!hs_ra_prev) && event != HS_RT_REMOVED) {
+    return 0;
+  }
+  return hs_ra_chain(op, event);
 }
 
 /* Installs ours on top of whatever is there (GIL held). From 3.15 the interpreter tells a
@@ -243,6 +346,8 @@ void hs_reattrib_init(int minor) {
   if (minor >= 13) {
     *(void **)&p_err_occurred = dlsym(RTLD_DEFAULT, "PyErr_Occurred");
     *(void **)&p_gil_check = dlsym(RTLD_DEFAULT, "PyGILState_Check");
+    *(void **)&hs_ra_tstate_fn = dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
+    hs_ra_tls = hs_ra_tls_of((const unsigned char *)hs_ra_tstate_fn);
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
     if (!p_set_tracer || !p_get_tracer) {
