@@ -1269,7 +1269,8 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
   return 1;
 }
 
-int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) {
+static __attribute__((noinline)) int hs_core_reattribute_obj_full(uintptr_t key, uint32_t *ss, uint32_t s,
+                                                                  uint32_t site) {
   uint64_t val = hs_shadow_decode(s);
   uint32_t old = (uint32_t)(val & HS_SITE_ID_MAX);
   if (HS_UNLIKELY(old >= hs_site_vec.count || hs_site_dom[old] != HS_DOMAIN_OBJ))
@@ -1284,6 +1285,29 @@ int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t si
   hs_account_alloc(t, site, size, 0);
   if (HS_UNLIKELY((++t->events & 1023) == 0)) hs_periodic();
   return 1;
+}
+
+/* The common case of hs_core_reattribute_obj_full without a stack frame (as hs_core_alloc):
+ * an OBJ block moving between two sites this thread already counts, no estimates. The
+ * thread's live bytes lose and gain the same size, so they are left alone. */
+int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) {
+  struct hs_thread *t = hs_me;
+  uint32_t old = s & HS_SHADOW_SITE_MASK;
+  if (HS_LIKELY(t && !t->est && hs_active && old < hs_site_vec.count && hs_site_dom[old] == HS_DOMAIN_OBJ &&
+                site != old && site < t->cap && old < t->cap && site <= HS_SHADOW_SITE_MASK &&
+                ((t->events + 1) & 1023) != 0)) {
+    uint64_t size = hs_shadow_size(s);
+    *ss = hs_shadow_encode(key, size, site) | (*ss & HS_SHADOW_WIN);
+    struct hs_thread_stats *from = &t->st[old], *to = &t->st[site];
+    from->frees++;
+    from->live_bytes -= size;
+    to->allocs++;
+    to->alloc_bytes += size;
+    to->live_bytes += size;
+    t->events++;
+    return 1;
+  }
+  return hs_core_reattribute_obj_full(key, ss, s, site);
 }
 
 uint8_t hs_site_domain(uint32_t site) { return site < hs_site_vec.count ? hs_site_dom[site] : 0; }

@@ -143,6 +143,11 @@ enum { HS_RT_CREATE = 0, HS_RT_REMOVED = 2 /* 3.15+: PyRefTracer_TRACKER_REMOVED
  * tracer does the load itself instead of calling it. 0: call hs_ra_tstate_fn. */
 static char *(*hs_ra_tstate_fn)(void);
 static long hs_ra_tls;
+/* hs_ra_fast's table is filled in the one-frame configuration only (pyhooks.c, hs_fast):
+ * HS_RA_FAST_CALL, or HS_RA_FAST_TLS when the thread state is read inline; otherwise
+ * hs_ra_fast is not tried (at 16 frames it would miss on every event). */
+enum { HS_RA_FAST_OFF, HS_RA_FAST_CALL, HS_RA_FAST_TLS };
+static int hs_ra_fast_mode;
 
 static inline char *hs_ra_tstate(int tls) {
   if (!tls) return hs_ra_tstate_fn();
@@ -230,7 +235,7 @@ static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
   uintptr_t o = (uintptr_t)op;
   if (hs_ra_look(o)) {
     struct hs_ra_mv mv;
-    int r = hs_ra_tls || !hs_l1 || !hs_ra_tstate_fn ? HS_FAST_NO : hs_ra_fast(o, 0, &mv);
+    int r = hs_ra_fast_mode == HS_RA_FAST_CALL && hs_l1 ? hs_ra_fast(o, 0, &mv) : HS_FAST_NO;
     if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
     if (r == HS_FAST_NO) hs_ra_move(o);
   }
@@ -250,7 +255,7 @@ static int hs_ra_trace(void *op, int event, void *data) {
       hs_last_size = 0; /* hs_ra_look says why */
     } else {
       struct hs_ra_mv mv;
-      int r = hs_ra_tls && hs_l1 ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
+      int r = hs_ra_fast_mode == HS_RA_FAST_TLS && hs_l1 ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
       if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
       if (r == HS_FAST_NO) return hs_ra_trace_slow(op);
     }
@@ -348,6 +353,8 @@ void hs_reattrib_init(int minor) {
     *(void **)&p_gil_check = dlsym(RTLD_DEFAULT, "PyGILState_Check");
     *(void **)&hs_ra_tstate_fn = dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
     hs_ra_tls = hs_ra_tls_of((const unsigned char *)hs_ra_tstate_fn);
+    if (hs_ra_tstate_fn && hs_proc.max_frames == 1 && !hs_native_mode)
+      hs_ra_fast_mode = hs_ra_tls ? HS_RA_FAST_TLS : HS_RA_FAST_CALL;
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
     if (!p_set_tracer || !p_get_tracer) {
