@@ -229,7 +229,7 @@ static inline char *hs_py_gil_tstate(void) {
 #define RD_PTR(p, off) (*(char *const *)((p) + (off)))
 #define RD_I32(p, off) (*(const int32_t *)((p) + (off)))
 
-/* 3.13+, several frames: the last walk of this thread, raw frame by raw frame (every frame
+/* 3.11+, several frames: the last walk of this thread, raw frame by raw frame (every frame
  * of the chain it visited, kept or skipped). While the innermost frame runs, the frames that
  * called it are frozen, so the next allocation usually finds the same chain: when every
  * visited frame still has the same address, owner, code object (f_executable) and
@@ -238,7 +238,8 @@ static inline char *hs_py_gil_tstate(void) {
  * the site found last time is the answer. Checking reads four words per frame from the data
  * stack; it saves each frame's line-cache probe and the site cache's hash and compare
  * (churn4 on 3.14 with 16 frames: free-list re-creations, one full walk each, on a chain that
- * changed only in the innermost instruction pointer, and mostly not at all). */
+ * changed only in the innermost instruction pointer, and mostly not at all). 3.11 and 3.12
+ * (issue 18, round five) read their frames through hs_fl too (hs_py_init fills it in). */
 #define HS_WM_RAW 40
 #define HS_WM_TAB_BITS 5
 #define HS_WM_TAB (1 << HS_WM_TAB_BITS)
@@ -270,11 +271,25 @@ static HS_TLS struct hs_ipframe {
   uint32_t owner, frame;
 } hs_ipf[HS_IPF];
 
-/* hs_py_walk_seg's HS_WALK_313 case records the frames it visits here when set (raw = -1
- * when the chain was longer than HS_WM_RAW) */
+/* hs_py_walk_seg's 3.11+ cases record the frames they visit here when set (raw = -1 when the
+ * chain was longer than HS_WM_RAW) */
 static HS_TLS int hs_wm_rec;
 
-/* 3.13+: the line-cache entry of the Python frame f (owner < 3), or NULL when it is skipped
+/* The walk's frame f into hs_wm (hs_wm.raw = -1 once the chain is longer than HS_WM_RAW). */
+static inline void hs_wm_record(const char *f, uint8_t owner) {
+  int r = hs_wm.raw;
+  if (r >= 0 && r < HS_WM_RAW) {
+    hs_wm.fr[r].f = f;
+    hs_wm.fr[r].exec = RD_PTR(f, hs_fl.exec);
+    hs_wm.fr[r].instr = RD_PTR(f, hs_fl.instr);
+    hs_wm.fr[r].owner = owner;
+    hs_wm.raw = r + 1;
+  } else {
+    hs_wm.raw = -1;
+  }
+}
+
+/* 3.11+: the line-cache entry of the Python frame f (owner < 3), or NULL when it is skipped
  * (no code object, or a frame still in its prologue). */
 static inline struct hs_lcache *hs_py_frame313(const char *f, uint8_t owner) {
   char *code = (char *)((uintptr_t)RD_PTR(f, hs_fl.exec) & ~(uintptr_t)7);
@@ -329,6 +344,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
       if (!cframe) break;
       for (f = RD_PTR(cframe, v311 ? 8 : 0); f && n < max; f = RD_PTR(f, o_prev)) {
         uint8_t owner = *(const uint8_t *)(f + o_owner);
+        if (HS_UNLIKELY(hs_wm_rec)) hs_wm_record(f, owner);
         if (owner == 3) { /* 3.12: C-stack entry frame */
           HS_SEG_END();
           continue;
@@ -349,23 +365,13 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
         }
         if (entry) HS_SEG_END();
       }
+      if (HS_UNLIKELY(hs_wm_rec)) hs_wm.to_end = f == NULL;
       break;
     }
     case HS_WALK_313: /* 3.13+: hs_fl; 3.14 tags f_executable (a _PyStackRef) in its low bits */
       for (f = RD_PTR(ts, hs_fl.tstate_frame); f && n < max; f = RD_PTR(f, hs_fl.prev)) {
         uint8_t owner = *(const uint8_t *)(f + hs_fl.owner);
-        if (HS_UNLIKELY(hs_wm_rec)) {
-          int r = hs_wm.raw;
-          if (r >= 0 && r < HS_WM_RAW) {
-            hs_wm.fr[r].f = f;
-            hs_wm.fr[r].exec = RD_PTR(f, hs_fl.exec);
-            hs_wm.fr[r].instr = RD_PTR(f, hs_fl.instr);
-            hs_wm.fr[r].owner = owner;
-            hs_wm.raw = r + 1;
-          } else {
-            hs_wm.raw = -1;
-          }
-        }
+        if (HS_UNLIKELY(hs_wm_rec)) hs_wm_record(f, owner);
         if (owner >= 3) { /* C-stack entry (3.13: CSTACK; 3.14+: INTERPRETER, CSTACK) */
           HS_SEG_END();
           continue;
@@ -452,11 +458,17 @@ static uint32_t hs_py_site_walked(char *ts, uint8_t domain);
 
 /* Python site of the current thread, or UINT32_MAX when it runs no Python code. */
 static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
-  if (hs_walk != HS_WALK_313 || hs_proc.max_frames == 1 || hs_py_released)
+  if (hs_walk < HS_WALK_311 || hs_proc.max_frames == 1 || hs_py_released)
     return hs_py_site_walked(ts, domain);
   /* the innermost frame moves from one allocation to the next: its frame id (hs_ipf, else
    * the line cache) keys the memo's small table; the frames above it are compared */
-  const char *f0 = RD_PTR(ts, hs_fl.tstate_frame);
+  const char *f0;
+  if (hs_walk == HS_WALK_313) {
+    f0 = RD_PTR(ts, hs_fl.tstate_frame);
+  } else { /* 3.11, 3.12: through the C frame (cframe->current_frame) */
+    const char *cframe = RD_PTR(ts, 56);
+    f0 = cframe ? RD_PTR(cframe, hs_walk == HS_WALK_311 ? 8 : 0) : NULL;
+  }
   uint8_t owner0 = f0 ? *(const uint8_t *)(f0 + hs_fl.owner) : 3;
   if (owner0 >= 3) return hs_py_site_walked(ts, domain);
   const char *ip0 = RD_PTR(f0, hs_fl.instr), *x0 = RD_PTR(f0, hs_fl.exec);
@@ -961,6 +973,22 @@ void hs_py_init(void) {
     default: hs_walk = HS_WALK_NONE; break;
   }
   int layout = minor >= 13 ? hs_frame_layout_init(&minor) : HS_FL_NONE;
+  if (hs_walk == HS_WALK_311 || hs_walk == HS_WALK_312) {
+    /* the walk memo (hs_wm) and its frame lookups read frames through hs_fl: 3.11/3.12's
+     * _PyInterpreterFrame (docs/cpython-internals.md; f_code is a plain pointer, which the
+     * 3.14 tag mask leaves alone; prev_instr is the instruction pointer; owner 3 on 3.12
+     * only) */
+    int v311 = hs_walk == HS_WALK_311;
+    memset(&hs_fl, 0, sizeof hs_fl);
+    hs_fl.minor = (uint32_t)minor;
+    hs_fl.prev = v311 ? 48 : 8;
+    hs_fl.exec = v311 ? 32 : 0;
+    hs_fl.instr = 56;
+    hs_fl.owner = v311 ? 69 : 70;
+    hs_fl.first = v311 ? 168 : 176;
+    hs_fl.adapt = v311 ? 184 : 192;
+    hs_fl.check_first = 1;
+  }
   if (layout == HS_FL_TABLE) hs_walk = HS_WALK_313;
   hs_fl_pending = layout == HS_FL_DEBUG_PENDING && p_tstate_get;
   if (!p_tstate_get) hs_walk = HS_WALK_NONE;
