@@ -239,13 +239,17 @@ static inline char *hs_py_gil_tstate(void) {
  * stack; it saves each frame's line-cache probe and the site cache's hash and compare
  * (churn4 on 3.14 with 16 frames: free-list re-creations, one full walk each, on a chain that
  * changed only in the innermost instruction pointer, and mostly not at all). 3.11 and 3.12
- * (issue 18, round five) read their frames through hs_fl too (hs_py_init fills it in). */
+ * (issue 18, round five) read their frames through hs_fl too (hs_py_init fills it in).
+ * The memo also keeps each visited frame's id (round six): when only the innermost frame is
+ * new, the site is the recorded ids with the first one replaced (no walk), and on 3.13+ a
+ * call or return between two allocations is followed without a walk (hs_wm_shift). */
 #define HS_WM_RAW 40
 #define HS_WM_TAB_BITS 5
 #define HS_WM_TAB (1 << HS_WM_TAB_BITS)
 struct hs_wmframe {
   const char *f, *exec, *instr;
-  uintptr_t owner;
+  uint32_t owner;
+  uint32_t id; /* the frame's id + 1 when the walk kept it, 0 when it skipped it */
 };
 static HS_TLS struct hs_walkmemo {
   const char *ts;
@@ -254,12 +258,14 @@ static HS_TLS struct hs_walkmemo {
   int to_end;                     /* 1: the walk ended at the end of the chain (not at max) */
   uint32_t max;                   /* hs_proc.max_frames it was made for */
   unsigned gen;                   /* counts the chains recorded; tab entries of older ones are void */
+  int n;                          /* frames kept (ids[0..n)) */
   struct hs_wmsite {               /* the innermost frame's id on this chain -> site */
     uint32_t frame0;                /* frame id + 1 */
     unsigned gen;
     uint32_t site[HS_DOMAIN_COUNT]; /* site id + 1; 0 = not known */
   } tab[HS_WM_TAB];
   struct hs_wmframe fr[HS_WM_RAW];
+  uint32_t ids[HS_WM_RAW];        /* the kept frames' ids, innermost first (the site's stack) */
 } hs_wm;
 /* The innermost frame's id by its instruction pointer (with f_executable and owner, on which
  * skipping a frame depends), per thread, valid while hs_code_epoch is unchanged: the line
@@ -283,9 +289,19 @@ static inline void hs_wm_record(const char *f, uint8_t owner) {
     hs_wm.fr[r].exec = RD_PTR(f, hs_fl.exec);
     hs_wm.fr[r].instr = RD_PTR(f, hs_fl.instr);
     hs_wm.fr[r].owner = owner;
+    hs_wm.fr[r].id = 0;
     hs_wm.raw = r + 1;
   } else {
     hs_wm.raw = -1;
+  }
+}
+
+/* The frame the walk recorded last was kept with id `id` (n: frames kept before it). */
+static inline void hs_wm_kept(uint32_t id, int n) {
+  if (hs_wm.raw > 0) {
+    hs_wm.fr[hs_wm.raw - 1].id = id + 1;
+    hs_wm.ids[n] = id;
+    hs_wm.n = n + 1;
   }
 }
 
@@ -360,6 +376,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
           e = hs_py_frame(code, (int32_t)(instr - first));
         if (e) {
           if (seg) seg[n] = 0;
+          if (HS_UNLIKELY(hs_wm_rec)) hs_wm_kept(e->frame, n);
           ids[n] = e->frame;
           out[n++] = e;
         }
@@ -379,6 +396,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
         struct hs_lcache *e = hs_py_frame313(f, owner);
         if (e) {
           if (seg) seg[n] = 0;
+          if (HS_UNLIKELY(hs_wm_rec)) hs_wm_kept(e->frame, n);
           ids[n] = e->frame;
           out[n++] = e;
         }
@@ -439,12 +457,11 @@ static uint32_t hs_py_unknown_site(uint8_t domain) {
   return hs_unknown_site[domain] - 1;
 }
 
-/* 1 when the frames that called f0 are the chain hs_wm recorded (see there). */
-static inline int hs_wm_same(const char *ts, const char *f0) {
+/* 1 when the raw frames from f on are hs_wm's fr[k..raw) (and the chain ends after them when
+ * the recorded one did) */
+static inline int hs_wm_same_from(const char *f, int k) {
   const struct hs_walkmemo *m = &hs_wm;
-  if (m->epoch != hs_code_epoch || m->ts != ts || m->max != hs_proc.max_frames) return 0;
-  const char *f = RD_PTR(f0, hs_fl.prev);
-  for (int k = 1; k < m->raw; k++) {
+  for (; k < m->raw; k++) {
     const struct hs_wmframe *w = &m->fr[k];
     if (f != w->f || RD_PTR(f, hs_fl.instr) != w->instr || RD_PTR(f, hs_fl.exec) != w->exec ||
         *(const uint8_t *)(f + hs_fl.owner) != w->owner)
@@ -454,52 +471,229 @@ static inline int hs_wm_same(const char *ts, const char *f0) {
   return !(m->to_end && f);
 }
 
-static uint32_t hs_py_site_walked(char *ts, uint8_t domain);
+/* 1 when the frames that called f0 are the chain hs_wm recorded (see there). */
+static inline int hs_wm_same(const char *ts, const char *f0) {
+  const struct hs_walkmemo *m = &hs_wm;
+  if (m->epoch != hs_code_epoch || m->ts != ts || m->max != hs_proc.max_frames) return 0;
+  return hs_wm_same_from(RD_PTR(f0, hs_fl.prev), 1);
+}
 
-/* Python site of the current thread, or UINT32_MAX when it runs no Python code. */
+static uint32_t hs_py_site_walked(char *ts, uint8_t domain);
+static uint32_t hs_py_site_ids(uint8_t domain, const uint32_t *ids, int n);
+
+#ifdef HS_WM_CHECK
+#include <unistd.h>
+/* Check build (--copt=-DHS_WM_CHECK, never shipped): every answer of hs_py_site_of is
+ * compared with a full walk's, and after each depth move (hs_wm_shift) the memo is compared
+ * with the one a recording walk makes of the same chain (frames, ids, raw, n, to_end). The
+ * counts go to stderr at exit: lookups, moves followed, walks again, answers that differ,
+ * memos that differ. */
+static uint64_t hs_wmc_n, hs_wmc_shift, hs_wmc_walk, hs_wmc_bad, hs_wmc_badmemo;
+static void hs_wmc_put(char **p, const char *label, uint64_t v) {
+  char d[24];
+  int k = 0;
+  while (*label) *(*p)++ = *label++;
+  do d[k++] = (char)('0' + v % 10); while ((v /= 10) && k < 24);
+  while (k) *(*p)++ = d[--k];
+}
+__attribute__((destructor)) static void hs_wmc_report(void) {
+  char buf[200], *p = buf;
+  hs_wmc_put(&p, "heapshape wm-check: lookups ", hs_wmc_n);
+  hs_wmc_put(&p, " moves ", hs_wmc_shift);
+  hs_wmc_put(&p, " walks ", hs_wmc_walk);
+  hs_wmc_put(&p, " mismatches ", hs_wmc_bad);
+  hs_wmc_put(&p, " memo-mismatches ", hs_wmc_badmemo);
+  *p++ = '\n';
+  (void)!write(2, buf, (size_t)(p - buf));
+}
+/* after a move: the memo as a recording walk of the same chain makes it? */
+static void hs_wmc_memo(char *ts, uint8_t domain) {
+  static struct hs_walkmemo moved, fresh;
+  moved = hs_wm;
+  hs_wm.raw = 0;
+  hs_wm.n = 0;
+  hs_wm_rec = 1;
+  hs_py_site_walked(ts, domain);
+  hs_wm_rec = 0;
+  fresh = hs_wm;
+  hs_wm = moved;
+  int bad = fresh.raw != moved.raw || fresh.n != moved.n || fresh.to_end != moved.to_end;
+  for (int i = 0; !bad && i < moved.raw; i++)
+    bad = fresh.fr[i].f != moved.fr[i].f || fresh.fr[i].exec != moved.fr[i].exec ||
+          fresh.fr[i].instr != moved.fr[i].instr || fresh.fr[i].owner != moved.fr[i].owner ||
+          fresh.fr[i].id != moved.fr[i].id;
+  for (int i = 0; !bad && i < moved.n; i++) bad = fresh.ids[i] != moved.ids[i];
+  hs_wmc_badmemo += bad;
+}
+static uint32_t hs_py_site_memo(char *ts, uint8_t domain);
 static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
-  if (hs_walk < HS_WALK_311 || hs_proc.max_frames == 1 || hs_py_released)
-    return hs_py_site_walked(ts, domain);
-  /* the innermost frame moves from one allocation to the next: its frame id (hs_ipf, else
-   * the line cache) keys the memo's small table; the frames above it are compared */
-  const char *f0;
-  if (hs_walk == HS_WALK_313) {
-    f0 = RD_PTR(ts, hs_fl.tstate_frame);
-  } else { /* 3.11, 3.12: through the C frame (cframe->current_frame) */
-    const char *cframe = RD_PTR(ts, 56);
-    f0 = cframe ? RD_PTR(cframe, hs_walk == HS_WALK_311 ? 8 : 0) : NULL;
+  uint32_t s = hs_py_site_memo(ts, domain);
+  if (hs_walk >= HS_WALK_311 && hs_proc.max_frames > 1 && !hs_py_released) {
+    hs_wmc_n++;
+    hs_wmc_bad += hs_py_site_walked(ts, domain) != s;
   }
-  uint8_t owner0 = f0 ? *(const uint8_t *)(f0 + hs_fl.owner) : 3;
-  if (owner0 >= 3) return hs_py_site_walked(ts, domain);
-  const char *ip0 = RD_PTR(f0, hs_fl.instr), *x0 = RD_PTR(f0, hs_fl.exec);
-  struct hs_ipframe *ipf = &hs_ipf[((uintptr_t)ip0 >> 1) & (HS_IPF - 1)];
-  uint32_t frame0;
-  if (HS_LIKELY(ipf->instr == ip0 && ipf->exec == x0 && ipf->owner == owner0 &&
-                ipf->epoch == hs_code_epoch)) {
-    frame0 = ipf->frame;
-  } else {
-    struct hs_lcache *e0 = hs_py_frame313(f0, owner0);
-    if (!e0) return hs_py_site_walked(ts, domain); /* only a kept innermost frame is memoized */
-    frame0 = e0->frame + 1;
-    ipf->instr = ip0;
-    ipf->exec = x0;
-    ipf->owner = owner0;
-    ipf->epoch = hs_code_epoch;
-    ipf->frame = frame0;
+  return s;
+}
+#define HS_WMC(x) (x)
+#define hs_py_site_of hs_py_site_memo
+#else
+#define HS_WMC(x) ((void)0)
+#endif
+
+/* The kept frame f (owner < 3)'s id + 1 through hs_ipf, 0 when the walk would skip it. */
+static inline __attribute__((always_inline)) uint32_t hs_ipf_frame(const char *f, uint8_t owner) {
+  const char *ip = RD_PTR(f, hs_fl.instr), *x = RD_PTR(f, hs_fl.exec);
+  struct hs_ipframe *ipf = &hs_ipf[((uintptr_t)ip >> 1) & (HS_IPF - 1)];
+  if (HS_LIKELY(ipf->instr == ip && ipf->exec == x && ipf->owner == owner &&
+                ipf->epoch == hs_code_epoch))
+    return ipf->frame;
+  struct hs_lcache *e = hs_py_frame313(f, owner);
+  if (!e) return 0;
+  ipf->instr = ip;
+  ipf->exec = x;
+  ipf->owner = owner;
+  ipf->epoch = hs_code_epoch;
+  ipf->frame = e->frame + 1;
+  return e->frame + 1;
+}
+
+/* hs_wm's innermost frame becomes f0 (kept, id frame0 - 1); the frames above are unchanged. */
+static inline void hs_wm_set0(const char *f0, uint32_t frame0) {
+  struct hs_wmframe *w = &hs_wm.fr[0];
+  w->f = f0;
+  w->exec = RD_PTR(f0, hs_fl.exec);
+  w->instr = RD_PTR(f0, hs_fl.instr);
+  w->owner = *(const uint8_t *)(f0 + hs_fl.owner);
+  w->id = frame0;
+  hs_wm.ids[0] = frame0 - 1;
+}
+
+/* 3.13+, hs_wm valid for this thread but the chain above f0 is not its chain: a call or a
+ * return between two allocations moves the innermost frame up or down and leaves the frames
+ * further out as they were. When one of f0 and its next HS_WM_REACH - 1 callers (g[i]) is one
+ * of the recorded chain's innermost HS_WM_REACH frames (fr[j]), with the same code object and
+ * owner, and the frames above it are fr[j + 1..] unchanged, hs_wm is turned into the new chain:
+ * g[0..i] looked up (g[i] may run another line now), the rest kept with their ids; a frame
+ * that leaves or enters the max-frame window at the outer end is dropped or walked, as the
+ * walk would. Returns 1 then (the site is that of hs_wm.ids[0..n)); 0 when no such frame is
+ * found (hs_wm unchanged) or hs_wm was dropped (epoch 0). frame0: f0's id + 1. */
+#define HS_WM_REACH 4
+__attribute__((noinline, cold)) static int hs_wm_shift(const char *f0, uint32_t frame0) {
+  struct hs_walkmemo *m = &hs_wm;
+  int raw = m->raw, max = (int)m->max, lim = raw < HS_WM_REACH ? raw : HS_WM_REACH;
+  const char *g[HS_WM_REACH];
+  int ng = 0, i, j;
+  for (const char *f = f0; f && ng < HS_WM_REACH; f = RD_PTR(f, hs_fl.prev)) g[ng++] = f;
+  /* (0, 0) is no move: hs_wm_same compared that */
+  for (i = 0; i < ng; i++)
+    for (j = !i; j < lim; j++)
+      if (g[i] == m->fr[j].f) goto found;
+  return 0;
+found:;
+  const char *gi = g[i];
+  if (*(const uint8_t *)(gi + hs_fl.owner) != m->fr[j].owner ||
+      RD_PTR(gi, hs_fl.exec) != m->fr[j].exec || !hs_wm_same_from(RD_PTR(gi, hs_fl.prev), j + 1))
+    return 0;
+  int nraw = i + 1 + (raw - j - 1);
+  if (nraw > HS_WM_RAW) return 0;
+  /* the new frames' ids + 1 (g[0]'s is frame0; 0: skipped) */
+  uint32_t gid[HS_WM_REACH];
+  gid[0] = frame0;
+  for (int k = 1; k <= i; k++) {
+    uint8_t owner = *(const uint8_t *)(g[k] + hs_fl.owner);
+    gid[k] = owner >= 3 ? 0 : hs_ipf_frame(g[k], owner);
   }
+  int kept_old = 0, kept_new = 0; /* kept frames in fr[0..j], in g[0..i] */
+  for (int k = 0; k <= j; k++) kept_old += m->fr[k].id != 0;
+  for (int k = 0; k <= i; k++) kept_new += gid[k] != 0;
+  int n = kept_new + m->n - kept_old;
+  memmove(&m->fr[i + 1], &m->fr[j + 1], (size_t)(raw - j - 1) * sizeof m->fr[0]);
+  memmove(&m->ids[kept_new], &m->ids[kept_old], (size_t)(m->n - kept_old) * sizeof m->ids[0]);
+  for (int k = 0, c = 0; k <= i; k++) {
+    struct hs_wmframe *w = &m->fr[k];
+    w->f = g[k];
+    w->exec = RD_PTR(g[k], hs_fl.exec);
+    w->instr = RD_PTR(g[k], hs_fl.instr);
+    w->owner = *(const uint8_t *)(g[k] + hs_fl.owner);
+    w->id = gid[k];
+    if (gid[k]) m->ids[c++] = gid[k] - 1;
+  }
+  if (n >= max) {
+    /* as the walk: the chain ends at the max-th kept frame */
+    int extra = n - max;
+    while (nraw > 1 && (extra > 0 || m->fr[nraw - 1].id == 0)) {
+      if (m->fr[nraw - 1].id) extra--;
+      nraw--;
+      m->to_end = 0;
+    }
+    n = max;
+  } else if (!m->to_end) {
+    /* the frames past the recorded ones that enter the window: walk them */
+    const char *f = RD_PTR(m->fr[nraw - 1].f, hs_fl.prev);
+    for (; f && n < max; f = RD_PTR(f, hs_fl.prev)) {
+      if (nraw >= HS_WM_RAW) {
+        m->epoch = 0;
+        return 0;
+      }
+      uint8_t owner = *(const uint8_t *)(f + hs_fl.owner);
+      struct hs_wmframe *w = &m->fr[nraw++];
+      w->f = f;
+      w->exec = RD_PTR(f, hs_fl.exec);
+      w->instr = RD_PTR(f, hs_fl.instr);
+      w->owner = owner;
+      w->id = 0;
+      if (owner >= 3) continue;
+      struct hs_lcache *e = hs_py_frame313(f, owner);
+      if (e) {
+        w->id = e->frame + 1;
+        m->ids[n++] = e->frame;
+      }
+    }
+    m->to_end = f == NULL;
+  }
+  m->n = n;
+  m->raw = nraw;
+  if (++m->gen == 0) {
+    memset(m->tab, 0, sizeof m->tab);
+    m->gen = 1;
+  }
+  return 1;
+}
+
+/* 3.11+: the innermost frame (3.11, 3.12: through the C frame, cframe->current_frame) */
+static inline const char *hs_wm_f0(const char *ts) {
+  if (hs_walk == HS_WALK_313) return RD_PTR(ts, hs_fl.tstate_frame);
+  const char *cframe = RD_PTR(ts, 56);
+  return cframe ? RD_PTR(cframe, hs_walk == HS_WALK_311 ? 8 : 0) : NULL;
+}
+
+/* hs_py_site_of when the memo's table has no site for (frame0, domain) or the chain above the
+ * innermost frame is not the recorded one: kept out of line, so that the hit path keeps its
+ * registers */
+__attribute__((noinline)) static uint32_t hs_py_site_miss(char *ts, uint8_t domain, uint32_t frame0) {
+  const char *f0 = hs_wm_f0(ts);
   struct hs_walkmemo *m = &hs_wm;
   struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
-  int same = hs_wm_same(ts, f0);
   int mine = w->gen == m->gen && w->frame0 == frame0;
-  if (HS_LIKELY(same && mine && w->site[domain])) return w->site[domain] - 1;
   uint32_t s;
-  if (same) {
-    s = hs_py_site_walked(ts, domain);
+  if (hs_wm_same(ts, f0)) {
+    if (mine && w->site[domain]) return w->site[domain] - 1;
+    /* the chain above f0 is known: f0 is new (another line, or another frame in its place) */
+    hs_wm_set0(f0, frame0);
+    s = hs_py_site_ids(domain, m->ids, m->n);
+  } else if (hs_walk == HS_WALK_313 && m->epoch == hs_code_epoch && m->ts == ts &&
+             m->max == hs_proc.max_frames && hs_wm_shift(f0, frame0)) {
+    s = hs_py_site_ids(domain, m->ids, m->n);
+    mine = 0;
+    HS_WMC(hs_wmc_shift++);
+    HS_WMC(hs_wmc_memo(ts, domain));
   } else {
     /* walk again, recording the chain (not memoized when it ran past HS_WM_RAW frames) */
     unsigned epoch = hs_code_epoch;
     m->epoch = 0;
     m->raw = 0;
+    m->n = 0;
+    HS_WMC(hs_wmc_walk++);
     hs_wm_rec = 1;
     s = hs_py_site_walked(ts, domain);
     hs_wm_rec = 0;
@@ -524,6 +718,28 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   return s;
 }
 
+/* Python site of the current thread, or UINT32_MAX when it runs no Python code. */
+static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
+  if (hs_walk < HS_WALK_311 || hs_proc.max_frames == 1 || hs_py_released)
+    return hs_py_site_walked(ts, domain);
+  /* the innermost frame moves from one allocation to the next: its frame id (hs_ipf, else
+   * the line cache) keys the memo's small table; the frames above it are compared */
+  const char *f0 = hs_wm_f0(ts);
+  uint8_t owner0 = f0 ? *(const uint8_t *)(f0 + hs_fl.owner) : 3;
+  if (owner0 >= 3) return hs_py_site_walked(ts, domain);
+  uint32_t frame0 = hs_ipf_frame(f0, owner0);
+  if (!frame0) return hs_py_site_walked(ts, domain); /* only a kept innermost frame is memoized */
+  const struct hs_walkmemo *m = &hs_wm;
+  const struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
+  if (HS_LIKELY(w->gen == m->gen && w->frame0 == frame0 && w->site[domain] && hs_wm_same(ts, f0)))
+    return w->site[domain] - 1;
+  return hs_py_site_miss(ts, domain, frame0);
+}
+
+#ifdef HS_WM_CHECK
+#undef hs_py_site_of
+#endif
+
 static uint32_t hs_py_site_walked(char *ts, uint8_t domain) {
   struct hs_lcache *es[HS_MAX_FRAMES];
   uint32_t ids[HS_MAX_FRAMES];
@@ -539,6 +755,11 @@ static uint32_t hs_py_site_walked(char *ts, uint8_t domain) {
     }
     return e->site[domain] - 1;
   }
+  return hs_py_site_ids(domain, ids, n);
+}
+
+/* The site of the stack ids[0..n) (n >= 1): the site cache, else the locked table. */
+static uint32_t hs_py_site_ids(uint8_t domain, const uint32_t *ids, int n) {
   struct hs_stack st;
   st.n = (uint32_t)n;
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
