@@ -241,8 +241,8 @@ static inline char *hs_py_gil_tstate(void) {
  * changed only in the innermost instruction pointer, and mostly not at all). 3.11 and 3.12
  * (issue 18, round five) read their frames through hs_fl too (hs_py_init fills it in).
  * The memo also keeps each visited frame's id (round six): when only the innermost frame is
- * new, the site is the recorded ids with the first one replaced (no walk), and on 3.13+ a
- * call or return between two allocations is followed without a walk (hs_wm_shift). */
+ * new, the site is the recorded ids with the first one replaced (no walk), and a call or a
+ * return between two allocations is followed without a walk (hs_wm_shift). */
 #define HS_WM_RAW 40
 #define HS_WM_TAB_BITS 5
 #define HS_WM_TAB (1 << HS_WM_TAB_BITS)
@@ -568,7 +568,7 @@ static inline void hs_wm_set0(const char *f0, uint32_t frame0) {
   hs_wm.ids[0] = frame0 - 1;
 }
 
-/* 3.13+, hs_wm valid for this thread but the chain above f0 is not its chain: a call or a
+/* 3.11+, hs_wm valid for this thread but the chain above f0 is not its chain: a call or a
  * return between two allocations moves the innermost frame up or down and leaves the frames
  * further out as they were. When one of f0 and its next HS_WM_REACH - 1 callers (g[i]) is one
  * of the recorded chain's innermost HS_WM_REACH frames (fr[j]), with the same code object and
@@ -681,7 +681,7 @@ __attribute__((noinline)) static uint32_t hs_py_site_miss(char *ts, uint8_t doma
     /* the chain above f0 is known: f0 is new (another line, or another frame in its place) */
     hs_wm_set0(f0, frame0);
     s = hs_py_site_ids(domain, m->ids, m->n);
-  } else if (hs_walk == HS_WALK_313 && m->epoch == hs_code_epoch && m->ts == ts &&
+  } else if (m->epoch == hs_code_epoch && m->ts == ts &&
              m->max == hs_proc.max_frames && hs_wm_shift(f0, frame0)) {
     s = hs_py_site_ids(domain, m->ids, m->n);
     mine = 0;
