@@ -42,6 +42,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "preload/core.h"
 
@@ -81,6 +84,7 @@ struct hs_anatomy *hs_anatomy_collect_popcnt(const char *maps_text) HS_HIDDEN;
 /* v5: a row may hold SHAPES_PER_ROW more shapes of containers of HS_ELEM_BIG+ elements */
 #define SHAPES_CAP (SHAPE_ROWS * SHAPES_PER_ROW * 2)
 #define HS_BIGL_MAX 4096 /* big lists whose element kinds the containers pass keeps */
+#define HS_INST_MAX 65536 /* instances the types pass lists for the instances pass */
 
 /* ------------------------------------------------------------------ scratch memory */
 
@@ -125,7 +129,22 @@ struct hs_type {
   int64_t basicsize, itemsize;
   uintptr_t block_end; /* a heap type: the end of its live block (its __slots__ members are
                         * read up to there), else 0; found once, not per instance */
+  uint8_t role; /* HS_ROLE_*: what the passes do with its objects, decided once per type */
+  /* for hs_classify, decided once per type: the offset of its objects in their blocks (GC
+   * head and pre-header), the least block size beyond it, and whether an object fills its
+   * block exactly */
+  uint8_t exact_fill;
+  uint8_t ek; /* the ELEM kind of its objects (hs_kind); HS_EK_KINDS: int, by hs_int_fits */
+  uint32_t want;
+  uint64_t minsize;
 };
+/* hs_type.role: an instance type (hs_is_instance_type), a container the containers pass reads
+ * (list, tuple, dict, bytearray, set, frozenset, not an instance type), shapeable
+ * (hs_shapeable) */
+#define HS_ROLE_INSTANCE 1u
+#define HS_ROLE_CONTAINER 2u
+#define HS_ROLE_SHAPEABLE 4u
+#define HS_ROLE_SCALAR 8u /* hs_is_scalar */
 
 struct hs_row {
   struct hs_anat_rec r;
@@ -159,6 +178,14 @@ struct hs_anatomy {
   uint32_t *bigl_rank;
   uint64_t *bigl_n;                 /* the list's length */
   uint64_t (*bigl_kinds)[HS_EK_KINDS];
+  /* slots of the instances (HS_ROLE_INSTANCE), in address order, found by the types pass for
+   * the instances pass (which then need not visit every block); ninst > HS_INST_MAX: more than
+   * fit, the instances pass visits every block */
+  size_t *inst;
+  size_t ninst;
+  /* bit per block, set by the types pass: an object of an HS_ROLE_CONTAINER type (what the
+   * containers pass visits), of an HS_ROLE_SHAPEABLE type (what the shapes pass visits) */
+  uint64_t *cont, *shp;
   uint64_t *big;   /* bit per block: a list, tuple or dict of HS_ELEM_BIG+ elements no one owns
                     * (set by the containers pass, which reads the object anyway, for the shapes
                     * pass, which then need not read every container of a sampled row again) */
@@ -236,6 +263,42 @@ static inline int hs_owned_r(const struct hs_anatomy *a, size_t r) {
     for (uint64_t hs_b_ = (a)->lbits[hs_w_]; hs_b_; hs_b_ &= hs_b_ - 1, r++)          \
       for (size_t i = hs_w_ * 64 + (size_t)__builtin_ctzll(hs_b_), hs_once_ = 1; hs_once_; hs_once_ = 0)
 
+/* hs_live_val of slot idx, and into *addr its block's address (hs_live_addr): one read of the
+ * shadow slot for both. */
+static inline uint64_t hs_live_val_addr(size_t idx, uintptr_t *addr) {
+  size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS;
+  if (idx < nl) {
+    size_t leaf = idx / HS_LEAF_SLOTS, slot = idx % HS_LEAF_SLOTS;
+    uint32_t s = hs_leaves[leaf][slot];
+    *addr = s ? hs_leaf_base[leaf] + (slot << HS_GRANULE_SHIFT) + (s & HS_SHADOW_HALF ? 16 : 0) : 0;
+    return s ? hs_shadow_decode(s) : 0;
+  }
+  *addr = hs_map[idx - nl].key;
+  return hs_map[idx - nl].val & HS_VAL_MASK;
+}
+
+/* Bits r0 .. r0 + n - 1 (n <= 64) of the rank bitmap bm, as bits 0 .. n - 1. */
+static inline uint64_t hs_rbits(const uint64_t *bm, size_t r0, unsigned n) {
+  if (!n) return 0;
+  unsigned s = (unsigned)(r0 & 63);
+  uint64_t x = bm[r0 >> 6] >> s;
+  if (s && s + n > 64) x |= bm[(r0 >> 6) + 1] << (64 - s);
+  return n == 64 ? x : x & ((1ull << n) - 1);
+}
+/* The complement of hs_rbits, as bits 0 .. n - 1. */
+static inline uint64_t hs_rbits_not(const uint64_t *bm, size_t r0, unsigned n) {
+  return ~hs_rbits(bm, r0, n) & (n == 64 ? ~0ull : (1ull << n) - 1);
+}
+/* HS_FOR_LIVE over the blocks whose bit in WANT is set: WANT(r0, n) gives, for the n live
+ * blocks of ranks r0 .. r0 + n - 1 (one word of the live bitmap), a bit each. A word whose
+ * blocks are all unwanted costs a few instructions, not a visit of each block. */
+#define HS_FOR_LIVE_IF(a, i, r, WANT)                                                     \
+  for (size_t hs_w_ = 0; hs_w_ < (a)->nwords; hs_w_++)                                    \
+    for (uint64_t hs_b_ = (a)->lbits[hs_w_], hs_m_ = hs_b_ ? WANT((size_t)(a)->lpre[hs_w_], hs_popc64(hs_b_)) : 0, \
+                  r = (a)->lpre[hs_w_];                                                     \
+         hs_m_; hs_b_ &= hs_b_ - 1, r++, hs_m_ >>= 1)                                      \
+      for (size_t i = hs_w_ * 64 + (size_t)__builtin_ctzll(hs_b_), hs_once_ = hs_m_ & 1; hs_once_; hs_once_ = 0)
+
 static inline uint32_t slot_site(const struct hs_anatomy *a, size_t i) {
   (void)a;
   return (uint32_t)(hs_live_val(i) & HS_SITE_ID_MASK);
@@ -273,8 +336,9 @@ static inline size_t hs_hash_ptr(uintptr_t p, size_t bits) {
   return (size_t)(((uint64_t)p * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
-static long hs_type_find(const struct hs_anatomy *a, uintptr_t t) {
+static inline long hs_type_find(const struct hs_anatomy *a, uintptr_t t) {
   if (t && t == a->last_type_addr) return a->last_type;
+  if (!t || (t & 7)) return -1; /* hs_type_of_addr adds no such address */
   size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
   while (a->tidx[i]) {
     if (a->types[a->tidx[i] - 1].addr == t) {
@@ -350,6 +414,28 @@ static int hs_tidx_grow(struct hs_anatomy *a) {
   return 0;
 }
 
+static inline int hs_preheader(uint64_t tp_flags) {
+  if (hs_pyi.minor >= 12) return (tp_flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)) != 0;
+  if (hs_pyi.minor == 11) return (tp_flags & TPF_MANAGED_DICT) != 0;
+  return 0;
+}
+
+static int hs_is_instance_type(const struct hs_type *t);
+static int hs_shapeable(const struct hs_type *t);
+static uint8_t hs_type_role(const struct hs_type *t) {
+  uint8_t role = 0;
+  if (hs_is_instance_type(t)) role |= HS_ROLE_INSTANCE;
+  else if ((t->tp_flags & (TPF_LIST_SUBCLASS | TPF_TUPLE_SUBCLASS | TPF_DICT_SUBCLASS)) ||
+           t->addr == hs_pyi.bytearray_type || t->addr == hs_pyi.set_type ||
+           t->addr == hs_pyi.frozenset_type)
+    role |= HS_ROLE_CONTAINER;
+  if (hs_shapeable(t)) role |= HS_ROLE_SHAPEABLE;
+  if (t->addr == hs_pyi.float_type || t->addr == hs_pyi.long_type ||
+      t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type)
+    role |= HS_ROLE_SCALAR;
+  return role;
+}
+
 static long hs_type_add(struct hs_anatomy *a, uintptr_t t, uint32_t flags) {
   if (a->ntypes >= MAX_TYPES || hs_tidx_grow(a) < 0) return -1;
   struct hs_type *ty = &a->types[a->ntypes];
@@ -367,6 +453,19 @@ static long hs_type_add(struct hs_anatomy *a, uintptr_t t, uint32_t flags) {
     return -1;
   if (ty->tp_flags & TPF_TYPE_SUBCLASS) ty->flags |= HS_TYPE_META;
   ty->name_sid = hs_read_cname(a, rd64(t + 24));
+  ty->role = hs_type_role(ty);
+  ty->ek = t == hs_pyi.float_type ? HS_EK_FLOAT
+           : t == hs_pyi.bool_type ? HS_EK_BOOL
+           : t == hs_pyi.long_type ? HS_EK_KINDS
+           : t == hs_pyi.unicode_type ? HS_EK_STR
+           : (ty->tp_flags & TPF_HEAPTYPE) ? HS_EK_OTHER
+           : (ty->tp_flags & TPF_LIST_SUBCLASS) ? HS_EK_LIST
+           : (ty->tp_flags & TPF_TUPLE_SUBCLASS) ? HS_EK_TUPLE : HS_EK_OTHER;
+  ty->want = (ty->tp_flags & TPF_HAVE_GC) ? (hs_preheader(ty->tp_flags) ? 32u : 16u) : 0u;
+  /* compact str objects are smaller than PyUnicode_Type's basicsize (PyUnicodeObject) */
+  ty->minsize = t == hs_pyi.unicode_type ? hs_pyi.ascii_size + 1u : (uint64_t)ty->basicsize;
+  ty->exact_fill = (ty->tp_flags & TPF_HEAPTYPE) && ty->itemsize == 0 &&
+                   !(ty->tp_flags & TPF_INLINE_VALUES);
   size_t m = ((size_t)1 << a->tbits) - 1, i = hs_hash_ptr(t, a->tbits);
   while (a->tidx[i]) i = (i + 1) & m;
   a->tidx[i] = ++a->ntypes;
@@ -407,12 +506,6 @@ static long hs_type_of_addr(struct hs_anatomy *a, uintptr_t t, int depth) {
   return ti;
 }
 
-static inline int hs_preheader(uint64_t tp_flags) {
-  if (hs_pyi.minor >= 12) return (tp_flags & (TPF_MANAGED_DICT | TPF_MANAGED_WEAKREF)) != 0;
-  if (hs_pyi.minor == 11) return (tp_flags & TPF_MANAGED_DICT) != 0;
-  return 0;
-}
-
 /* Classifies the OBJ block of rank r at b, of size bytes: the smallest offset where a known
  * type's header fits. */
 static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b, uint64_t size) {
@@ -424,10 +517,7 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b,
     long ti = discover ? hs_type_of_addr(a, cand, 0) : hs_type_find(a, cand);
     if (ti < 0) continue;
     const struct hs_type *t = &a->types[ti];
-    unsigned want = (t->tp_flags & TPF_HAVE_GC) ? (hs_preheader(t->tp_flags) ? 32u : 16u) : 0u;
-    /* compact str objects are smaller than PyUnicode_Type's basicsize (PyUnicodeObject) */
-    uint64_t minsize = t->addr == hs_pyi.unicode_type ? hs_pyi.ascii_size + 1u : (uint64_t)t->basicsize;
-    if (want != off || minsize + off > size) continue;
+    if (t->want != off || t->minsize + off > size) continue; /* hs_type_add decided both */
     uint64_t rc = rd64(b + off);
     /* 3.14+: ob_flags in the top 16 bits (_Py_IMMORTAL_FLAGS 1, _Py_STATICALLY_ALLOCATED_FLAG
      * 4): an immortal heap object (interned str) has 1 there */
@@ -438,9 +528,7 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b,
      * (PyType_GenericAlloc). Stale bytes left in a reused block by a freed object can look like
      * an instance header: 3.14/3.15 left one builtin method bound to a __slots__ class in a
      * 72-byte buffer, read as that class's instance at offset 32 (tests/e2e/test_anatomy). */
-    if ((t->tp_flags & TPF_HEAPTYPE) && t->itemsize == 0 && !(t->tp_flags & TPF_INLINE_VALUES) &&
-        (uint64_t)t->basicsize + off != size)
-      continue;
+    if (t->exact_fill && (uint64_t)t->basicsize + off != size) continue;
     a->cls[r] = (uint16_t)(((uint32_t)ti + 1) | ((off / 16u) << 14));
     return;
   }
@@ -448,10 +536,10 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b,
 
 /* Type index of the object at p (heap or static), or -1; *size gets the size of its block
  * when the object starts a live block, else 0. */
-static long hs_type_of_obj_sz(struct hs_anatomy *a, uintptr_t p, uint64_t *size) {
+static long hs_type_of_obj_from(struct hs_anatomy *a, uintptr_t p, uint64_t *size, unsigned off0) {
   *size = 0;
   if (!p || (p & 7)) return -1;
-  for (unsigned off = 0; off <= 32; off += 16) {
+  for (unsigned off = off0; off <= 32; off += 16) {
     long i = hs_live_find(p - off);
     if (i >= 0) {
       if (!CLS(a, i) || OFF(a, i) != off) return -1;
@@ -462,6 +550,9 @@ static long hs_type_of_obj_sz(struct hs_anatomy *a, uintptr_t p, uint64_t *size)
   if (hs_static_readable(a, p, 16)) return hs_type_of_addr(a, rd64(p + 8), 0);
   return -1;
 }
+static long hs_type_of_obj_sz(struct hs_anatomy *a, uintptr_t p, uint64_t *size) {
+  return hs_type_of_obj_from(a, p, size, 0);
+}
 static long hs_type_of_obj(struct hs_anatomy *a, uintptr_t p) {
   uint64_t size;
   return hs_type_of_obj_sz(a, p, &size);
@@ -469,24 +560,25 @@ static long hs_type_of_obj(struct hs_anatomy *a, uintptr_t p) {
 
 /* ------------------------------------------------------------------ ownership */
 
-static int hs_is_scalar(const struct hs_type *t) {
-  return t->addr == hs_pyi.float_type || t->addr == hs_pyi.long_type ||
-         t->addr == hs_pyi.unicode_type || t->addr == hs_pyi.bytes_type;
-}
+static inline int hs_is_scalar(const struct hs_type *t) { return (t->role & HS_ROLE_SCALAR) != 0; }
 
 static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr,
-                           uint64_t n);
+                           uint64_t val, uint64_t n);
 
 /* Block j becomes owner's, unless it is already someone's. Owners are never owned themselves
  * (instances claim their dicts first; a claimed dict claims nothing), so j is counted in the
  * owner's row at once and only a bit is kept. */
-static void hs_own_block_r(struct hs_anatomy *a, size_t j, size_t r, size_t owner, uintptr_t addr) {
+static void hs_own_block_r(struct hs_anatomy *a, size_t j, size_t r, size_t owner, uintptr_t addr,
+                           uint64_t val) {
   if (j == owner || hs_owned_r(a, r)) return;
   a->owned[r >> 6] |= 1ull << (r & 63);
-  hs_count_owned(a, j, r, owner, addr, 1);
+  hs_count_owned(a, j, r, owner, addr, val, 1);
 }
 static void hs_own_block(struct hs_anatomy *a, long j, size_t owner) {
-  if (j >= 0) hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner, slot_key(a, (size_t)j));
+  if (j < 0) return;
+  uintptr_t addr;
+  uint64_t val = hs_live_val_addr((size_t)j, &addr);
+  hs_own_block_r(a, (size_t)j, RK(a, (size_t)j), owner, addr, val);
 }
 
 /* A run of blocks an owner claims that hs_count_owned may count at once: same class word
@@ -498,7 +590,7 @@ struct hs_run {
   uintptr_t addr;
 };
 static void hs_run_flush(struct hs_anatomy *a, struct hs_run *run, size_t owner) {
-  if (run->n) hs_count_owned(a, run->j, run->r, owner, run->addr, run->n);
+  if (run->n) hs_count_owned(a, run->j, run->r, owner, run->addr, run->val, run->n);
   run->n = 0;
 }
 /* hs_own_block_r for the scalar block j (rank r, class word c, type t, value val: its
@@ -509,7 +601,7 @@ static inline void hs_claim_run(struct hs_anatomy *a, size_t j, size_t r, uint32
   if (j == owner || hs_owned_r(a, r)) return;
   a->owned[r >> 6] |= 1ull << (r & 63);
   if (t->addr == hs_pyi.unicode_type) {
-    hs_count_owned(a, j, r, owner, p, 1); /* a str's split reads the object */
+    hs_count_owned(a, j, r, owner, p, val, 1); /* a str's split reads the object */
   } else if (run->n && c == run->cls && val == run->val) {
     run->n++;
   } else {
@@ -534,14 +626,15 @@ static void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner, s
 
 /* A boxed scalar referenced only by the owner. */
 static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
-  long j = hs_live_find(p);
+  uint64_t val;
+  long j = hs_live_find_val(p, &val);
   if (j < 0) return;
   size_t r = RK(a, (size_t)j);
   uint32_t c = a->cls[r];
   if (!(c & CLS_MASK) || (c >> 14) != 0) return; /* an object at the block's start */
   if (!hs_is_scalar(&a->types[(c & CLS_MASK) - 1])) return;
   if (rd64(p) != 1) return;
-  hs_own_block_r(a, (size_t)j, r, owner, p);
+  hs_own_block_r(a, (size_t)j, r, owner, p, val);
 }
 
 /* Calls fn for each (key, value) of the dict at d (d inside a live block of dsize bytes from
@@ -582,14 +675,17 @@ static uintptr_t hs_values_array(struct hs_anatomy *a, uintptr_t values, long *b
   return values + 8;
 }
 
-static long hs_dict_entries(struct hs_anatomy *a, uintptr_t d, hs_entry_fn fn, void *arg,
+/* always inlined: each caller's fn is then a direct call (the ownership pass calls it for
+ * every entry of every dict) */
+static inline __attribute__((always_inline)) long hs_dict_entries(struct hs_anatomy *a, uintptr_t d, hs_entry_fn fn, void *arg,
                             long *keys_blk, long *values_blk) {
   uintptr_t keys = rd64(d + 32), values = rd64(d + 40);
-  long kj = hs_live_find(keys);
+  uint64_t kval;
+  long kj = hs_live_find_val(keys, &kval);
   *keys_blk = kj;
   *values_blk = -1;
   if (kj < 0) return -1;
-  uint64_t ks = slot_size(a, (size_t)kj);
+  uint64_t ks = kval >> HS_SITE_ID_BITS;
   uint64_t n, ent, esz, koff;
   if (hs_pyi.minor <= 10) {
     if (ks < 40) return -1;
@@ -650,7 +746,9 @@ static void hs_own_dict_tables(struct hs_anatomy *a, uintptr_t d, size_t owner) 
   struct hs_own_ctx ctx = {owner, {0, 0, 0, 0, 0, 0}};
   hs_dict_entries(a, d, hs_own_entry, &ctx, &kb, &vb);
   hs_run_flush(a, &ctx.run, owner);
-  if (kb >= 0 && rd64(slot_key(a, kb)) == 1) hs_own_block(a, kb, owner); /* unshared keys */
+  uintptr_t keys = rd64(d + 32); /* kb >= 0: the block at keys */
+  if (kb >= 0 && rd64(keys) == 1)
+    hs_own_block_r(a, (size_t)kb, RK(a, (size_t)kb), owner, keys, hs_live_val((size_t)kb)); /* unshared keys */
   if (vb >= 0) hs_own_block(a, vb, owner);
 }
 
@@ -739,7 +837,13 @@ static int hs_is_instance_type(const struct hs_type *t) {
 
 /* Containers (list, tuple, dict, bytearray, set) claim their tables and boxed scalars. */
 static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p);
+static unsigned hs_kind_from(struct hs_anatomy *a, uintptr_t p, unsigned off0);
 static int hs_int_fits(uintptr_t p, uint64_t size);
+/* The ELEM kind of the object at p of type t (size: its block's size when known, else 0). */
+static inline unsigned hs_type_ek(const struct hs_type *t, uintptr_t p, uint64_t size) {
+  if (t->ek != HS_EK_KINDS) return t->ek;
+  return hs_int_fits(p, size) ? HS_EK_INT : HS_EK_OTHER;
+}
 
 /* hs_own_scalar for an element of a big list, which also returns the element's ELEM kind
  * (hs_kind) from the block and type it has just found; the blocks it claims are counted in
@@ -749,22 +853,14 @@ static inline unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, siz
   if (p == hs_pyi.none_obj) return HS_EK_NONE;
   uint64_t val;
   long j = hs_live_find_val(p, &val);
-  if (j < 0) return hs_kind(a, p); /* GC objects (header at p - 16 or - 32), static ones */
+  if (j < 0) return hs_kind_from(a, p, 16); /* GC objects (header at p - 16 or - 32), static
+                                             * ones; no block starts at p */
   size_t r = RK(a, (size_t)j);
   uint32_t c = a->cls[r];
   if (!(c & CLS_MASK) || (c >> 14) != 0) return HS_EK_OTHER;
   const struct hs_type *t = &a->types[(c & CLS_MASK) - 1];
   if (hs_is_scalar(t) && rd64(p) == 1) hs_claim_run(a, (size_t)j, r, c, t, p, val, owner, run);
-  if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
-  if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
-  if (t->addr == hs_pyi.long_type)
-    return hs_int_fits(p, val >> HS_SITE_ID_BITS) ? HS_EK_INT : HS_EK_OTHER;
-  if (t->addr == hs_pyi.unicode_type) return HS_EK_STR;
-  if (!(t->tp_flags & TPF_HEAPTYPE)) {
-    if (t->tp_flags & TPF_LIST_SUBCLASS) return HS_EK_LIST;
-    if (t->tp_flags & TPF_TUPLE_SUBCLASS) return HS_EK_TUPLE;
-  }
-  return HS_EK_OTHER;
+  return hs_type_ek(t, p, val >> HS_SITE_ID_BITS);
 }
 
 static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, size_t ri, uint32_t cw) {
@@ -932,7 +1028,7 @@ static struct hs_split hs_split_object(const struct hs_anatomy *a, uintptr_t add
 /* Counts block j, just claimed, in the row of its owner, n times (n > 1: n blocks of j's class
  * word, site and size, none a str; hs_own_big_list). */
 static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t owner, uintptr_t addr,
-                           uint64_t n) {
+                           uint64_t val, uint64_t n) {
   uint32_t oc, row;
   if (owner == a->own_owner && a->own_row != UINT32_MAX) {
     row = a->own_row;
@@ -946,13 +1042,20 @@ static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t own
     a->own_class = oc;
   }
   struct hs_anat_rec *r = &a->rows[row].r;
-  uint64_t val = hs_live_val(j);
+  (void)j; /* val: hs_live_val(j) */
   uint64_t size = val >> HS_SITE_ID_BITS;
   uint32_t cj = a->cls[rj];
   uint8_t dom = hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK));
   r->owned_blocks += n;
   r->owned_bytes += n * size;
-  if ((cj & CLS_MASK) && cj == a->split_cls && size == a->split_size && dom == a->split_dom) {
+  if (!(cj & CLS_MASK)) { /* no object (a dict's keys, a list's items): what hs_split_object
+                           * gives such a block is all zero */
+    r->owned_rounding_bytes += n * hs_rounding(addr, size, dom);
+    /* a bytearray's buffer is all data */
+    if (oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) r->owned_data_bytes += n * size;
+    return;
+  }
+  if (cj == a->split_cls && size == a->split_size && dom == a->split_dom) {
     r->owned_header_bytes += n * a->split_hdr;
     r->owned_rounding_bytes += n * a->split_rounding;
     r->owned_data_bytes += n * a->split_data;
@@ -962,10 +1065,8 @@ static void hs_count_owned(struct hs_anatomy *a, size_t j, size_t rj, size_t own
   uint64_t rounding = hs_rounding(addr, size, dom);
   r->owned_header_bytes += n * (sp.gc + sp.pre + sp.hdr);
   r->owned_rounding_bytes += n * rounding;
-  /* a bytearray's buffer is all data */
-  if (!(cj & CLS_MASK) && oc && a->types[oc - 1].addr == hs_pyi.bytearray_type) sp.data = size;
   r->owned_data_bytes += n * sp.data;
-  if ((cj & CLS_MASK) && a->types[(cj & CLS_MASK) - 1].addr != hs_pyi.unicode_type) {
+  if (a->types[(cj & CLS_MASK) - 1].addr != hs_pyi.unicode_type) {
     /* the split of an object other than a str depends on its class word and size alone */
     a->split_cls = cj;
     a->split_size = size;
@@ -1187,22 +1288,16 @@ static int hs_int_fits(uintptr_t p, uint64_t size) {
   return ndigits <= 2;
 }
 
-static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p) {
+/* hs_kind, looking for the object's block at p - off0 and beyond (off0 16: the caller found no
+ * block at p) */
+static unsigned hs_kind_from(struct hs_anatomy *a, uintptr_t p, unsigned off0) {
   if (p && p == hs_pyi.none_obj) return HS_EK_NONE;
   uint64_t size;
-  long ti = hs_type_of_obj_sz(a, p, &size);
+  long ti = hs_type_of_obj_from(a, p, &size, off0);
   if (ti < 0) return HS_EK_OTHER;
-  const struct hs_type *t = &a->types[ti];
-  if (t->addr == hs_pyi.float_type) return HS_EK_FLOAT;
-  if (t->addr == hs_pyi.bool_type) return HS_EK_BOOL;
-  if (t->addr == hs_pyi.long_type) return hs_int_fits(p, size) ? HS_EK_INT : HS_EK_OTHER;
-  if (t->addr == hs_pyi.unicode_type) return HS_EK_STR;
-  if (!(t->tp_flags & TPF_HEAPTYPE)) {
-    if (t->tp_flags & TPF_LIST_SUBCLASS) return HS_EK_LIST;
-    if (t->tp_flags & TPF_TUPLE_SUBCLASS) return HS_EK_TUPLE;
-  }
-  return HS_EK_OTHER;
+  return hs_type_ek(&a->types[ti], p, size);
 }
+static unsigned hs_kind(struct hs_anatomy *a, uintptr_t p) { return hs_kind_from(a, p, 0); }
 
 /* The item array and length of the list or tuple object at p, readable within live blocks;
  * 0 when they are not. */
@@ -1354,9 +1449,10 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
    * objects in map order (which follows addresses, not creation order), at a pseudo-random
    * offset inside the stratum */
   a->elem_left = (uint64_t)64 << 20;
-  HS_FOR_LIVE(a, i, ri) {
+  /* the objects of shapeable types no one owns (the ownership passes are over) */
+#define HS_WANT_SHAPES(r0, n) (hs_rbits(a->shp, r0, n) & ~hs_rbits(a->owned, r0, n))
+  HS_FOR_LIVE_IF(a, i, ri, HS_WANT_SHAPES) {
     uint32_t c = a->cls[ri] & CLS_MASK;
-    if (!c || hs_owned_r(a, ri) || !hs_shapeable(&a->types[c - 1])) continue;
     uint32_t r = hs_row_of(a, slot_site(a, i), c - 1);
     if (r == UINT32_MAX || !sel[r]) continue;
     uint32_t nth = seen[r]++;
@@ -1423,6 +1519,11 @@ static void hs_anatomy_trim(struct hs_anatomy *a) {
   hs_unscratch(a->cls, a->nlive * 2);
   hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->big, (a->nlive + 63) / 64 * 8);
+  hs_unscratch(a->inst, sizeof(size_t) * HS_INST_MAX);
+  a->inst = NULL;
+  hs_unscratch(a->cont, (a->nlive + 63) / 64 * 8);
+  hs_unscratch(a->shp, (a->nlive + 63) / 64 * 8);
+  a->cont = a->shp = NULL;
   hs_unscratch(a->bigl_rank, sizeof(uint32_t) * HS_BIGL_MAX);
   hs_unscratch(a->bigl_n, sizeof(uint64_t) * HS_BIGL_MAX);
   hs_unscratch(a->bigl_kinds, sizeof(uint64_t) * HS_EK_KINDS * HS_BIGL_MAX);
@@ -1469,9 +1570,20 @@ static int hs_live_index(struct hs_anatomy *a) {
     const uint32_t *leaf = hs_leaves[l];
     uint64_t *w = a->lbits + (size_t)l * (HS_LEAF_SLOTS / 64);
     for (size_t k = 0; k < HS_LEAF_SLOTS; k += 64) { /* branch-free: the pattern is random */
+#ifdef __SSE2__
+      /* four slots a compare: the mask of the zero slots, inverted */
+      uint64_t zero = 0;
+      const __m128i z = _mm_setzero_si128();
+      for (unsigned b = 0; b < 64; b += 4) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(leaf + k + b));
+        zero |= (uint64_t)(unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, z))) << b;
+      }
+      w[k >> 6] = ~zero;
+#else
       uint64_t bits = 0;
       for (unsigned b = 0; b < 64; b++) bits |= (uint64_t)(leaf[k + b] != 0) << b;
       w[k >> 6] = bits;
+#endif
     }
   }
   for (size_t k = nl; k < a->cap; k++)
@@ -1512,6 +1624,9 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->cls = hs_scratch(a->nlive * 2);
   a->owned = hs_scratch((a->nlive + 63) / 64 * 8);
   a->big = hs_scratch((a->nlive + 63) / 64 * 8);
+  a->inst = hs_scratch(sizeof(size_t) * HS_INST_MAX);
+  a->cont = hs_scratch((a->nlive + 63) / 64 * 8);
+  a->shp = hs_scratch((a->nlive + 63) / 64 * 8);
   a->bigl_rank = hs_scratch(sizeof(uint32_t) * HS_BIGL_MAX);
   a->bigl_n = hs_scratch(sizeof(uint64_t) * HS_BIGL_MAX);
   a->bigl_kinds = hs_scratch(sizeof(uint64_t) * HS_EK_KINDS * HS_BIGL_MAX);
@@ -1522,7 +1637,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
-  if (!a->cls || !a->owned || !a->big || !a->bigl_rank || !a->bigl_n || !a->bigl_kinds || !a->ranges || !a->types || !a->tidx ||
+  if (!a->cls || !a->owned || !a->big || !a->inst || !a->cont || !a->shp || !a->bigl_rank || !a->bigl_n || !a->bigl_kinds || !a->ranges || !a->types || !a->tidx ||
       !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
     hs_anatomy_free(a);
     return NULL;
@@ -1531,34 +1646,55 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
 
   /* 1. types of OBJ blocks */
   HS_FOR_LIVE(a, i, r) {
-    uint64_t val = hs_live_val(i);
-    if (hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK)) == HS_DOMAIN_OBJ)
-      hs_classify(a, r, slot_key(a, i), val >> HS_SITE_ID_BITS);
+    uintptr_t addr;
+    uint64_t val = hs_live_val_addr(i, &addr);
+    if (hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK)) != HS_DOMAIN_OBJ) continue;
+    hs_classify(a, r, addr, val >> HS_SITE_ID_BITS);
+    uint32_t c = a->cls[r] & CLS_MASK;
+    if (!c) continue;
+    uint8_t role = a->types[c - 1].role;
+    if (role & HS_ROLE_INSTANCE) {
+      if (a->ninst < HS_INST_MAX) a->inst[a->ninst] = i;
+      a->ninst++;
+    }
+    if (role & HS_ROLE_CONTAINER) a->cont[r >> 6] |= 1ull << (r & 63);
+    if (role & HS_ROLE_SHAPEABLE) a->shp[r >> 6] |= 1ull << (r & 63);
   }
   /* 2. ownership, counted in the owner's row: instances first, then containers that are
    * not themselves owned (an instance's dict) */
-  HS_FOR_LIVE(a, i, r) {
-    uint32_t c = a->cls[r] & CLS_MASK;
-    if (c && hs_is_instance_type(&a->types[c - 1])) hs_own_instance(a, i, &a->types[c - 1]);
+  if (a->ninst <= HS_INST_MAX) {
+    for (size_t k = 0; k < a->ninst; k++) {
+      size_t i = a->inst[k];
+      uint32_t c = CLS(a, i);
+      hs_own_instance(a, i, &a->types[c - 1]);
+    }
+  } else {
+    HS_FOR_LIVE(a, i, r) {
+      uint32_t c = a->cls[r] & CLS_MASK;
+      if (c && (a->types[c - 1].role & HS_ROLE_INSTANCE)) hs_own_instance(a, i, &a->types[c - 1]);
+    }
   }
-  HS_FOR_LIVE(a, i, r) {
+  /* only objects of HS_ROLE_CONTAINER types: hs_own_pass does nothing for others, and
+   * hs_container_len gives 0 */
+#define HS_WANT_CONT(r0, n) hs_rbits(a->cont, r0, n)
+  HS_FOR_LIVE_IF(a, i, r, HS_WANT_CONT) {
     uint32_t c = a->cls[r] & CLS_MASK;
-    if (c && !hs_owned_r(a, r) && !hs_is_instance_type(&a->types[c - 1])) {
+    if (!hs_owned_r(a, r)) {
       hs_own_pass(a, i, r, a->cls[r]);
       if (hs_container_len(a, i, &a->types[c - 1]) >= HS_ELEM_BIG) a->big[r >> 6] |= 1ull << (r & 63);
     }
   }
   /* 3. rows: every block no one owns in its own (site, type) row */
-  HS_FOR_LIVE(a, i, rk) {
-    if (hs_owned_r(a, rk)) continue;
+#define HS_WANT_UNOWNED(r0, n) hs_rbits_not(a->owned, r0, n)
+  HS_FOR_LIVE_IF(a, i, rk, HS_WANT_UNOWNED) {
     uint32_t cw = a->cls[rk], c = cw & CLS_MASK;
-    uint64_t val = hs_live_val(i);
+    uintptr_t addr;
+    uint64_t val = hs_live_val_addr(i, &addr);
     uint32_t site = (uint32_t)(val & HS_SITE_ID_MASK);
     uint32_t row = hs_row_of(a, site, c ? c - 1 : HS_NO_TYPE);
     if (row == UINT32_MAX) continue;
     struct hs_anat_rec *r = &a->rows[row].r;
     uint64_t size = val >> HS_SITE_ID_BITS;
-    uintptr_t addr = slot_key(a, i);
     struct hs_split sp = hs_split_object(a, addr, cw, size);
     r->objects++;
     r->bytes += size;
