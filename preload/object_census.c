@@ -180,12 +180,14 @@ struct hs_anatomy {
   uint64_t (*bigl_kinds)[HS_EK_KINDS];
   /* slots of the instances (HS_ROLE_INSTANCE), in address order, found by the types pass for
    * the instances pass (which then need not visit every block); ninst > HS_INST_MAX: more than
-   * fit, the instances pass visits every block */
-  size_t *inst;
+   * fit (or the slots do not fit in 32 bits), the instances pass visits every block */
+  uint32_t *inst;
   size_t ninst;
-  /* bit per block, set by the types pass: an object of an HS_ROLE_CONTAINER type (what the
-   * containers pass visits), of an HS_ROLE_SHAPEABLE type (what the shapes pass visits) */
-  uint64_t *cont, *shp;
+  /* bit per block: set by the types pass for an object of an HS_ROLE_CONTAINER type (what the
+   * containers pass visits); then, for every block no one owns, set by the rows pass for an
+   * object of an HS_ROLE_SHAPEABLE type and cleared for others (what the shapes pass visits,
+   * among the blocks no one owns): one bitmap for both, not two */
+  uint64_t *cont;
   uint64_t *big;   /* bit per block: a list, tuple or dict of HS_ELEM_BIG+ elements no one owns
                     * (set by the containers pass, which reads the object anyway, for the shapes
                     * pass, which then need not read every container of a sampled row again) */
@@ -1450,7 +1452,7 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
    * offset inside the stratum */
   a->elem_left = (uint64_t)64 << 20;
   /* the objects of shapeable types no one owns (the ownership passes are over) */
-#define HS_WANT_SHAPES(r0, n) (hs_rbits(a->shp, r0, n) & ~hs_rbits(a->owned, r0, n))
+#define HS_WANT_SHAPES(r0, n) (hs_rbits(a->cont, r0, n) & ~hs_rbits(a->owned, r0, n))
   HS_FOR_LIVE_IF(a, i, ri, HS_WANT_SHAPES) {
     uint32_t c = a->cls[ri] & CLS_MASK;
     uint32_t r = hs_row_of(a, slot_site(a, i), c - 1);
@@ -1519,11 +1521,10 @@ static void hs_anatomy_trim(struct hs_anatomy *a) {
   hs_unscratch(a->cls, a->nlive * 2);
   hs_unscratch(a->owned, (a->nlive + 63) / 64 * 8);
   hs_unscratch(a->big, (a->nlive + 63) / 64 * 8);
-  hs_unscratch(a->inst, sizeof(size_t) * HS_INST_MAX);
+  hs_unscratch(a->inst, sizeof(uint32_t) * HS_INST_MAX);
   a->inst = NULL;
   hs_unscratch(a->cont, (a->nlive + 63) / 64 * 8);
-  hs_unscratch(a->shp, (a->nlive + 63) / 64 * 8);
-  a->cont = a->shp = NULL;
+  a->cont = NULL;
   hs_unscratch(a->bigl_rank, sizeof(uint32_t) * HS_BIGL_MAX);
   hs_unscratch(a->bigl_n, sizeof(uint64_t) * HS_BIGL_MAX);
   hs_unscratch(a->bigl_kinds, sizeof(uint64_t) * HS_EK_KINDS * HS_BIGL_MAX);
@@ -1624,9 +1625,9 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->cls = hs_scratch(a->nlive * 2);
   a->owned = hs_scratch((a->nlive + 63) / 64 * 8);
   a->big = hs_scratch((a->nlive + 63) / 64 * 8);
-  a->inst = hs_scratch(sizeof(size_t) * HS_INST_MAX);
+  a->inst = hs_scratch(sizeof(uint32_t) * HS_INST_MAX);
+  if (a->cap > UINT32_MAX) a->ninst = HS_INST_MAX + 1;
   a->cont = hs_scratch((a->nlive + 63) / 64 * 8);
-  a->shp = hs_scratch((a->nlive + 63) / 64 * 8);
   a->bigl_rank = hs_scratch(sizeof(uint32_t) * HS_BIGL_MAX);
   a->bigl_n = hs_scratch(sizeof(uint64_t) * HS_BIGL_MAX);
   a->bigl_kinds = hs_scratch(sizeof(uint64_t) * HS_EK_KINDS * HS_BIGL_MAX);
@@ -1637,7 +1638,7 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
   a->rows = hs_scratch(sizeof(struct hs_row) * MAX_ROWS);
   a->rkeys = hs_scratch(sizeof(uint64_t) << a->rbits);
   a->rval = hs_scratch(sizeof(uint32_t) << a->rbits);
-  if (!a->cls || !a->owned || !a->big || !a->inst || !a->cont || !a->shp || !a->bigl_rank || !a->bigl_n || !a->bigl_kinds || !a->ranges || !a->types || !a->tidx ||
+  if (!a->cls || !a->owned || !a->big || !a->inst || !a->cont || !a->bigl_rank || !a->bigl_n || !a->bigl_kinds || !a->ranges || !a->types || !a->tidx ||
       !a->tneg || !a->rows || !a->rkeys || !a->rval || !maps_text || !hs_pyi.type_type) {
     hs_anatomy_free(a);
     return NULL;
@@ -1654,11 +1655,10 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     if (!c) continue;
     uint8_t role = a->types[c - 1].role;
     if (role & HS_ROLE_INSTANCE) {
-      if (a->ninst < HS_INST_MAX) a->inst[a->ninst] = i;
-      a->ninst++;
+      if (a->ninst < HS_INST_MAX) a->inst[a->ninst++] = (uint32_t)i;
+      else a->ninst = HS_INST_MAX + 1;
     }
     if (role & HS_ROLE_CONTAINER) a->cont[r >> 6] |= 1ull << (r & 63);
-    if (role & HS_ROLE_SHAPEABLE) a->shp[r >> 6] |= 1ull << (r & 63);
   }
   /* 2. ownership, counted in the owner's row: instances first, then containers that are
    * not themselves owned (an instance's dict) */
@@ -1688,6 +1688,9 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
 #define HS_WANT_UNOWNED(r0, n) hs_rbits_not(a->owned, r0, n)
   HS_FOR_LIVE_IF(a, i, rk, HS_WANT_UNOWNED) {
     uint32_t cw = a->cls[rk], c = cw & CLS_MASK;
+    uint64_t bit = 1ull << (rk & 63); /* a->cont now: what the shapes pass visits */
+    if (c && (a->types[c - 1].role & HS_ROLE_SHAPEABLE)) a->cont[rk >> 6] |= bit;
+    else a->cont[rk >> 6] &= ~bit;
     uintptr_t addr;
     uint64_t val = hs_live_val_addr(i, &addr);
     uint32_t site = (uint32_t)(val & HS_SITE_ID_MASK);
