@@ -232,8 +232,8 @@ static inline char *hs_py_gil_tstate(void) {
 /* 3.11+, several frames: the last walk of this thread, raw frame by raw frame (every frame
  * of the chain it visited, kept or skipped). While the innermost frame runs, the frames that
  * called it are frozen, so the next allocation usually finds the same chain: when every
- * visited frame still has the same address, owner, code object (f_executable) and
- * instruction pointer, and no code object was freed since (hs_code_epoch: a code pointer then
+ * visited frame still has the same address, owner and instruction pointer (which names its
+ * code object, see hs_wm_same_from), and no code object was freed since (hs_code_epoch: a code pointer then
  * still names the same object), the walk would keep the same frames with the same lines, and
  * the site found last time is the answer. Checking reads four words per frame from the data
  * stack; it saves each frame's line-cache probe and the site cache's hash and compare
@@ -458,12 +458,14 @@ static uint32_t hs_py_unknown_site(uint8_t domain) {
 }
 
 /* 1 when the raw frames from f on are hs_wm's fr[k..raw) (and the chain ends after them when
- * the recorded one did) */
+ * the recorded one did). The code object (f_executable) is not compared: an instruction
+ * pointer lies inside the code object that runs it, and while no code object was freed since
+ * the memo was made (the caller checks hs_code_epoch) the same pointer is the same object. */
 static inline int hs_wm_same_from(const char *f, int k) {
   const struct hs_walkmemo *m = &hs_wm;
   for (; k < m->raw; k++) {
     const struct hs_wmframe *w = &m->fr[k];
-    if (f != w->f || RD_PTR(f, hs_fl.instr) != w->instr || RD_PTR(f, hs_fl.exec) != w->exec ||
+    if (f != w->f || RD_PTR(f, hs_fl.instr) != w->instr ||
         *(const uint8_t *)(f + hs_fl.owner) != w->owner)
       return 0;
     f = RD_PTR(f, hs_fl.prev);
