@@ -930,14 +930,28 @@ static __attribute__((noinline)) uint32_t hs_py_site_slow(uint8_t domain, int tr
   return hs_py_unknown_site(domain);
 }
 
+static uint32_t hs_py_site_obj_miss(char *ts, const char *ip);
+
 /* The site of the current allocation: the one-frame fast path inline in the hooks (MEM and
  * OBJ, GIL held), everything else in hs_py_site_slow, which keeps the hooks' common path free
- * of the slow paths' stack frame. */
+ * of the slow paths' stack frame. On 3.13+ an OBJ allocation asks the per-thread table
+ * instruction pointer -> OBJ site (hs_now, below) first: the answer hs_py_site_fast would
+ * give (hs_py_site_now says why), without the offset arithmetic and the memo's three
+ * compares; a miss fills the entry, which the reference tracer (reattrib.c) then finds too. */
 static inline __attribute__((always_inline)) uint32_t hs_py_site(uint8_t domain) {
   int tried = 0;
   if (HS_LIKELY(hs_fast) && HS_LIKELY(!hs_py_own) && domain != HS_DOMAIN_RAW) {
     char *ts = p_tstate_get();
     if (HS_LIKELY(ts != NULL)) {
+      if (hs_walk == HS_WALK_313 && domain == HS_DOMAIN_OBJ) {
+        const char *f = RD_PTR(ts, hs_fl.tstate_frame);
+        if (HS_LIKELY(f != NULL) && *(const uint8_t *)(f + hs_fl.owner) < 3) {
+          const char *ip = RD_PTR(f, hs_fl.instr);
+          const struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+          if (HS_LIKELY(n->ip == ip && n->epoch == hs_code_epoch)) return n->site;
+          return hs_py_site_obj_miss(ts, ip);
+        }
+      }
       uint32_t s = hs_py_site_fast(ts, domain);
       if (HS_LIKELY(s != UINT32_MAX)) return s;
       tried = 1;
@@ -959,34 +973,32 @@ static inline void hs_py_record(void *p, size_t size, uint32_t site) {
   hs_last_size = size;
 }
 
-/* reattrib.c's question for every object re-created from a free list (GIL held): the current
- * site. On 3.13+ a per-thread table keyed by the innermost frame's instruction pointer comes
- * first: while no code object was freed (hs_code_epoch) that pointer names one code object and
- * offset, so (pointer -> site) needs neither the offset arithmetic nor the memo's and line
- * cache's probes. Float code re-creates objects on a few dozen instructions over and over
- * (bm_float: one entry missed on most events, 64 entries almost never). OBJ only: the
+/* The per-thread table instruction pointer -> OBJ site (3.13+, one frame): the OBJ hooks'
+ * first question (hs_py_site) and reattrib.c's for every object re-created from a free list
+ * (hs_py_site_now, and its tracer's inline path). While no code object was freed
+ * (hs_code_epoch) the innermost frame's instruction pointer names one code object and offset,
+ * so (pointer -> site) needs neither the offset arithmetic nor the memo's and line cache's
+ * probes. Float code re-creates objects on a few dozen instructions over and over (bm_float:
+ * one entry missed on most events, 64 entries almost never; raytrace's allocating and
+ * re-creating instructions together missed 64 entries often, 256 seldom). OBJ only: the
  * objects re-created from free lists are PyObject_Malloc blocks. */
 HS_TLS struct hs_now hs_now[HS_NOW]; /* core.h: reattrib.c's tracer reads it too */
 
-uint32_t hs_py_site_now(uint8_t domain) {
-  if (HS_LIKELY(hs_walk == HS_WALK_313 && hs_fast && domain == HS_DOMAIN_OBJ) && !hs_py_own && !hs_native_mode) {
-    char *ts = p_tstate_get();
-    const char *f = ts ? RD_PTR(ts, hs_fl.tstate_frame) : NULL;
-    if (HS_LIKELY(f != NULL) && *(const uint8_t *)(f + hs_fl.owner) < 3) {
-      const char *ip = RD_PTR(f, hs_fl.instr);
-      struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
-      if (HS_LIKELY(n->ip == ip && n->epoch == hs_code_epoch)) return n->site;
-      uint32_t s = hs_py_site_fast(ts, domain);
-      if (HS_LIKELY(s != UINT32_MAX)) {
-        n->ip = ip;
-        n->epoch = hs_code_epoch;
-        n->site = s;
-        return s;
-      }
-    }
+/* hs_py_site's table miss (3.13+, one frame, OBJ, GIL held, the innermost frame complete):
+ * the memo path, and the entry filled when it answers. */
+static __attribute__((noinline)) uint32_t hs_py_site_obj_miss(char *ts, const char *ip) {
+  uint32_t s = hs_py_site_fast(ts, HS_DOMAIN_OBJ);
+  if (HS_LIKELY(s != UINT32_MAX)) {
+    struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+    n->ip = ip;
+    n->epoch = hs_code_epoch;
+    n->site = s;
+    return s;
   }
-  return hs_py_site(domain);
+  return hs_py_site_slow(HS_DOMAIN_OBJ, 1);
 }
+
+uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
 
 static void *hs_py_malloc(void *ctx, size_t size) {
   struct hs_pylink *d = ctx;
