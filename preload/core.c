@@ -1287,9 +1287,21 @@ static __attribute__((noinline)) int hs_core_reattribute_obj_full(uintptr_t key,
   return 1;
 }
 
+/* hs_core_reattribute_obj's other cases, which may allocate (a thread's first statistics,
+ * hs_periodic): under hs_busy, which its caller does not hold. */
+static __attribute__((noinline)) int hs_core_reattribute_obj_busy(uintptr_t key, uint32_t *ss, uint32_t s,
+                                                                  uint32_t site) {
+  hs_busy = 1;
+  int r = hs_core_reattribute_obj_full(key, ss, s, site);
+  hs_busy = 0;
+  return r;
+}
+
 /* The common case of hs_core_reattribute_obj_full without a stack frame (as hs_core_alloc):
  * an OBJ block moving between two sites this thread already counts, no estimates. The
- * thread's live bytes lose and gain the same size, so they are left alone. */
+ * thread's live bytes lose and gain the same size, so they are left alone. It calls nothing
+ * and allocates nothing, so it runs without hs_busy; the other cases take it. Returns 0, the
+ * reference tracer's answer (its caller returns it as a tail call). */
 int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) {
   struct hs_thread *t = hs_me;
   uint32_t old = s & HS_SHADOW_SITE_MASK;
@@ -1305,9 +1317,10 @@ int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t si
     to->alloc_bytes += size;
     to->live_bytes += size;
     t->events++;
-    return 1;
+    return 0;
   }
-  return hs_core_reattribute_obj_full(key, ss, s, site);
+  hs_core_reattribute_obj_busy(key, ss, s, site);
+  return 0;
 }
 
 uint8_t hs_site_domain(uint32_t site) { return site < hs_site_vec.count ? hs_site_dom[site] : 0; }

@@ -460,7 +460,8 @@ extern HS_TLS int hs_py_own HS_HIDDEN;
 int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) HS_HIDDEN; /* core.c */
 /* The same for a block in the shadow table (slot ss, read as s) whose new site is known, an
  * OBJ site other than its own (the reference tracer's fast path): hs_core_reattribute's
- * outcome, which it calls when the block's site is not an OBJ one. Caller holds hs_busy. */
+ * outcome, which it calls when the block's site is not an OBJ one. Called without hs_busy
+ * (the tracer's events are not allocations); it sets hs_busy where it may allocate. Returns 0. */
 int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) HS_HIDDEN;
 uint32_t hs_py_site_now(uint8_t domain) HS_HIDDEN; /* pyhooks.c: the current site, GIL held */
 extern HS_TLS uintptr_t hs_last_block HS_HIDDEN;   /* the block a Python hook just recorded */

@@ -145,7 +145,8 @@ static char *(*hs_ra_tstate_fn)(void);
 static long hs_ra_tls;
 /* hs_ra_fast's table is filled in the one-frame configuration only (pyhooks.c, hs_fast):
  * HS_RA_FAST_CALL, or HS_RA_FAST_TLS when the thread state is read inline; otherwise
- * hs_ra_fast is not tried (at 16 frames it would miss on every event). */
+ * hs_ra_fast is not tried (at 16 frames it would miss on every event; without the shadow
+ * table, sampled mode, it has no slot to read). */
 enum { HS_RA_FAST_OFF, HS_RA_FAST_CALL, HS_RA_FAST_TLS };
 static int hs_ra_fast_mode;
 
@@ -208,11 +209,9 @@ static inline __attribute__((always_inline)) int hs_ra_fast(uintptr_t o, int tls
 static int hs_ra_chain(void *op, int event);
 
 /* HS_FAST_MOVE: core.c moves the block (checking that its site is an OBJ one; else the general
- * path); the tracer's answer. */
+ * path, under hs_busy); the tracer's answer. */
 static __attribute__((noinline)) int hs_ra_move_to(void *op, uintptr_t block, uint32_t *ss, uint32_t s, uint32_t site) {
-  hs_busy = 1;
   hs_core_reattribute_obj(block, ss, s, site);
-  hs_busy = 0;
   return HS_LIKELY(!hs_ra_prev) ? 0 : hs_ra_chain(op, HS_RT_CREATE);
 }
 
@@ -235,7 +234,7 @@ static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
   uintptr_t o = (uintptr_t)op;
   if (hs_ra_look(o)) {
     struct hs_ra_mv mv;
-    int r = hs_ra_fast_mode == HS_RA_FAST_CALL && hs_l1 ? hs_ra_fast(o, 0, &mv) : HS_FAST_NO;
+    int r = hs_ra_fast_mode == HS_RA_FAST_CALL ? hs_ra_fast(o, 0, &mv) : HS_FAST_NO;
     if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
     if (r == HS_FAST_NO) hs_ra_move(o);
   }
@@ -255,8 +254,11 @@ static int hs_ra_trace(void *op, int event, void *data) {
       hs_last_size = 0; /* hs_ra_look says why */
     } else {
       struct hs_ra_mv mv;
-      int r = hs_ra_fast_mode == HS_RA_FAST_TLS && hs_l1 ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
-      if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
+      int r = hs_ra_fast_mode == HS_RA_FAST_TLS ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
+      if (r == HS_FAST_MOVE) {
+        if (HS_LIKELY(!hs_ra_prev)) return hs_core_reattribute_obj(mv.block, mv.ss, mv.s, mv.site);
+        return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
+      }
       if (r == HS_FAST_NO) return hs_ra_trace_slow(op);
     }
     if (HS_LIKELY(!hs_ra_prev)) return 0;
@@ -353,7 +355,7 @@ void hs_reattrib_init(int minor) {
     *(void **)&p_gil_check = dlsym(RTLD_DEFAULT, "PyGILState_Check");
     *(void **)&hs_ra_tstate_fn = dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
     hs_ra_tls = hs_ra_tls_of((const unsigned char *)hs_ra_tstate_fn);
-    if (hs_ra_tstate_fn && hs_proc.max_frames == 1 && !hs_native_mode)
+    if (hs_ra_tstate_fn && hs_proc.max_frames == 1 && !hs_native_mode && hs_l1) /* hs_l1: set before, kept */
       hs_ra_fast_mode = hs_ra_tls ? HS_RA_FAST_TLS : HS_RA_FAST_CALL;
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
