@@ -858,7 +858,10 @@ static HS_TLS struct hs_memo {
   uint32_t site[HS_DOMAIN_COUNT]; /* site + 1 */
 } hs_memo[HS_MEMO];
 
-static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
+static uint32_t hs_py_site_obj_miss(char *ts, const char *ip);
+
+/* now (a constant where it is inlined): on 3.13+ an OBJ request asks hs_now first (hs_py_site) */
+static inline __attribute__((always_inline)) uint32_t hs_py_site_fast_now(char *ts, uint8_t domain, int now) {
   const char *code, *f;
   int32_t off;
   switch (hs_walk) {
@@ -883,6 +886,12 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, 
     case HS_WALK_313:
       f = RD_PTR(ts, hs_fl.tstate_frame);
       if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + hs_fl.owner) >= 3) return UINT32_MAX;
+      if (now && domain == HS_DOMAIN_OBJ) {
+        const char *ip = RD_PTR(f, hs_fl.instr);
+        const struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+        if (HS_LIKELY(n->ip == ip && n->epoch == hs_code_epoch)) return n->site;
+        return hs_py_site_obj_miss(ts, ip);
+      }
       code = (const char *)((uintptr_t)RD_PTR(f, hs_fl.exec) & ~(uintptr_t)7);
       if (HS_UNLIKELY(!code)) return UINT32_MAX;
       off = (int32_t)(RD_PTR(f, hs_fl.instr) - (code + hs_fl.adapt));
@@ -903,6 +912,9 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, 
   }
   m->site[domain] = e->site[domain];
   return e->site[domain] - 1;
+}
+static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
+  return hs_py_site_fast_now(ts, domain, 0);
 }
 
 /* hs_py_site after the one-frame fast path: tried is set when hs_py_site tried it and it
@@ -930,8 +942,6 @@ static __attribute__((noinline)) uint32_t hs_py_site_slow(uint8_t domain, int tr
   return hs_py_unknown_site(domain);
 }
 
-static uint32_t hs_py_site_obj_miss(char *ts, const char *ip);
-
 /* The site of the current allocation: the one-frame fast path inline in the hooks (MEM and
  * OBJ, GIL held), everything else in hs_py_site_slow, which keeps the hooks' common path free
  * of the slow paths' stack frame. On 3.13+ an OBJ allocation asks the per-thread table
@@ -943,16 +953,7 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site(uint8_t domain)
   if (HS_LIKELY(hs_fast) && HS_LIKELY(!hs_py_own) && domain != HS_DOMAIN_RAW) {
     char *ts = p_tstate_get();
     if (HS_LIKELY(ts != NULL)) {
-      if (hs_walk == HS_WALK_313 && domain == HS_DOMAIN_OBJ) {
-        const char *f = RD_PTR(ts, hs_fl.tstate_frame);
-        if (HS_LIKELY(f != NULL) && *(const uint8_t *)(f + hs_fl.owner) < 3) {
-          const char *ip = RD_PTR(f, hs_fl.instr);
-          const struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
-          if (HS_LIKELY(n->ip == ip && n->epoch == hs_code_epoch)) return n->site;
-          return hs_py_site_obj_miss(ts, ip);
-        }
-      }
-      uint32_t s = hs_py_site_fast(ts, domain);
+      uint32_t s = hs_py_site_fast_now(ts, domain, 1);
       if (HS_LIKELY(s != UINT32_MAX)) return s;
       tried = 1;
     }
