@@ -17,6 +17,7 @@ import hstest
 PROG = os.path.join(hstest.PROGRAMS, "pyalloc_untraced.py")
 UNTRACED = {"HEAPSHAPE_PYTHON_ALLOCATORS": "untraced"}
 BYTES40 = 73  # sizeof(PyBytesObject) + 40: 33 + 40 on 3.8-3.15
+MAP_NODE = 128 << 10  # a bottom node of obmalloc's arena map is a multiple of this (3.10+)
 
 
 def minor(py):
@@ -61,14 +62,20 @@ class PyallocUntraced(hstest.TestCase):
                     self.assertIsNone(obj_a)
                     # the arenas, and pymalloc's table of arenas when it grew (PyMem_RawRealloc,
                     # 48 bytes per arena: 3 KiB for 64 arenas, 12 KiB for 256)
+                    # and, rarely, a node of pymalloc's radix tree of arenas (3.10+): when an
+                    # arena lands in an address region no earlier arena was in, obmalloc's
+                    # arena_map_get takes a bottom node with PyMem_RawCalloc at this line
+                    # (128 KiB on Debian's 3.11, 256 KiB on 3.12-3.15, seen with gdb; CI met
+                    # one on 3.11: 31 arenas + 131,072 + 3,072 bytes in 33 blocks)
                     arenas, rest = divmod(raw_a["size"], arena)
-                    self.assertLess(rest, 16384, raw_a)
-                    self.assertIn(raw_a["count"], (arenas, arenas + 1), raw_a)
+                    nodes, table = divmod(rest, MAP_NODE) if minor(py) >= 10 else (0, rest)
+                    self.assertLess(table, 16384, raw_a)
+                    self.assertTrue(arenas <= raw_a["count"] <= arenas + 1 + nodes, raw_a)
                     self.assertTrue(raw_a["size"] >= 400_000 * 80 * 0.85, raw_a)
                     # after it: line A's arenas counted as freed at the switch (their unmapping,
                     # after the switch, changes nothing), line B's blocks one by one, no arena
                     raw_a, obj_a = raw_and_obj(s2, a_line)
-                    self.assertEqual(raw_a["size"] if raw_a else 0, rest, raw_a)  # the table alone
+                    self.assertEqual(raw_a["size"] if raw_a else 0, rest, raw_a)  # the table (and nodes) alone
                     self.assertIsNone(obj_a)
                     raw_b, obj_b = raw_and_obj(s2, b_line)
                     self.assertIsNone(raw_b)
