@@ -865,17 +865,25 @@ void hs_history_get(struct hs_history *h) {
  *    0 when empty; half (bit 4 of the address) says which 16 bytes of the granule the block
  *    starts at. Blocks of more than 16 bytes are at least 32 bytes apart (pymalloc's size
  *    classes, glibc's minimum chunk), so at most one of them starts in a granule; when two
- *    live blocks of at most 16 bytes share one, the second goes to the hash map. No hashing,
+ *    live blocks of at most 16 bytes share one, the second goes to the granule's side slot:
+ *    each leaf's mapping is 512 KiB, the main slots and behind them one side slot per
+ *    granule (ss + HS_LEAF_SLOTS), touched only where two 16-byte blocks were live side by
+ *    side (pymalloc's 16-byte size class), so it costs RSS only there. A side slot is written
+ *    like a main one, lock-free, by the allocation and the free of its block. No hashing,
  *    no probing, no rehashing; neighbouring blocks have neighbouring slots. The table costs
  *    4 bytes per 32 bytes of heap in use (it was 4 per 16 before 2026-12-01: 25% of the
- *    small-object heap was the largest part of the shim's RSS).
+ *    small-object heap was the largest part of the shim's RSS). Until 2026-12-04 the second
+ *    block of a granule went to the hash map under hs_lock (8.7% of 3.14 strings' blocks).
  * 2. A hash map (open addressing, linear probing, backward-shift deletion; a slot is the
  *    address and size << 24 | site) for larger blocks (few, and large), sites past 2^21,
- *    the second of two small blocks in a granule, anything else, and everything when the
- *    shadow table cannot be reserved (RLIMIT_AS, strict overcommit).
+ *    anything else, and everything when the shadow table cannot be reserved (RLIMIT_AS,
+ *    strict overcommit).
  *
  * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
- * 65,536 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it. */
+ * 65,536 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it.
+ * A region's side slots get a leaf number of their own (hs_side_no_of) the first time one is
+ * used, so the index space, and what iterates over the leaves (the anatomy pass, the test-peak
+ * window's marks), grows only by the regions that have any. */
 #define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
 #define HS_SIZE_MAX ((1ull << 37) - 1) /* bits 61, 62 of a map value: HS_MAP_EXACT, HS_MAP_WIN */
 
@@ -883,6 +891,7 @@ uint32_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
 uint32_t **hs_leaves;      /* leaf number -> leaf */
 uintptr_t *hs_leaf_base;   /* leaf number -> region address */
 uint32_t *hs_leaf_no_of;   /* first-level index -> leaf number (NORESERVE, like hs_l1) */
+uint32_t *hs_side_no_of;   /* first-level index -> its side slots' leaf number, 0: none yet (NORESERVE) */
 uint32_t hs_nleaves;
 static uint32_t hs_leaves_cap;
 
@@ -902,15 +911,30 @@ unsigned hs_map_shift;     /* 64 - log2(capacity) */
 static void hs_shadow_init(void) {
   void *m = mmap(NULL, HS_L1_ENTRIES * sizeof(uint32_t *), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  void *n = mmap(NULL, HS_L1_ENTRIES * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+  void *n = mmap(NULL, 2 * HS_L1_ENTRIES * sizeof(uint32_t), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED || n == MAP_FAILED) {
     if (m != MAP_FAILED) munmap(m, HS_L1_ENTRIES * sizeof(uint32_t *));
-    if (n != MAP_FAILED) munmap(n, HS_L1_ENTRIES * sizeof(uint32_t));
+    if (n != MAP_FAILED) munmap(n, 2 * HS_L1_ENTRIES * sizeof(uint32_t));
     return; /* everything goes to the hash map */
   }
   hs_l1 = m;
   hs_leaf_no_of = n;
+  hs_side_no_of = hs_leaf_no_of + HS_L1_ENTRIES;
+}
+
+/* Room for one more leaf number; hs_lock held. */
+static int hs_leaves_reserve(void) {
+  if (hs_nleaves < hs_leaves_cap) return 0;
+  uint32_t ncap = hs_leaves_cap ? hs_leaves_cap * 2 : 256;
+  void *l = hs_grow(hs_leaves, hs_leaves_cap * sizeof *hs_leaves, ncap * sizeof *hs_leaves);
+  if (!l) return -1;
+  hs_leaves = l;
+  void *b = hs_grow(hs_leaf_base, hs_leaves_cap * sizeof *hs_leaf_base, ncap * sizeof *hs_leaf_base);
+  if (!b) return -1;
+  hs_leaf_base = b;
+  hs_leaves_cap = ncap;
+  return 0;
 }
 
 /* The slot of address a, creating its leaf when create is set; NULL when a is not for the
@@ -920,17 +944,9 @@ static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
   uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
   if (HS_UNLIKELY(!leaf)) {
     if (!create) return NULL;
-    if (hs_nleaves == hs_leaves_cap) {
-      uint32_t ncap = hs_leaves_cap ? hs_leaves_cap * 2 : 256;
-      void *l = hs_grow(hs_leaves, hs_leaves_cap * sizeof *hs_leaves, ncap * sizeof *hs_leaves);
-      if (!l) return NULL;
-      hs_leaves = l;
-      void *b = hs_grow(hs_leaf_base, hs_leaves_cap * sizeof *hs_leaf_base, ncap * sizeof *hs_leaf_base);
-      if (!b) return NULL;
-      hs_leaf_base = b;
-      hs_leaves_cap = ncap;
-    }
-    leaf = mmap(NULL, HS_LEAF_SLOTS * 4, PROT_READ | PROT_WRITE,
+    if (hs_leaves_reserve() < 0) return NULL;
+    /* the main slots, then the side slots (HS_LEAF_SLOTS further) */
+    leaf = mmap(NULL, 2 * HS_LEAF_SLOTS * 4, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (leaf == MAP_FAILED) return NULL;
     hs_leaves[hs_nleaves] = leaf;
@@ -939,6 +955,30 @@ static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
     __atomic_store_n(&hs_l1[a >> HS_REGION_SHIFT], leaf, __ATOMIC_RELEASE); /* read lock-free */
   }
   return &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT];
+}
+
+/* The side slot of a, whose main slot is ss, with its leaf number (taken under hs_lock the
+ * first time in a region); NULL when no leaf number can be had (the hash map then). */
+static __attribute__((noinline)) uint32_t *hs_side_slot_create(uint32_t *ss, uintptr_t a) {
+  size_t r = a >> HS_REGION_SHIFT;
+  if (HS_LIKELY(__atomic_load_n(&hs_side_no_of[r], __ATOMIC_RELAXED))) return ss + HS_LEAF_SLOTS;
+  hs_lock_acquire();
+  int ok = hs_side_no_of[r] || hs_leaves_reserve() == 0;
+  if (ok && !hs_side_no_of[r]) {
+    hs_leaves[hs_nleaves] = hs_l1[r] + HS_LEAF_SLOTS;
+    hs_leaf_base[hs_nleaves] = a & ~(((uintptr_t)1 << HS_REGION_SHIFT) - 1);
+    __atomic_store_n(&hs_side_no_of[r], hs_nleaves++, __ATOMIC_RELAXED);
+  }
+  hs_lock_release();
+  return ok ? ss + HS_LEAF_SLOTS : NULL;
+}
+
+long hs_live_find_side(uintptr_t a, uint64_t *val) {
+  size_t r = a >> HS_REGION_SHIFT;
+  uint32_t s = hs_l1[r][HS_LEAF_SLOTS + ((a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT)];
+  if (!s || !hs_shadow_is(s, a)) return -1;
+  *val = hs_shadow_decode(s);
+  return (long)((size_t)hs_side_no_of[r] * HS_LEAF_SLOTS + ((a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT));
 }
 
 static int hs_map_alloc(unsigned bits) {
@@ -1090,9 +1130,10 @@ static __attribute__((noinline)) void hs_core_alloc_full(void *p, size_t size, u
     /* The granule's other half is recorded. Unless the lower of the two blocks has at most
      * 16 bytes it overlaps the upper one, so the recorded one is gone (a free never seen)
      * and its slot is taken below; two blocks of 16 bytes can both be live, and then this
-     * one goes to the hash map. */
+     * one goes to the granule's side slot (whatever that holds is gone: the main slot has the
+     * other half's block). */
     uint64_t lower = key & 16 ? hs_shadow_size(*ss) : sz;
-    if (lower <= 16) ss = NULL;
+    if (lower <= 16) ss = hs_side_slot_create(ss, key);
   }
   int win = hs_win_open;
   /* sampled mode recording everything: this block stands for itself (never in the shadow
@@ -1139,6 +1180,11 @@ void hs_core_alloc(void *p, size_t size, uint32_t site) {
                 !hs_sample_rate && !hs_win_open && !t->est)) {
     uintptr_t key = (uintptr_t)p;
     uint32_t *ss = hs_shadow_slot(key, 0);
+    /* the granule's other half holds a live block of at most 16 bytes, and this one has at
+     * most 16 too: the side slot, when its region has them and it is empty (else the full path) */
+    if (HS_UNLIKELY(ss && *ss) && size <= 16 && !hs_shadow_is(*ss, key) && hs_shadow_size(*ss) <= 16 &&
+        hs_side_no_of[key >> HS_REGION_SHIFT] && !ss[HS_LEAF_SLOTS])
+      ss += HS_LEAF_SLOTS;
     if (HS_LIKELY(ss && !*ss)) {
       *ss = hs_shadow_encode(key, size, site);
       struct hs_thread_stats *st = &t->st[site];
@@ -1159,6 +1205,8 @@ static __attribute__((noinline)) int hs_core_free_full(void *p, uint32_t *site, 
   uint64_t val;
   uint32_t *ss = hs_shadow_slot(key, 0);
   int win, exact = 0;
+  /* not in the main slot: maybe in the side slot (the second of two 16-byte blocks) */
+  if (ss && !(*ss && hs_shadow_is(*ss, key))) ss += HS_LEAF_SLOTS;
   if (HS_LIKELY(ss && *ss && hs_shadow_is(*ss, key))) {
     /* Lock-free: the block is this caller's to free, so nobody else writes its slot now,
      * except testpeak.c's clearing of the window bit (a compare-and-swap, on marked slots
@@ -1208,6 +1256,7 @@ int hs_core_free(void *p, uint32_t *site, size_t *size) {
   struct hs_thread *t = hs_me;
   if (HS_LIKELY(ss && t && !t->est)) {
     uint32_t s = *ss;
+    if (HS_UNLIKELY(!(s && hs_shadow_is(s, key)))) s = *(ss += HS_LEAF_SLOTS); /* the side slot */
     if (HS_LIKELY(s && hs_shadow_is(s, key) && !(s & HS_SHADOW_WIN))) {
       uint64_t val = hs_shadow_decode(s);
       uint32_t sid = (uint32_t)(val & HS_SITE_ID_MAX);
@@ -1235,6 +1284,7 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) {
   uint32_t *ss = hs_shadow_slot(key, 0);
   uint64_t val;
   int exact = 0;
+  if (ss && !(*ss && hs_shadow_is(*ss, key))) ss += HS_LEAF_SLOTS; /* the side slot */
   int shadow = ss && *ss && hs_shadow_is(*ss, key);
   if (HS_LIKELY(shadow)) {
     val = hs_shadow_decode(*ss); /* lock-free: the block's object is this thread's to create */

@@ -299,7 +299,8 @@ static inline int hs_map_may_hold(const void *p) {
 }
 extern uint32_t **hs_leaves HS_HIDDEN;
 /* The shadow slot of address a without creating anything (NULL: no leaf, or a is not for the
- * shadow table); read without hs_lock, as hs_core_reattribute does. */
+ * shadow table); read without hs_lock, as hs_core_reattribute does. The main slot: the second
+ * of two 16-byte blocks in a granule is in the side slot behind it (slot + HS_LEAF_SLOTS). */
 static inline uint32_t *hs_shadow_peek(uintptr_t a) {
   if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
   uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
@@ -322,6 +323,9 @@ static inline uint64_t hs_shadow_decode(uint32_t s) {
 static inline uint64_t hs_shadow_size(uint32_t s) { return (s >> HS_SHADOW_SIZE_SHIFT) - 1; }
 extern uintptr_t *hs_leaf_base HS_HIDDEN;
 extern uint32_t *hs_leaf_no_of HS_HIDDEN;
+/* a region's side slots (the second of two 16-byte blocks in a granule, at main slot +
+ * HS_LEAF_SLOTS; core.c explains) have a leaf number of their own once one was used; 0: none */
+extern uint32_t *hs_side_no_of HS_HIDDEN;
 extern uint32_t hs_nleaves HS_HIDDEN;
 extern struct hs_slot *hs_map HS_HIDDEN;
 extern size_t hs_map_mask HS_HIDDEN;
@@ -350,6 +354,9 @@ static inline uintptr_t hs_live_addr(size_t idx) {
   }
   return hs_map[idx - nl].key;
 }
+/* The index of the block at a (16-byte aligned, below 2^47, in a region with side slots) in its
+ * side slot, its value into *val; -1 when not there (core.c). */
+long hs_live_find_side(uintptr_t a, uint64_t *val) HS_HIDDEN;
 /* Index of the live block starting at addr, or -1. */
 static inline long hs_live_find(uintptr_t a) {
   if (!a) return -1;
@@ -358,13 +365,18 @@ static inline long hs_live_find(uintptr_t a) {
     size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT;
     if (leaf && leaf[slot] && hs_shadow_is(leaf[slot], a))
       return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
+    if (leaf && HS_UNLIKELY(hs_side_no_of[a >> HS_REGION_SHIFT])) {
+      uint64_t val;
+      long j = hs_live_find_side(a, &val);
+      if (j >= 0) return j;
+    }
   }
   size_t i = hs_map_hash(a);
   while (hs_map[i].key && hs_map[i].key != a) i = (i + 1) & hs_map_mask;
   return hs_map[i].key ? (long)((size_t)hs_nleaves * HS_LEAF_SLOTS + i) : -1;
 }
 /* hs_live_find that also gives the block's value (what hs_live_val of the index returns). */
-static inline long hs_live_find_val(uintptr_t a, uint64_t *val) {
+static inline __attribute__((always_inline)) long hs_live_find_val(uintptr_t a, uint64_t *val) {
   if (!a) return -1;
   if (hs_l1 && !(a & 15) && !(a >> 47)) {
     uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
@@ -372,6 +384,10 @@ static inline long hs_live_find_val(uintptr_t a, uint64_t *val) {
     if (leaf && leaf[slot] && hs_shadow_is(leaf[slot], a)) {
       *val = hs_shadow_decode(leaf[slot]);
       return (long)((size_t)hs_leaf_no_of[a >> HS_REGION_SHIFT] * HS_LEAF_SLOTS + slot);
+    }
+    if (leaf && HS_UNLIKELY(hs_side_no_of[a >> HS_REGION_SHIFT])) {
+      long j = hs_live_find_side(a, val);
+      if (j >= 0) return j;
     }
   }
   size_t i = hs_map_hash(a);

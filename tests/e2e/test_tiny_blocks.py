@@ -1,5 +1,5 @@
 """Blocks of at most 16 bytes, two to a 32-byte granule of the shadow table (the second of
-two live ones goes to the hash map), with frees and reuse in between: on every supported
+two live ones goes to the granule's side slot), with frees and reuse in between: on every supported
 interpreter the object() lines hold exactly the blocks of 16 bytes the program keeps (plus, for
 TINY_D, the list's own one or two blocks), and every line agrees with tracemalloc to within 0.1% or one
 block (the two attribute a comprehension's list object, and a few of the ints of PAIRS,
