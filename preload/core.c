@@ -880,10 +880,13 @@ void hs_history_get(struct hs_history *h) {
  *    strict overcommit).
  *
  * Each live block also has an index in [0, hs_live_capacity()): leaves first (leaf number *
- * 65,536 + slot), then the hash map's slots; the anatomy pass keys its scratch arrays by it.
- * A region's side slots get a leaf number of their own (hs_side_no_of) the first time one is
- * used, so the index space, and what iterates over the leaves (the anatomy pass, the test-peak
- * window's marks), grows only by the regions that have any. */
+ * 65,536 + slot), then the hash map's slots, then the side slots (side number * 65,536 + slot);
+ * the anatomy pass keys its scratch arrays by it and visits blocks in its order. A region's
+ * side slots get a side number (hs_side_no_of) the first time one is used, so the index space,
+ * and what iterates over the slots (the anatomy pass, the test-peak window's marks), grows only
+ * by the regions that have any. They come last, after the map, where the blocks they hold were
+ * before: the anatomy pass's order-dependent choices (which type it discovers first, which
+ * owner claims a shared object, its shape samples) see the other blocks in the same order. */
 #define HS_L1_ENTRIES ((size_t)1 << (47 - HS_REGION_SHIFT))
 #define HS_SIZE_MAX ((1ull << 37) - 1) /* bits 61, 62 of a map value: HS_MAP_EXACT, HS_MAP_WIN */
 
@@ -891,9 +894,13 @@ uint32_t **hs_l1;          /* hs_lock; NULL: shadow table unavailable */
 uint32_t **hs_leaves;      /* leaf number -> leaf */
 uintptr_t *hs_leaf_base;   /* leaf number -> region address */
 uint32_t *hs_leaf_no_of;   /* first-level index -> leaf number (NORESERVE, like hs_l1) */
-uint32_t *hs_side_no_of;   /* first-level index -> its side slots' leaf number, 0: none yet (NORESERVE) */
+uint32_t *hs_side_no_of;   /* first-level index -> its side slots' number + 1, 0: none yet (NORESERVE) */
 uint32_t hs_nleaves;
 static uint32_t hs_leaves_cap;
+uint32_t **hs_sides;       /* side number -> the region's side slots */
+uintptr_t *hs_side_base;   /* side number -> region address */
+uint32_t hs_nsides;
+static uint32_t hs_sides_cap;
 
 struct hs_slot *hs_map;    /* hs_lock */
 uint16_t hs_map_filter[HS_MAP_FILTER]; /* see core.h */
@@ -923,17 +930,18 @@ static void hs_shadow_init(void) {
   hs_side_no_of = hs_leaf_no_of + HS_L1_ENTRIES;
 }
 
-/* Room for one more leaf number; hs_lock held. */
-static int hs_leaves_reserve(void) {
-  if (hs_nleaves < hs_leaves_cap) return 0;
-  uint32_t ncap = hs_leaves_cap ? hs_leaves_cap * 2 : 256;
-  void *l = hs_grow(hs_leaves, hs_leaves_cap * sizeof *hs_leaves, ncap * sizeof *hs_leaves);
+/* Room for entry n of a pair of arrays (leaves, their region addresses) of capacity *cap;
+ * hs_lock held. */
+static int hs_leaves_reserve(uint32_t ***leaves, uintptr_t **base, uint32_t n, uint32_t *cap) {
+  if (n < *cap) return 0;
+  uint32_t ncap = *cap ? *cap * 2 : 256;
+  void *l = hs_grow(*leaves, *cap * sizeof **leaves, ncap * sizeof **leaves);
   if (!l) return -1;
-  hs_leaves = l;
-  void *b = hs_grow(hs_leaf_base, hs_leaves_cap * sizeof *hs_leaf_base, ncap * sizeof *hs_leaf_base);
+  *leaves = l;
+  void *b = hs_grow(*base, *cap * sizeof **base, ncap * sizeof **base);
   if (!b) return -1;
-  hs_leaf_base = b;
-  hs_leaves_cap = ncap;
+  *base = b;
+  *cap = ncap;
   return 0;
 }
 
@@ -944,7 +952,7 @@ static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
   uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
   if (HS_UNLIKELY(!leaf)) {
     if (!create) return NULL;
-    if (hs_leaves_reserve() < 0) return NULL;
+    if (hs_leaves_reserve(&hs_leaves, &hs_leaf_base, hs_nleaves, &hs_leaves_cap) < 0) return NULL;
     /* the main slots, then the side slots (HS_LEAF_SLOTS further) */
     leaf = mmap(NULL, 2 * HS_LEAF_SLOTS * 4, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -957,28 +965,28 @@ static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
   return &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT];
 }
 
-/* The side slot of a, whose main slot is ss, with its leaf number (taken under hs_lock the
- * first time in a region); NULL when no leaf number can be had (the hash map then). */
+/* The side slot of a, whose main slot is ss, with its region's side number (taken under
+ * hs_lock the first time in a region); NULL when none can be had (the hash map then). */
 static __attribute__((noinline)) uint32_t *hs_side_slot_create(uint32_t *ss, uintptr_t a) {
   size_t r = a >> HS_REGION_SHIFT;
   if (HS_LIKELY(__atomic_load_n(&hs_side_no_of[r], __ATOMIC_RELAXED))) return ss + HS_LEAF_SLOTS;
   hs_lock_acquire();
-  int ok = hs_side_no_of[r] || hs_leaves_reserve() == 0;
+  int ok = hs_side_no_of[r] || hs_leaves_reserve(&hs_sides, &hs_side_base, hs_nsides, &hs_sides_cap) == 0;
   if (ok && !hs_side_no_of[r]) {
-    hs_leaves[hs_nleaves] = hs_l1[r] + HS_LEAF_SLOTS;
-    hs_leaf_base[hs_nleaves] = a & ~(((uintptr_t)1 << HS_REGION_SHIFT) - 1);
-    __atomic_store_n(&hs_side_no_of[r], hs_nleaves++, __ATOMIC_RELAXED);
+    hs_sides[hs_nsides] = hs_l1[r] + HS_LEAF_SLOTS;
+    hs_side_base[hs_nsides] = a & ~(((uintptr_t)1 << HS_REGION_SHIFT) - 1);
+    __atomic_store_n(&hs_side_no_of[r], ++hs_nsides, __ATOMIC_RELAXED);
   }
   hs_lock_release();
   return ok ? ss + HS_LEAF_SLOTS : NULL;
 }
 
 long hs_live_find_side(uintptr_t a, uint64_t *val) {
-  size_t r = a >> HS_REGION_SHIFT;
-  uint32_t s = hs_l1[r][HS_LEAF_SLOTS + ((a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT)];
+  size_t r = a >> HS_REGION_SHIFT, slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT;
+  uint32_t s = hs_l1[r][HS_LEAF_SLOTS + slot];
   if (!s || !hs_shadow_is(s, a)) return -1;
   *val = hs_shadow_decode(s);
-  return (long)((size_t)hs_side_no_of[r] * HS_LEAF_SLOTS + ((a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT));
+  return (long)(hs_live_side_start() + (size_t)(hs_side_no_of[r] - 1) * HS_LEAF_SLOTS + slot);
 }
 
 static int hs_map_alloc(unsigned bits) {

@@ -324,8 +324,12 @@ static inline uint64_t hs_shadow_size(uint32_t s) { return (s >> HS_SHADOW_SIZE_
 extern uintptr_t *hs_leaf_base HS_HIDDEN;
 extern uint32_t *hs_leaf_no_of HS_HIDDEN;
 /* a region's side slots (the second of two 16-byte blocks in a granule, at main slot +
- * HS_LEAF_SLOTS; core.c explains) have a leaf number of their own once one was used; 0: none */
+ * HS_LEAF_SLOTS; core.c explains) have a side number once one was used: hs_side_no_of holds it
+ * + 1 (0: none); hs_sides[side number] is the region's side slots, hs_side_base its address */
 extern uint32_t *hs_side_no_of HS_HIDDEN;
+extern uint32_t **hs_sides HS_HIDDEN;
+extern uintptr_t *hs_side_base HS_HIDDEN;
+extern uint32_t hs_nsides HS_HIDDEN;
 extern uint32_t hs_nleaves HS_HIDDEN;
 extern struct hs_slot *hs_map HS_HIDDEN;
 extern size_t hs_map_mask HS_HIDDEN;
@@ -334,13 +338,28 @@ extern unsigned hs_map_shift HS_HIDDEN;
 static inline size_t hs_map_hash(uintptr_t key) {
   return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> hs_map_shift);
 }
-static inline size_t hs_live_capacity(void) {
+/* the first index of the side slots: after the leaves and the hash map (a multiple of 64) */
+static inline size_t hs_live_side_start(void) {
   return (size_t)hs_nleaves * HS_LEAF_SLOTS + hs_map_mask + 1;
+}
+static inline size_t hs_live_capacity(void) {
+  return hs_live_side_start() + (size_t)hs_nsides * HS_LEAF_SLOTS;
+}
+/* index idx >= hs_live_side_start(): its side slot and, into *base, its region's address */
+static inline uint32_t hs_live_side_slot(size_t idx, uintptr_t *base) {
+  size_t k = idx - hs_live_side_start();
+  *base = hs_side_base[k / HS_LEAF_SLOTS];
+  return hs_sides[k / HS_LEAF_SLOTS][k % HS_LEAF_SLOTS];
 }
 static inline uint64_t hs_live_val(size_t idx) {
   size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS;
   if (idx < nl) {
     uint32_t s = hs_leaves[idx / HS_LEAF_SLOTS][idx % HS_LEAF_SLOTS];
+    return s ? hs_shadow_decode(s) : 0;
+  }
+  if (HS_UNLIKELY(idx >= hs_live_side_start())) {
+    uintptr_t base;
+    uint32_t s = hs_live_side_slot(idx, &base);
     return s ? hs_shadow_decode(s) : 0;
   }
   return hs_map[idx - nl].val & HS_VAL_MASK;
@@ -352,10 +371,16 @@ static inline uintptr_t hs_live_addr(size_t idx) {
     uint32_t s = hs_leaves[leaf][slot];
     return s ? hs_leaf_base[leaf] + (slot << HS_GRANULE_SHIFT) + (s & HS_SHADOW_HALF ? 16 : 0) : 0;
   }
+  if (HS_UNLIKELY(idx >= hs_live_side_start())) {
+    uintptr_t base;
+    uint32_t s = hs_live_side_slot(idx, &base);
+    size_t slot = (idx - hs_live_side_start()) % HS_LEAF_SLOTS;
+    return s ? base + (slot << HS_GRANULE_SHIFT) + (s & HS_SHADOW_HALF ? 16 : 0) : 0;
+  }
   return hs_map[idx - nl].key;
 }
 /* The index of the block at a (16-byte aligned, below 2^47, in a region with side slots) in its
- * side slot, its value into *val; -1 when not there (core.c). */
+ * side slot, its value into *val; -1 when not there (core.c; hs_lock held). */
 long hs_live_find_side(uintptr_t a, uint64_t *val) HS_HIDDEN;
 /* Index of the live block starting at addr, or -1. */
 static inline long hs_live_find(uintptr_t a) {

@@ -275,6 +275,10 @@ static inline uint64_t hs_live_val_addr(size_t idx, uintptr_t *addr) {
     *addr = s ? hs_leaf_base[leaf] + (slot << HS_GRANULE_SHIFT) + (s & HS_SHADOW_HALF ? 16 : 0) : 0;
     return s ? hs_shadow_decode(s) : 0;
   }
+  if (HS_UNLIKELY(idx >= hs_live_side_start())) {
+    *addr = hs_live_addr(idx);
+    return hs_live_val(idx);
+  }
   *addr = hs_map[idx - nl].key;
   return hs_map[idx - nl].val & HS_VAL_MASK;
 }
@@ -1567,9 +1571,10 @@ static int hs_live_index(struct hs_anatomy *a) {
   a->lpre = hs_scratch(a->nwords * 4);
   if (!a->lbits || !a->lpre) return 0;
   size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS; /* a multiple of 64 */
-  for (uint32_t l = 0; l < hs_nleaves; l++) {
-    const uint32_t *leaf = hs_leaves[l];
-    uint64_t *w = a->lbits + (size_t)l * (HS_LEAF_SLOTS / 64);
+  size_t side0 = hs_live_side_start();            /* so is this: the map has 2^12 slots or more */
+  for (uint32_t l = 0; l < hs_nleaves + hs_nsides; l++) { /* the leaves, then the side slots */
+    const uint32_t *leaf = l < hs_nleaves ? hs_leaves[l] : hs_sides[l - hs_nleaves];
+    uint64_t *w = a->lbits + (l < hs_nleaves ? (size_t)l * HS_LEAF_SLOTS : side0 + (size_t)(l - hs_nleaves) * HS_LEAF_SLOTS) / 64;
     for (size_t k = 0; k < HS_LEAF_SLOTS; k += 64) { /* branch-free: the pattern is random */
 #ifdef __SSE2__
       /* four slots a compare: the mask of the zero slots, inverted */
@@ -1587,7 +1592,7 @@ static int hs_live_index(struct hs_anatomy *a) {
 #endif
     }
   }
-  for (size_t k = nl; k < a->cap; k++)
+  for (size_t k = nl; k < side0; k++)
     if (hs_map[k - nl].key) a->lbits[k >> 6] |= 1ull << (k & 63);
   size_t n = 0;
   for (size_t w = 0; w < a->nwords; w++) {

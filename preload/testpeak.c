@@ -47,8 +47,8 @@ void hs_win_sub(uint64_t size) { __atomic_sub_fetch(&hs_win_live, (int64_t)size,
  * written lock-free by the threads that allocate and free their blocks: a compare-and-swap
  * leaves a slot alone when it changed meanwhile (a free or a new block, neither marked now). */
 static void hs_win_clear_marks(void) {
-  for (uint32_t l = 0; l < hs_nleaves; l++) {
-    uint32_t *leaf = hs_leaves[l];
+  for (uint32_t l = 0; l < hs_nleaves + hs_nsides; l++) { /* the leaves, then the side slots */
+    uint32_t *leaf = l < hs_nleaves ? hs_leaves[l] : hs_sides[l - hs_nleaves];
     for (size_t i = 0; i < HS_LEAF_SLOTS; i++) {
       uint32_t s = __atomic_load_n(&leaf[i], __ATOMIC_RELAXED);
       if (!(s & HS_SHADOW_WIN)) continue;
