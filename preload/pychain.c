@@ -36,7 +36,7 @@ static void (*hs_get)(int, struct hs_pyalloc *);
 static void (*hs_set)(int, struct hs_pyalloc *);
 static int (*hs_gil_check)(void);
 static int (*hs_add_pending)(int (*)(void *), void *);
-static struct hs_pyalloc hs_hooks;
+static struct hs_pyalloc hs_hooks[3];
 /* each domain's top allocator when it was last checked (read by hs_chain_poll on any thread) */
 static void *volatile hs_top_ctx[3];
 static void *volatile hs_top_malloc[3];
@@ -51,12 +51,12 @@ static const uint8_t hs_domain_of[3] = {HS_DOMAIN_RAW, HS_DOMAIN_MEM, HS_DOMAIN_
 
 void hs_chain_init(void (*get)(int, struct hs_pyalloc *), void (*set)(int, struct hs_pyalloc *),
                    int (*gil_check)(void), int (*add_pending)(int (*)(void *), void *),
-                   const struct hs_pyalloc *hooks) {
+                   const struct hs_pyalloc hooks[3]) {
   hs_gil_check = gil_check;
   hs_add_pending = add_pending;
   hs_get = get;
   hs_set = set;
-  hs_hooks = *hooks;
+  for (int d = 0; d < 3; d++) hs_hooks[d] = hooks[d];
 }
 
 static int hs_is_link(const void *ctx) {
@@ -83,7 +83,7 @@ static int hs_push(int pymem, const struct hs_pyalloc *cur) {
   l->prev = *cur;
   l->domain = hs_domain_of[pymem];
   l->pymem = (uint8_t)pymem;
-  struct hs_pyalloc ours = hs_hooks;
+  struct hs_pyalloc ours = hs_hooks[pymem];
   ours.ctx = l;
   hs_set(pymem, &ours);
   hs_note_top(pymem);

@@ -69,10 +69,11 @@ static inline int hs_chain_foreign(const struct hs_pylink *d, int fn, const void
   return HS_UNLIKELY(f != NULL) && f != ret;
 }
 
-/* Start-up: the PyMem_{Get,Set}Allocator entry points and heapshape's hooks (ctx ignored). */
+/* Start-up: the PyMem_{Get,Set}Allocator entry points and heapshape's hooks for each domain
+ * (hooks[HS_PYMEM_*]; ctx ignored). */
 void hs_chain_init(void (*get)(int, struct hs_pyalloc *), void (*set)(int, struct hs_pyalloc *),
                    int (*gil_check)(void), int (*add_pending)(int (*)(void *), void *),
-                   const struct hs_pyalloc *hooks) HS_HIDDEN;
+                   const struct hs_pyalloc hooks[3]) HS_HIDDEN;
 /* The domains the checks below look after (bits of HS_PYMEM_*; all three unless the Python
  * allocators are untraced, pyarena.c): a domain outside the mask is left alone. */
 void hs_chain_domains(unsigned mask) HS_HIDDEN;

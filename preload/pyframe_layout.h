@@ -24,4 +24,16 @@ int hs_frame_layout_init(int *minor) HS_HIDDEN;
 /* HS_FL_DEBUG_PENDING only: the live check (main thread, GIL held, inside the eval loop);
  * warns with the outcome; returns 1 when hs_fl may be used. */
 int hs_frame_layout_confirm(void) HS_HIDDEN;
+
+/* The thread state as PyThreadState_GetUnchecked returns it. A static interpreter's copy of
+ * that function is one instruction, a load at a fixed offset from the thread pointer (its
+ * _Py_tss_tstate, in the executable's own TLS block): hs_tstate_tls_of(fn) is that offset when
+ * fn's code is `[endbr64] mov %fs:disp32, %rax; ret`, else 0 (call it then; reattrib.c), and
+ * hs_tstate_tls(offset) does the load. */
+long hs_tstate_tls_of(const void *fn) HS_HIDDEN;
+static inline char *hs_tstate_tls(long off) {
+  char *ts;
+  __asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(off));
+  return ts;
+}
 #endif

@@ -860,21 +860,23 @@ static HS_TLS struct hs_memo {
 
 static uint32_t hs_py_site_obj_miss(char *ts, const char *ip);
 
-/* now (a constant where it is inlined): on 3.13+ an OBJ request asks hs_now first (hs_py_site) */
-static inline __attribute__((always_inline)) uint32_t hs_py_site_fast_now(char *ts, uint8_t domain, int now) {
+/* now (a constant where it is inlined): on 3.13+ an OBJ request asks hs_now first (hs_py_site);
+ * walk: hs_walk, or HS_WALK_313 in the hooks specialised for it (hs_py_site_spec) */
+static inline __attribute__((always_inline)) uint32_t hs_py_site_fast_walk(char *ts, uint8_t domain, int now,
+                                                                          enum hs_walk_kind walk) {
   const char *code, *f;
   int32_t off;
-  switch (hs_walk) {
+  switch (walk) {
     case HS_WALK_38:
     case HS_WALK_310:
       f = RD_PTR(ts, 24);
       if (HS_UNLIKELY(!f)) return UINT32_MAX;
       code = RD_PTR(f, 32);
-      off = hs_walk == HS_WALK_38 ? RD_I32(f, 104) : RD_I32(f, 96) * 2;
+      off = walk == HS_WALK_38 ? RD_I32(f, 104) : RD_I32(f, 96) * 2;
       break;
     case HS_WALK_311:
     case HS_WALK_312: {
-      int v311 = hs_walk == HS_WALK_311;
+      int v311 = walk == HS_WALK_311;
       const char *cframe = RD_PTR(ts, 56);
       if (HS_UNLIKELY(!cframe)) return UINT32_MAX;
       f = RD_PTR(cframe, v311 ? 8 : 0);
@@ -912,6 +914,9 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site_fast_now(char *
   }
   m->site[domain] = e->site[domain];
   return e->site[domain] - 1;
+}
+static inline __attribute__((always_inline)) uint32_t hs_py_site_fast_now(char *ts, uint8_t domain, int now) {
+  return hs_py_site_fast_walk(ts, domain, now, hs_walk);
 }
 static inline __attribute__((always_inline)) uint32_t hs_py_site_fast(char *ts, uint8_t domain) {
   return hs_py_site_fast_now(ts, domain, 0);
@@ -1001,74 +1006,128 @@ static __attribute__((noinline)) uint32_t hs_py_site_obj_miss(char *ts, const ch
 
 uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
 
-static void *hs_py_malloc(void *ctx, size_t size) {
+/* The hooks specialised at install (hs_py_hooks) for the common setup: exact mode (no
+ * sampling), one frame, not --native, 3.13+ with the frame table (hs_walk HS_WALK_313 from the
+ * start). Then an OBJ or MEM link has no wrapper's requests to screen (fwd is a RAW link's), no
+ * RAW tick, nothing sampled out, and hs_fast and hs_walk are known: the hooks below are the
+ * general ones with those tests folded away, the domain a constant, and, where the interpreter
+ * is static, the thread state read inline (hs_py_tls) instead of through a call. Anything
+ * unusual at entry (hs_busy, the shim's own call, hs_attention, tracking off) goes to the
+ * general hook, which does what it always did. RAW keeps the general hooks. */
+static long hs_py_tls; /* hs_tstate_tls_of(PyThreadState_GetUnchecked), or 0 */
+enum { HS_ANY = 0xff }; /* the domain argument of the general hooks: d->domain */
+
+/* hs_py_site for the specialised hooks (tls: the thread state read inline) */
+static inline __attribute__((always_inline)) uint32_t hs_py_site_spec(uint8_t domain, int tls) {
+  char *ts = tls ? hs_tstate_tls(hs_py_tls) : p_tstate_get();
+  if (HS_UNLIKELY(ts == NULL)) return hs_py_site_slow(domain, 0);
+  uint32_t s = hs_py_site_fast_walk(ts, domain, 1, HS_WALK_313);
+  if (HS_LIKELY(s != UINT32_MAX)) return s;
+  return hs_py_site_slow(domain, 1);
+}
+
+/* The specialised hooks' entry test: 1 when the general hook must take the request. */
+static inline __attribute__((always_inline)) int hs_py_unusual(void) {
+  return HS_UNLIKELY(hs_busy | hs_py_own) || HS_UNLIKELY((!hs_active) | hs_attention);
+}
+
+static void *hs_py_malloc(void *ctx, size_t size);
+static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize);
+static void *hs_py_realloc(void *ctx, void *ptr, size_t size);
+
+/* The general hook (dom HS_ANY) and the specialised ones (dom a constant). */
+static inline __attribute__((always_inline)) void *hs_py_malloc_t(void *ctx, size_t size, uint8_t dom, int tls) {
   struct hs_pylink *d = ctx;
-  if (hs_busy || !hs_active) {
-    hs_chain_note(d, __builtin_return_address(0));
-    return d->prev.malloc(d->prev.ctx, size);
-  }
-  if (hs_chain_foreign(d, HS_FWD_MALLOC, __builtin_return_address(0))) {
+  if (dom != HS_ANY) {
+    if (hs_py_unusual()) return hs_py_malloc(ctx, size);
+    hs_busy = 1;
+  } else {
+    if (hs_busy || !hs_active) {
+      hs_chain_note(d, __builtin_return_address(0));
+      return d->prev.malloc(d->prev.ctx, size);
+    }
+    if (hs_chain_foreign(d, HS_FWD_MALLOC, __builtin_return_address(0))) {
+      hs_chain_raw_tick(d);
+      return d->prev.malloc(d->prev.ctx, size);
+    }
+    hs_busy = 1;
     hs_chain_raw_tick(d);
-    return d->prev.malloc(d->prev.ctx, size);
+    if (HS_UNLIKELY(hs_attention)) hs_attend();
   }
-  hs_busy = 1;
-  hs_chain_raw_tick(d);
-  if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.malloc(d->prev.ctx, size);
-  if (p && !hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
+  if (dom != HS_ANY) {
+    if (HS_LIKELY(p != NULL)) hs_py_record(p, size, hs_py_site_spec(dom, tls));
+  } else if (p && !hs_sampled_out(size))
+    hs_py_record(p, size, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
 
-static void *hs_py_calloc(void *ctx, size_t nelem, size_t elsize) {
+static inline __attribute__((always_inline)) void *hs_py_calloc_t(void *ctx, size_t nelem, size_t elsize,
+                                                                  uint8_t dom, int tls) {
   struct hs_pylink *d = ctx;
-  if (hs_busy || !hs_active) {
-    hs_chain_note(d, __builtin_return_address(0));
-    return d->prev.calloc(d->prev.ctx, nelem, elsize);
-  }
-  if (hs_chain_foreign(d, HS_FWD_CALLOC, __builtin_return_address(0))) {
+  if (dom != HS_ANY) {
+    if (hs_py_unusual()) return hs_py_calloc(ctx, nelem, elsize);
+    hs_busy = 1;
+  } else {
+    if (hs_busy || !hs_active) {
+      hs_chain_note(d, __builtin_return_address(0));
+      return d->prev.calloc(d->prev.ctx, nelem, elsize);
+    }
+    if (hs_chain_foreign(d, HS_FWD_CALLOC, __builtin_return_address(0))) {
+      hs_chain_raw_tick(d);
+      return d->prev.calloc(d->prev.ctx, nelem, elsize);
+    }
+    hs_busy = 1;
     hs_chain_raw_tick(d);
-    return d->prev.calloc(d->prev.ctx, nelem, elsize);
+    if (HS_UNLIKELY(hs_attention)) hs_attend();
   }
-  hs_busy = 1;
-  hs_chain_raw_tick(d);
-  if (HS_UNLIKELY(hs_attention)) hs_attend();
   void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
-  if (p && !hs_sampled_out(nelem * elsize)) hs_py_record(p, nelem * elsize, hs_py_site(d->domain));
+  if (dom != HS_ANY) {
+    if (HS_LIKELY(p != NULL)) hs_py_record(p, nelem * elsize, hs_py_site_spec(dom, tls));
+  } else if (p && !hs_sampled_out(nelem * elsize))
+    hs_py_record(p, nelem * elsize, hs_py_site(d->domain));
   hs_busy = 0;
   return p;
 }
 
-static void *hs_py_realloc(void *ctx, void *ptr, size_t size) {
+static inline __attribute__((always_inline)) void *hs_py_realloc_t(void *ctx, void *ptr, size_t size,
+                                                                   uint8_t dom, int tls) {
   struct hs_pylink *d = ctx;
-  if (hs_busy || !hs_active) {
-    hs_chain_note(d, __builtin_return_address(0));
-    return d->prev.realloc(d->prev.ctx, ptr, size);
-  }
-  if (hs_chain_foreign(d, HS_FWD_REALLOC, __builtin_return_address(0))) {
+  if (dom != HS_ANY) {
+    if (hs_py_unusual()) return hs_py_realloc(ctx, ptr, size);
+    hs_busy = 1;
+  } else {
+    if (hs_busy || !hs_active) {
+      hs_chain_note(d, __builtin_return_address(0));
+      return d->prev.realloc(d->prev.ctx, ptr, size);
+    }
+    if (hs_chain_foreign(d, HS_FWD_REALLOC, __builtin_return_address(0))) {
+      hs_chain_raw_tick(d);
+      return d->prev.realloc(d->prev.ctx, ptr, size);
+    }
+    hs_busy = 1;
     hs_chain_raw_tick(d);
-    return d->prev.realloc(d->prev.ctx, ptr, size);
+    if (HS_UNLIKELY(hs_attention)) hs_attend();
   }
-  hs_busy = 1;
-  hs_chain_raw_tick(d);
-  if (HS_UNLIKELY(hs_attention)) hs_attend();
   uint32_t osite = 0;
   size_t osize = 0;
   /* Forget the old block first: once realloc returns, another thread may get its address. */
   int had = ptr ? hs_core_free(ptr, &osite, &osize) : 0;
   void *p = d->prev.realloc(d->prev.ctx, ptr, size);
   if (p) {
-    if (!hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
+    if (dom != HS_ANY) hs_py_record(p, size, hs_py_site_spec(dom, tls));
+    else if (!hs_sampled_out(size)) hs_py_record(p, size, hs_py_site(d->domain));
   } else if (had)
     hs_core_alloc(ptr, osize, osite); /* failed: the old block lives on */
   hs_busy = 0;
   return p;
 }
 
-static void hs_py_free(void *ctx, void *ptr) {
+static inline __attribute__((always_inline)) void hs_py_free_t(void *ctx, void *ptr, uint8_t dom) {
   struct hs_pylink *d = ctx;
   /* a code object going away (tracked or not): entries keyed by its address are stale */
-  if (d->domain == HS_DOMAIN_OBJ && ptr &&
+  if ((dom == HS_ANY ? d->domain : dom) == HS_DOMAIN_OBJ && ptr &&
       HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
     hs_code_freed_at(ptr);
   if (ptr && !hs_busy && hs_active) {
@@ -1081,6 +1140,27 @@ static void hs_py_free(void *ctx, void *ptr) {
   }
   d->prev.free(d->prev.ctx, ptr);
 }
+
+static void *hs_py_malloc(void *ctx, size_t size) { return hs_py_malloc_t(ctx, size, HS_ANY, 0); }
+static void *hs_py_calloc(void *ctx, size_t n, size_t e) { return hs_py_calloc_t(ctx, n, e, HS_ANY, 0); }
+static void *hs_py_realloc(void *ctx, void *ptr, size_t size) { return hs_py_realloc_t(ctx, ptr, size, HS_ANY, 0); }
+static void hs_py_free(void *ctx, void *ptr) { hs_py_free_t(ctx, ptr, HS_ANY); }
+
+/* The specialised sets: domain (OBJ, MEM) x thread state (called, inline). */
+#define HS_PY_SPEC(name, dom, tls)                                                                       \
+  static void *hs_py_malloc_##name(void *ctx, size_t size) { return hs_py_malloc_t(ctx, size, dom, tls); } \
+  static void *hs_py_calloc_##name(void *ctx, size_t n, size_t e) {                                     \
+    return hs_py_calloc_t(ctx, n, e, dom, tls);                                                         \
+  }                                                                                                     \
+  static void *hs_py_realloc_##name(void *ctx, void *ptr, size_t size) {                                \
+    return hs_py_realloc_t(ctx, ptr, size, dom, tls);                                                   \
+  }
+HS_PY_SPEC(obj, HS_DOMAIN_OBJ, 0)
+HS_PY_SPEC(obj_tls, HS_DOMAIN_OBJ, 1)
+HS_PY_SPEC(mem, HS_DOMAIN_MEM, 0)
+HS_PY_SPEC(mem_tls, HS_DOMAIN_MEM, 1)
+static void hs_py_free_obj(void *ctx, void *ptr) { hs_py_free_t(ctx, ptr, HS_DOMAIN_OBJ); }
+static void hs_py_free_mem(void *ctx, void *ptr) { hs_py_free_t(ctx, ptr, HS_DOMAIN_MEM); }
 
 /* Sampled mode: most allocations are not sampled and most frees are of blocks never
  * recorded, so these answer them with a countdown and a filter load and leave the rest (and
@@ -1124,14 +1204,33 @@ static void hs_py_free_sampled(void *ctx, void *ptr) {
   hs_py_free(ctx, ptr);
 }
 
-/* heapshape's hooks, as installed on each domain (pychain.c gives each its own ctx). */
-static void hs_py_hooks(struct hs_pyalloc *h) {
+/* heapshape's hooks, as installed on each domain (h[HS_PYMEM_*]; pychain.c gives each link its
+ * own ctx): the specialised OBJ and MEM hooks above when the setup is theirs, decided once
+ * here (nothing they fold away changes later: hs_sample_rate, hs_proc.max_frames and
+ * hs_native_mode are set before, hs_walk HS_WALK_313 from the frame table stays), else the
+ * general ones. */
+static void hs_py_hooks(struct hs_pyalloc h[3]) {
   int sampled = hs_sample_rate && !hs_l1; /* every recorded block in the map */
-  h->ctx = NULL;
-  h->malloc = sampled ? hs_py_malloc_sampled : hs_py_malloc;
-  h->calloc = hs_py_calloc;
-  h->realloc = hs_py_realloc;
-  h->free = sampled ? hs_py_free_sampled : hs_py_free;
+  for (int i = 0; i < 3; i++) {
+    h[i].ctx = NULL;
+    h[i].malloc = sampled ? hs_py_malloc_sampled : hs_py_malloc;
+    h[i].calloc = hs_py_calloc;
+    h[i].realloc = hs_py_realloc;
+    h[i].free = sampled ? hs_py_free_sampled : hs_py_free;
+  }
+  if (hs_sample_rate || hs_walk != HS_WALK_313 || hs_proc.max_frames != 1 || hs_native_mode ||
+      !hs_env_u32("HEAPSHAPE_SPECIALISED_HOOKS", 1, 0, 1))
+    return;
+  hs_py_tls = hs_tstate_tls_of((const void *)p_tstate_get);
+  int tls = hs_py_tls != 0;
+  h[HS_PYMEM_OBJ].malloc = tls ? hs_py_malloc_obj_tls : hs_py_malloc_obj;
+  h[HS_PYMEM_OBJ].calloc = tls ? hs_py_calloc_obj_tls : hs_py_calloc_obj;
+  h[HS_PYMEM_OBJ].realloc = tls ? hs_py_realloc_obj_tls : hs_py_realloc_obj;
+  h[HS_PYMEM_OBJ].free = hs_py_free_obj;
+  h[HS_PYMEM_MEM].malloc = tls ? hs_py_malloc_mem_tls : hs_py_malloc_mem;
+  h[HS_PYMEM_MEM].calloc = tls ? hs_py_calloc_mem_tls : hs_py_calloc_mem;
+  h[HS_PYMEM_MEM].realloc = tls ? hs_py_realloc_mem_tls : hs_py_realloc_mem;
+  h[HS_PYMEM_MEM].free = hs_py_free_mem;
 }
 
 static int hs_fl_pending; /* a newer Python's debug offsets await their live check */
@@ -1262,9 +1361,9 @@ void hs_py_init(void) {
   hs_pyi.none_obj = (uintptr_t)dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
   hs_pyi.ascii_size = (uint16_t)hs_ascii_size;
   hs_pyi.compact_size = (uint16_t)hs_compact_size;
-  struct hs_pyalloc hooks;
-  hs_py_hooks(&hooks);
-  hs_chain_init(p_GetAllocator, p_SetAllocator, p_GILState_Check, p_AddPendingCall, &hooks);
+  struct hs_pyalloc hooks[3];
+  hs_py_hooks(hooks);
+  hs_chain_init(p_GetAllocator, p_SetAllocator, p_GILState_Check, p_AddPendingCall, hooks);
   /* HEAPSHAPE_PYTHON_ALLOCATORS=untraced: RAW and pymalloc's arenas only (pyarena.c) */
   const char *pa = getenv("HEAPSHAPE_PYTHON_ALLOCATORS");
   hs_py_untraced = pa && strcmp(pa, "untraced") == 0 && hs_arena_init() == 0;

@@ -137,10 +137,8 @@ HS_EXPORT void _Py_NewReferenceNoTotal(void *op) {
 
 enum { HS_RT_CREATE = 0, HS_RT_REMOVED = 2 /* 3.15+: PyRefTracer_TRACKER_REMOVED */ };
 
-/* The thread state, as PyThreadState_GetUnchecked returns it. A static interpreter's copy of
- * that function is one instruction, a load at a fixed offset from the thread pointer (its
- * _Py_tss_tstate, in the executable's own TLS block): hs_ra_tls is that offset, and the
- * tracer does the load itself instead of calling it. 0: call hs_ra_tstate_fn. */
+/* The thread state (pyframe_layout.h, hs_tstate_tls): hs_ra_tls, the offset the tracer
+ * loads it from itself; 0: call hs_ra_tstate_fn. */
 static char *(*hs_ra_tstate_fn)(void);
 static long hs_ra_tls;
 /* hs_ra_fast's table is filled in the one-frame configuration only (pyhooks.c, hs_fast):
@@ -150,15 +148,11 @@ static long hs_ra_tls;
 enum { HS_RA_FAST_OFF, HS_RA_FAST_CALL, HS_RA_FAST_TLS };
 static int hs_ra_fast_mode;
 
-static inline char *hs_ra_tstate(int tls) {
-  if (!tls) return hs_ra_tstate_fn();
-  char *ts;
-  __asm__ volatile("movq %%fs:(%1), %0" : "=r"(ts) : "r"(hs_ra_tls));
-  return ts;
-}
+static inline char *hs_ra_tstate(int tls) { return tls ? hs_tstate_tls(hs_ra_tls) : hs_ra_tstate_fn(); }
 
-/* The offset when fn's code is `[endbr64] mov %fs:disp32, %rax; ret`, else 0. */
-static long hs_ra_tls_of(const unsigned char *fn) {
+/* pyframe_layout.h */
+long hs_tstate_tls_of(const void *code) {
+  const unsigned char *fn = code;
   if (!fn) return 0;
   if (fn[0] == 0xf3 && fn[1] == 0x0f && fn[2] == 0x1e && fn[3] == 0xfa) fn += 4;
   static const unsigned char mov[] = {0x64, 0x48, 0x8b, 0x04, 0x25};
@@ -354,7 +348,7 @@ void hs_reattrib_init(int minor) {
     *(void **)&p_err_occurred = dlsym(RTLD_DEFAULT, "PyErr_Occurred");
     *(void **)&p_gil_check = dlsym(RTLD_DEFAULT, "PyGILState_Check");
     *(void **)&hs_ra_tstate_fn = dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");
-    hs_ra_tls = hs_ra_tls_of((const unsigned char *)hs_ra_tstate_fn);
+    hs_ra_tls = hs_tstate_tls_of((const void *)hs_ra_tstate_fn);
     if (hs_ra_tstate_fn && hs_proc.max_frames == 1 && !hs_native_mode && hs_l1) /* hs_l1: set before, kept */
       hs_ra_fast_mode = hs_ra_tls ? HS_RA_FAST_TLS : HS_RA_FAST_CALL;
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
