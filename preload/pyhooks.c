@@ -986,8 +986,8 @@ static inline void hs_py_record(void *p, size_t size, uint32_t site) {
  * so (pointer -> site) needs neither the offset arithmetic nor the memo's and line cache's
  * probes. Float code re-creates objects on a few dozen instructions over and over (bm_float:
  * one entry missed on most events, 64 entries almost never; raytrace's allocating and
- * re-creating instructions together missed 64 entries often, 256 seldom). OBJ only: the
- * objects re-created from free lists are PyObject_Malloc blocks. */
+ * re-creating instructions together missed 64 entries often, 512 still often, 1024 seldom; core.h).
+ * OBJ only: the objects re-created from free lists are PyObject_Malloc blocks. */
 HS_TLS struct hs_now hs_now[HS_NOW]; /* core.h: reattrib.c's tracer reads it too */
 
 /* hs_py_site's table miss (3.13+, one frame, OBJ, GIL held, the innermost frame complete):
