@@ -1042,7 +1042,7 @@ static inline __attribute__((always_inline)) void *hs_py_malloc_t(void *ctx, siz
     if (hs_py_unusual()) return hs_py_malloc(ctx, size);
     hs_busy = 1;
   } else {
-    if (hs_busy || !hs_active) {
+    if (HS_UNLIKELY(hs_busy || !hs_active)) {
       hs_chain_note(d, __builtin_return_address(0));
       return d->prev.malloc(d->prev.ctx, size);
     }
@@ -1070,7 +1070,7 @@ static inline __attribute__((always_inline)) void *hs_py_calloc_t(void *ctx, siz
     if (hs_py_unusual()) return hs_py_calloc(ctx, nelem, elsize);
     hs_busy = 1;
   } else {
-    if (hs_busy || !hs_active) {
+    if (HS_UNLIKELY(hs_busy || !hs_active)) {
       hs_chain_note(d, __builtin_return_address(0));
       return d->prev.calloc(d->prev.ctx, nelem, elsize);
     }
@@ -1098,7 +1098,7 @@ static inline __attribute__((always_inline)) void *hs_py_realloc_t(void *ctx, vo
     if (hs_py_unusual()) return hs_py_realloc(ctx, ptr, size);
     hs_busy = 1;
   } else {
-    if (hs_busy || !hs_active) {
+    if (HS_UNLIKELY(hs_busy || !hs_active)) {
       hs_chain_note(d, __builtin_return_address(0));
       return d->prev.realloc(d->prev.ctx, ptr, size);
     }
