@@ -526,6 +526,7 @@ extern HS_TLS struct hs_now hs_now[HS_NOW] HS_HIDDEN;
 extern unsigned hs_code_epoch HS_HIDDEN; /* pyhooks.c: code objects freed, + 1 */
 void hs_reattrib_init(int minor) HS_HIDDEN;        /* hs_py_init */
 void hs_reattrib_start(void) HS_HIDDEN;            /* end of initialization, GIL held */
+void hs_reattrib_exit(void) HS_HIDDEN;             /* after the exit snapshot, GIL held */
 void hs_reattrib_poll(void) HS_HIDDEN;             /* every 1024 events of a thread, no lock */
 void hs_reattrib_attend(void) HS_HIDDEN;           /* hs_attend */
 void hs_reattrib_enable(void) HS_HIDDEN;           /* the switch to traced (pyarena.c) */

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "preload/core.h"
+#include "preload/pychain.h"
 
 struct hs_pymethoddef {
   const char *ml_name;
@@ -57,6 +58,12 @@ static void hs_exit_snapshot(void) {
     /* Nothing more will be written: interpreter finalization frees every object, and
      * tracking those frees would only cost time (a third of the run on 1M live dicts). */
     hs_active = 0;
+    /* and finalization's frees and deallocations need not pass through the shim at all
+     * (GIL held: every caller here is the interpreter's exit path) */
+    if (hs_py_hooked && hs_py_holds_gil()) {
+      hs_chain_exit();    /* pychain.c */
+      hs_reattrib_exit(); /* reattrib.c */
+    }
     hs_busy = saved;
   }
 }

@@ -44,6 +44,8 @@ static void *volatile hs_top_malloc[3];
 /* the domains heapshape hooks (bits of HS_PYMEM_*): RAW alone while the Python allocators
  * are untraced (pyarena.c), the others then being left as they are */
 static volatile unsigned hs_domains = 7;
+/* hs_chain_exit ran: no link is put on top again */
+static volatile int hs_chain_off;
 
 void hs_chain_domains(unsigned mask) { hs_domains = mask; }
 
@@ -91,6 +93,7 @@ static int hs_push(int pymem, const struct hs_pyalloc *cur) {
 }
 
 int hs_chain_install(int pymem) {
+  if (hs_chain_off) return -1;
   struct hs_pyalloc cur;
   hs_get(pymem, &cur);
   if (hs_is_link(cur.ctx)) return 0;
@@ -162,6 +165,7 @@ static void hs_screen_raw(const struct hs_pyalloc *cur) {
 }
 
 void hs_chain_ensure(void) {
+  if (hs_chain_off) return;
   int busy = hs_busy;
   hs_busy = 1;
   for (int d = 0; d < 3; d++) {
@@ -198,5 +202,23 @@ void hs_chain_poll(void) {
       if (hs_add_pending(hs_chain_pending, NULL) != 0) hs_chain_scheduled = 0; /* queue full */
       return;
     }
+  }
+}
+
+/* After the exit snapshot (exit_hook.c, GIL held; nothing is recorded any more): a MEM or OBJ
+ * domain whose top allocator is one of heapshape's links gets back the allocator that link
+ * passes requests on to, so that finalization's frees no longer go through the hooks (they
+ * only passed them on). Blocks allocated through the link were allocated by that allocator.
+ * RAW keeps its link: a thread without the GIL may be inside it at this moment. */
+void hs_chain_exit(void) {
+  hs_chain_off = 1;
+  for (int d = HS_PYMEM_MEM; d <= HS_PYMEM_OBJ; d++) {
+    if (!(hs_domains >> d & 1)) continue;
+    struct hs_pyalloc cur;
+    hs_get(d, &cur);
+    if (!hs_is_link(cur.ctx)) continue;
+    struct hs_pyalloc prev = ((const struct hs_pylink *)cur.ctx)->prev;
+    hs_set(d, &prev);
+    hs_note_top(d);
   }
 }

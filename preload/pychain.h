@@ -87,6 +87,9 @@ int hs_chain_install(int pymem) HS_HIDDEN;
  * had wrapped them restored an allocator saved before), installs a new link on top. A chain
  * that reaches a link is left as it is. */
 void hs_chain_ensure(void) HS_HIDDEN;
+/* After the exit snapshot (GIL held): the MEM and OBJ domains' own allocators back where
+ * heapshape's link is on top; no link is installed again. */
+void hs_chain_exit(void) HS_HIDDEN;
 /* (hs_chain_ensure also learns each RAW link's fwd sites, or clears them when heapshape's link
  * is on top again.) */
 /* Cheap check from the hooks (every 1024 events of a thread; nothing without the GIL): when

@@ -265,7 +265,9 @@ static int hs_ra_trace(void *op, int event, void *data) {
 /* Installs ours on top of whatever is there (GIL held). From 3.15 the interpreter tells a
  * tracer it replaces that it is removed (TRACKER_REMOVED); one installed before ours is then
  * not chained behind ours but left alone, and ours waits until it is gone. */
+static int hs_ra_exited; /* hs_reattrib_exit ran: ours is never installed again */
 static void hs_ra_install(void) {
+  if (hs_ra_exited) return;
   void *data = NULL;
   hs_reftracer cur = p_get_tracer(&data);
   if (cur == hs_ra_trace) {
@@ -388,4 +390,26 @@ void hs_reattrib_enable(void) {
   } else if (hs_ra_minor >= 9) {
     hs_ra_newref = p_newref != NULL;
   }
+}
+
+/* After the exit snapshot (exit_hook.c, GIL held; nothing is recorded any more): ours steps
+ * down, so that finalization's deallocations no longer call it (append's 3,000,000 ints at
+ * exit on 3.14: as many calls), and a tracer chained behind ours is the interpreter's again.
+ * On 3.15 the interpreter tells ours it is removed; what that asks for (installing ours
+ * again) is undone. */
+void hs_reattrib_exit(void) {
+  if (hs_ra_minor < 13 || !hs_ra_on || !p_get_tracer || !p_set_tracer) return;
+  void *data;
+  if (p_get_tracer(&data) != hs_ra_trace) return;
+  hs_reftracer prev = hs_ra_prev;
+  void *prev_data = hs_ra_prev_data;
+  hs_ra_exited = 1;
+  hs_ra_on = 0;
+  hs_ra_prev = NULL;
+  if (p_set_tracer(prev, prev_data) != 0 && p_err_occurred && p_err_occurred()) {
+    void (*clear)(void);
+    *(void **)&clear = dlsym(RTLD_DEFAULT, "PyErr_Clear");
+    if (clear) clear();
+  }
+  hs_reattrib_wanted = 0;
 }
