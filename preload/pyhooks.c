@@ -319,7 +319,7 @@ static HS_TLS struct hs_walkmemo {
   int raw;                        /* frames visited */
   int to_end;                     /* 1: the walk ended at the end of the chain (not at max) */
   uint32_t max;                   /* hs_proc.max_frames it was made for */
-  unsigned gen;                   /* counts the chains recorded; tab entries of older ones are void */
+  unsigned gen;                   /* the chain's number (hs_wm_gen); tab entries of other ones are void */
   int n;                          /* frames kept (ids[0..n)) */
   struct hs_wmsite {               /* the innermost frame's id on this chain -> site */
     uint32_t frame0;                /* frame id + 1 */
@@ -328,7 +328,15 @@ static HS_TLS struct hs_walkmemo {
   } tab[HS_WM_TAB];
   struct hs_wmframe fr[HS_WM_RAW];
   uint32_t ids[HS_WM_RAW];        /* the kept frames' ids, innermost first (the site's stack) */
-} hs_wm;
+} hs_wmv[2];
+/* Two memos a thread (round seven): the current one (hs_wm_cur, which the hit path reads; NULL
+ * until the first miss) and the chain the thread left last. A call and its return alternate
+ * between two chains (raytrace: a method and the Vector method it calls), so the chain a move
+ * lands on is often the other memo's: then the memos trade places, with the other's table of
+ * sites still valid, instead of moving again (hs_py_site_miss). A move or a walk writes the
+ * other memo and makes it current, so the one left stays. */
+static HS_TLS struct hs_walkmemo *hs_wm_cur;
+static HS_TLS unsigned hs_wm_gen; /* counts the chains recorded in either memo (their gen) */
 /* The innermost frame's id by its instruction pointer (with f_executable and owner, on which
  * skipping a frame depends), per thread, valid while hs_code_epoch is unchanged: the line
  * cache's probe is a likely cache miss, this table is small and hot. */
@@ -339,31 +347,31 @@ static HS_TLS struct hs_ipframe {
   uint32_t owner, frame;
 } hs_ipf[HS_IPF];
 
-/* hs_py_walk_seg's 3.11+ cases record the frames they visit here when set (raw = -1 when the
- * chain was longer than HS_WM_RAW) */
-static HS_TLS int hs_wm_rec;
+/* hs_py_walk_seg's 3.11+ cases record the frames they visit in this memo when set (raw = -1
+ * when the chain was longer than HS_WM_RAW) */
+static HS_TLS struct hs_walkmemo *hs_wm_rec;
 
-/* The walk's frame f into hs_wm (hs_wm.raw = -1 once the chain is longer than HS_WM_RAW). */
-static inline void hs_wm_record(const char *f, uint8_t owner) {
-  int r = hs_wm.raw;
+/* The walk's frame f into m (m->raw = -1 once the chain is longer than HS_WM_RAW). */
+static inline void hs_wm_record(struct hs_walkmemo *m, const char *f, uint8_t owner) {
+  int r = m->raw;
   if (r >= 0 && r < HS_WM_RAW) {
-    hs_wm.fr[r].f = f;
-    hs_wm.fr[r].exec = RD_PTR(f, hs_fl.exec);
-    hs_wm.fr[r].instr = RD_PTR(f, hs_fl.instr);
-    hs_wm.fr[r].owner = owner;
-    hs_wm.fr[r].id = 0;
-    hs_wm.raw = r + 1;
+    m->fr[r].f = f;
+    m->fr[r].exec = RD_PTR(f, hs_fl.exec);
+    m->fr[r].instr = RD_PTR(f, hs_fl.instr);
+    m->fr[r].owner = owner;
+    m->fr[r].id = 0;
+    m->raw = r + 1;
   } else {
-    hs_wm.raw = -1;
+    m->raw = -1;
   }
 }
 
 /* The frame the walk recorded last was kept with id `id` (n: frames kept before it). */
-static inline void hs_wm_kept(uint32_t id, int n) {
-  if (hs_wm.raw > 0) {
-    hs_wm.fr[hs_wm.raw - 1].id = id + 1;
-    hs_wm.ids[n] = id;
-    hs_wm.n = n + 1;
+static inline void hs_wm_kept(struct hs_walkmemo *m, uint32_t id, int n) {
+  if (m->raw > 0) {
+    m->fr[m->raw - 1].id = id + 1;
+    m->ids[n] = id;
+    m->n = n + 1;
   }
 }
 
@@ -422,7 +430,7 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
       if (!cframe) break;
       for (f = RD_PTR(cframe, v311 ? 8 : 0); f && n < max; f = RD_PTR(f, o_prev)) {
         uint8_t owner = *(const uint8_t *)(f + o_owner);
-        if (HS_UNLIKELY(hs_wm_rec)) hs_wm_record(f, owner);
+        if (HS_UNLIKELY(hs_wm_rec)) hs_wm_record(hs_wm_rec, f, owner);
         if (owner == 3) { /* 3.12: C-stack entry frame */
           HS_SEG_END();
           continue;
@@ -438,19 +446,19 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
           e = hs_py_frame(code, (int32_t)(instr - first));
         if (e) {
           if (seg) seg[n] = 0;
-          if (HS_UNLIKELY(hs_wm_rec)) hs_wm_kept(e->frame, n);
+          if (HS_UNLIKELY(hs_wm_rec)) hs_wm_kept(hs_wm_rec, e->frame, n);
           ids[n] = e->frame;
           out[n++] = e;
         }
         if (entry) HS_SEG_END();
       }
-      if (HS_UNLIKELY(hs_wm_rec)) hs_wm.to_end = f == NULL;
+      if (HS_UNLIKELY(hs_wm_rec)) hs_wm_rec->to_end = f == NULL;
       break;
     }
     case HS_WALK_313: /* 3.13+: hs_fl; 3.14 tags f_executable (a _PyStackRef) in its low bits */
       for (f = RD_PTR(ts, hs_fl.tstate_frame); f && n < max; f = RD_PTR(f, hs_fl.prev)) {
         uint8_t owner = *(const uint8_t *)(f + hs_fl.owner);
-        if (HS_UNLIKELY(hs_wm_rec)) hs_wm_record(f, owner);
+        if (HS_UNLIKELY(hs_wm_rec)) hs_wm_record(hs_wm_rec, f, owner);
         if (owner >= 3) { /* C-stack entry (3.13: CSTACK; 3.14+: INTERPRETER, CSTACK) */
           HS_SEG_END();
           continue;
@@ -458,12 +466,12 @@ static int hs_py_walk_seg(char *ts, struct hs_lcache **out, uint32_t *ids, int m
         struct hs_lcache *e = hs_py_frame313(f, owner);
         if (e) {
           if (seg) seg[n] = 0;
-          if (HS_UNLIKELY(hs_wm_rec)) hs_wm_kept(e->frame, n);
+          if (HS_UNLIKELY(hs_wm_rec)) hs_wm_kept(hs_wm_rec, e->frame, n);
           ids[n] = e->frame;
           out[n++] = e;
         }
       }
-      if (HS_UNLIKELY(hs_wm_rec)) hs_wm.to_end = f == NULL;
+      if (HS_UNLIKELY(hs_wm_rec)) hs_wm_rec->to_end = f == NULL;
       break;
     case HS_WALK_NONE:
       break;
@@ -519,12 +527,11 @@ static uint32_t hs_py_unknown_site(uint8_t domain) {
   return hs_unknown_site[domain] - 1;
 }
 
-/* 1 when the raw frames from f on are hs_wm's fr[k..raw) (and the chain ends after them when
+/* 1 when the raw frames from f on are m's fr[k..raw) (and the chain ends after them when
  * the recorded one did). The code object (f_executable) is not compared: an instruction
  * pointer lies inside the code object that runs it, and while no code object was freed since
  * the memo was made (the caller checks hs_code_epoch) the same pointer is the same object. */
-static inline int hs_wm_same_from(const char *f, int k) {
-  const struct hs_walkmemo *m = &hs_wm;
+static inline int hs_wm_same_from(const struct hs_walkmemo *m, const char *f, int k) {
   for (; k < m->raw; k++) {
     const struct hs_wmframe *w = &m->fr[k];
     if (f != w->f || RD_PTR(f, hs_fl.instr) != w->instr ||
@@ -535,11 +542,10 @@ static inline int hs_wm_same_from(const char *f, int k) {
   return !(m->to_end && f);
 }
 
-/* 1 when the frames that called f0 are the chain hs_wm recorded (see there). */
-static inline int hs_wm_same(const char *ts, const char *f0) {
-  const struct hs_walkmemo *m = &hs_wm;
+/* 1 when the frames that called f0 are the chain m recorded (see there). */
+static inline int hs_wm_same(const struct hs_walkmemo *m, const char *ts, const char *f0) {
   if (m->epoch != hs_code_epoch || m->ts != ts || m->max != hs_proc.max_frames) return 0;
-  return hs_wm_same_from(RD_PTR(f0, hs_fl.prev), 1);
+  return hs_wm_same_from(m, RD_PTR(f0, hs_fl.prev), 1);
 }
 
 static uint32_t hs_py_site_walked(char *ts, uint8_t domain);
@@ -548,11 +554,11 @@ static uint32_t hs_py_site_ids(uint8_t domain, const uint32_t *ids, int n);
 #ifdef HS_WM_CHECK
 #include <unistd.h>
 /* Check build (--copt=-DHS_WM_CHECK, never shipped): every answer of hs_py_site_of is
- * compared with a full walk's, and after each depth move (hs_wm_shift) the memo is compared
- * with the one a recording walk makes of the same chain (frames, ids, raw, n, to_end). The
- * counts go to stderr at exit: lookups, moves followed, walks again, answers that differ,
- * memos that differ. */
-static uint64_t hs_wmc_n, hs_wmc_shift, hs_wmc_walk, hs_wmc_bad, hs_wmc_badmemo;
+ * compared with a full walk's, and after each depth move (hs_wm_shift), each new innermost
+ * line and each trade of the two memos the current memo is compared with the one a recording
+ * walk makes of the same chain (frames, ids, raw, n, to_end). The counts go to stderr at exit:
+ * lookups, moves followed, trades, walks again, answers that differ, memos that differ. */
+static uint64_t hs_wmc_n, hs_wmc_shift, hs_wmc_trade, hs_wmc_walk, hs_wmc_bad, hs_wmc_badmemo;
 static void hs_wmc_put(char **p, const char *label, uint64_t v) {
   char d[24];
   int k = 0;
@@ -564,23 +570,22 @@ __attribute__((destructor)) static void hs_wmc_report(void) {
   char buf[200], *p = buf;
   hs_wmc_put(&p, "heapshape wm-check: lookups ", hs_wmc_n);
   hs_wmc_put(&p, " moves ", hs_wmc_shift);
+  hs_wmc_put(&p, " trades ", hs_wmc_trade);
   hs_wmc_put(&p, " walks ", hs_wmc_walk);
   hs_wmc_put(&p, " mismatches ", hs_wmc_bad);
   hs_wmc_put(&p, " memo-mismatches ", hs_wmc_badmemo);
   *p++ = '\n';
   (void)!write(2, buf, (size_t)(p - buf));
 }
-/* after a move: the memo as a recording walk of the same chain makes it? */
+/* after a move or a trade: the current memo as a recording walk of the same chain makes it? */
 static void hs_wmc_memo(char *ts, uint8_t domain) {
-  static struct hs_walkmemo moved, fresh;
-  moved = hs_wm;
-  hs_wm.raw = 0;
-  hs_wm.n = 0;
-  hs_wm_rec = 1;
+  static struct hs_walkmemo fresh;
+  const struct hs_walkmemo moved = *hs_wm_cur;
+  fresh.raw = 0;
+  fresh.n = 0;
+  hs_wm_rec = &fresh;
   hs_py_site_walked(ts, domain);
-  hs_wm_rec = 0;
-  fresh = hs_wm;
-  hs_wm = moved;
+  hs_wm_rec = NULL;
   int bad = fresh.raw != moved.raw || fresh.n != moved.n || fresh.to_end != moved.to_end;
   for (int i = 0; !bad && i < moved.raw; i++)
     bad = fresh.fr[i].f != moved.fr[i].f || fresh.fr[i].exec != moved.fr[i].exec ||
@@ -621,29 +626,41 @@ static inline __attribute__((always_inline)) uint32_t hs_ipf_frame(const char *f
   return e->frame + 1;
 }
 
-/* hs_wm's innermost frame becomes f0 (kept, id frame0 - 1); the frames above are unchanged. */
-static inline void hs_wm_set0(const char *f0, uint32_t frame0) {
-  struct hs_wmframe *w = &hs_wm.fr[0];
+/* m's innermost frame becomes f0 (kept, id frame0 - 1); the frames above are unchanged. */
+static inline void hs_wm_set0(struct hs_walkmemo *m, const char *f0, uint32_t frame0) {
+  struct hs_wmframe *w = &m->fr[0];
   w->f = f0;
   w->exec = RD_PTR(f0, hs_fl.exec);
   w->instr = RD_PTR(f0, hs_fl.instr);
   w->owner = *(const uint8_t *)(f0 + hs_fl.owner);
   w->id = frame0;
-  hs_wm.ids[0] = frame0 - 1;
+  m->ids[0] = frame0 - 1;
 }
 
-/* 3.11+, hs_wm valid for this thread but the chain above f0 is not its chain: a call or a
+/* d holds a new chain: a gen no entry of either memo's table has */
+static void hs_wm_newgen(struct hs_walkmemo *d) {
+  if (++hs_wm_gen == 0) { /* wrapped: no entry may look current */
+    memset(hs_wmv[0].tab, 0, sizeof hs_wmv[0].tab);
+    memset(hs_wmv[1].tab, 0, sizeof hs_wmv[1].tab);
+    hs_wmv[0].gen = hs_wmv[1].gen = 0;
+    hs_wm_gen = 1;
+  }
+  d->gen = hs_wm_gen;
+}
+
+/* 3.11+, m valid for this thread but the chain above f0 is not its chain: a call or a
  * return between two allocations moves the innermost frame up or down and leaves the frames
  * further out as they were. When one of f0 and its next HS_WM_REACH - 1 callers (g[i]) is one
  * of the recorded chain's innermost HS_WM_REACH frames (fr[j]), with the same code object and
- * owner, and the frames above it are fr[j + 1..] unchanged, hs_wm is turned into the new chain:
- * g[0..i] looked up (g[i] may run another line now), the rest kept with their ids; a frame
- * that leaves or enters the max-frame window at the outer end is dropped or walked, as the
- * walk would. Returns 1 then (the site is that of hs_wm.ids[0..n)); 0 when no such frame is
- * found (hs_wm unchanged) or hs_wm was dropped (epoch 0). frame0: f0's id + 1. */
+ * owner, and the frames above it are fr[j + 1..] unchanged, d (the other memo) is made the new
+ * chain: g[0..i] looked up (g[i] may run another line now), the rest copied from m with their
+ * ids; a frame that leaves or enters the max-frame window at the outer end is dropped or
+ * walked, as the walk would. Returns 1 then (the site is that of d->ids[0..n)); 0 when no such
+ * frame is found (d unchanged) or d was dropped (epoch 0). m is left as it was. frame0: f0's
+ * id + 1. */
 #define HS_WM_REACH 4
-__attribute__((noinline, cold)) static int hs_wm_shift(const char *f0, uint32_t frame0) {
-  struct hs_walkmemo *m = &hs_wm;
+__attribute__((noinline, cold)) static int hs_wm_shift(const struct hs_walkmemo *m, struct hs_walkmemo *d,
+                                                       const char *f0, uint32_t frame0) {
   int raw = m->raw, max = (int)m->max, lim = raw < HS_WM_REACH ? raw : HS_WM_REACH;
   const char *g[HS_WM_REACH];
   int ng = 0, i, j;
@@ -656,7 +673,7 @@ __attribute__((noinline, cold)) static int hs_wm_shift(const char *f0, uint32_t 
 found:;
   const char *gi = g[i];
   if (*(const uint8_t *)(gi + hs_fl.owner) != m->fr[j].owner ||
-      RD_PTR(gi, hs_fl.exec) != m->fr[j].exec || !hs_wm_same_from(RD_PTR(gi, hs_fl.prev), j + 1))
+      RD_PTR(gi, hs_fl.exec) != m->fr[j].exec || !hs_wm_same_from(m, RD_PTR(gi, hs_fl.prev), j + 1))
     return 0;
   int nraw = i + 1 + (raw - j - 1);
   if (nraw > HS_WM_RAW) return 0;
@@ -671,36 +688,39 @@ found:;
   for (int k = 0; k <= j; k++) kept_old += m->fr[k].id != 0;
   for (int k = 0; k <= i; k++) kept_new += gid[k] != 0;
   int n = kept_new + m->n - kept_old;
-  memmove(&m->fr[i + 1], &m->fr[j + 1], (size_t)(raw - j - 1) * sizeof m->fr[0]);
-  memmove(&m->ids[kept_new], &m->ids[kept_old], (size_t)(m->n - kept_old) * sizeof m->ids[0]);
+  /* memmove, not memcpy (the two never overlap): GCC inlines this memcpy as rep movsb, and
+   * callgrind counts its every byte (raytrace on 3.14: +250 M instructions) */
+  memmove(&d->fr[i + 1], &m->fr[j + 1], (size_t)(raw - j - 1) * sizeof m->fr[0]);
+  memmove(&d->ids[kept_new], &m->ids[kept_old], (size_t)(m->n - kept_old) * sizeof m->ids[0]);
+  d->to_end = m->to_end;
   for (int k = 0, c = 0; k <= i; k++) {
-    struct hs_wmframe *w = &m->fr[k];
+    struct hs_wmframe *w = &d->fr[k];
     w->f = g[k];
     w->exec = RD_PTR(g[k], hs_fl.exec);
     w->instr = RD_PTR(g[k], hs_fl.instr);
     w->owner = *(const uint8_t *)(g[k] + hs_fl.owner);
     w->id = gid[k];
-    if (gid[k]) m->ids[c++] = gid[k] - 1;
+    if (gid[k]) d->ids[c++] = gid[k] - 1;
   }
   if (n >= max) {
     /* as the walk: the chain ends at the max-th kept frame */
     int extra = n - max;
-    while (nraw > 1 && (extra > 0 || m->fr[nraw - 1].id == 0)) {
-      if (m->fr[nraw - 1].id) extra--;
+    while (nraw > 1 && (extra > 0 || d->fr[nraw - 1].id == 0)) {
+      if (d->fr[nraw - 1].id) extra--;
       nraw--;
-      m->to_end = 0;
+      d->to_end = 0;
     }
     n = max;
-  } else if (!m->to_end) {
+  } else if (!d->to_end) {
     /* the frames past the recorded ones that enter the window: walk them */
-    const char *f = RD_PTR(m->fr[nraw - 1].f, hs_fl.prev);
+    const char *f = RD_PTR(d->fr[nraw - 1].f, hs_fl.prev);
     for (; f && n < max; f = RD_PTR(f, hs_fl.prev)) {
       if (nraw >= HS_WM_RAW) {
-        m->epoch = 0;
+        d->epoch = 0;
         return 0;
       }
       uint8_t owner = *(const uint8_t *)(f + hs_fl.owner);
-      struct hs_wmframe *w = &m->fr[nraw++];
+      struct hs_wmframe *w = &d->fr[nraw++];
       w->f = f;
       w->exec = RD_PTR(f, hs_fl.exec);
       w->instr = RD_PTR(f, hs_fl.instr);
@@ -710,17 +730,17 @@ found:;
       struct hs_lcache *e = hs_py_frame313(f, owner);
       if (e) {
         w->id = e->frame + 1;
-        m->ids[n++] = e->frame;
+        d->ids[n++] = e->frame;
       }
     }
-    m->to_end = f == NULL;
+    d->to_end = f == NULL;
   }
-  m->n = n;
-  m->raw = nraw;
-  if (++m->gen == 0) {
-    memset(m->tab, 0, sizeof m->tab);
-    m->gen = 1;
-  }
+  d->n = n;
+  d->raw = nraw;
+  d->ts = m->ts;
+  d->max = m->max;
+  d->epoch = m->epoch;
+  hs_wm_newgen(d);
   return 1;
 }
 
@@ -736,39 +756,51 @@ static inline const char *hs_wm_f0(const char *ts) {
  * registers */
 __attribute__((noinline)) static uint32_t hs_py_site_miss(char *ts, uint8_t domain, uint32_t frame0) {
   const char *f0 = hs_wm_f0(ts);
-  struct hs_walkmemo *m = &hs_wm;
+  struct hs_walkmemo *m = hs_wm_cur;
+  if (HS_UNLIKELY(!m)) m = hs_wm_cur = &hs_wmv[0];
+  struct hs_walkmemo *o = m == &hs_wmv[0] ? &hs_wmv[1] : &hs_wmv[0];
+  uint32_t s;
+  int same = hs_wm_same(m, ts, f0);
+  if (!same && hs_wm_same(o, ts, f0)) {
+    /* back on the chain left last: the memos trade places */
+    hs_wm_cur = m = o;
+    same = 1;
+    HS_WMC(hs_wmc_trade++);
+  }
   struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
   int mine = w->gen == m->gen && w->frame0 == frame0;
-  uint32_t s;
-  if (hs_wm_same(ts, f0)) {
+  if (same) {
     if (mine && w->site[domain]) return w->site[domain] - 1;
     /* the chain above f0 is known: f0 is new (another line, or another frame in its place) */
-    hs_wm_set0(f0, frame0);
+    hs_wm_set0(m, f0, frame0);
     s = hs_py_site_ids(domain, m->ids, m->n);
+    HS_WMC(hs_wmc_memo(ts, domain));
   } else if (m->epoch == hs_code_epoch && m->ts == ts &&
-             m->max == hs_proc.max_frames && hs_wm_shift(f0, frame0)) {
+             m->max == hs_proc.max_frames && hs_wm_shift(m, o, f0, frame0)) {
+    hs_wm_cur = m = o;
+    w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
     s = hs_py_site_ids(domain, m->ids, m->n);
     mine = 0;
     HS_WMC(hs_wmc_shift++);
     HS_WMC(hs_wmc_memo(ts, domain));
   } else {
-    /* walk again, recording the chain (not memoized when it ran past HS_WM_RAW frames) */
+    /* walk again, recording the chain in the other memo (not memoized when it ran past
+     * HS_WM_RAW frames) */
     unsigned epoch = hs_code_epoch;
-    m->epoch = 0;
-    m->raw = 0;
-    m->n = 0;
+    o->epoch = 0;
+    o->raw = 0;
+    o->n = 0;
     HS_WMC(hs_wmc_walk++);
-    hs_wm_rec = 1;
+    hs_wm_rec = o;
     s = hs_py_site_walked(ts, domain);
-    hs_wm_rec = 0;
-    if (s == UINT32_MAX || m->raw <= 0) return s;
-    if (++m->gen == 0) { /* wrapped: no entry may look current */
-      memset(m->tab, 0, sizeof m->tab);
-      m->gen = 1;
-    }
-    m->ts = ts;
-    m->max = hs_proc.max_frames;
-    m->epoch = epoch;
+    hs_wm_rec = NULL;
+    if (s == UINT32_MAX || o->raw <= 0) return s;
+    hs_wm_newgen(o);
+    o->ts = ts;
+    o->max = hs_proc.max_frames;
+    o->epoch = epoch;
+    hs_wm_cur = m = o;
+    w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
     mine = 0;
   }
   if (s != UINT32_MAX) {
@@ -793,9 +825,10 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
   if (owner0 >= 3) return hs_py_site_walked(ts, domain);
   uint32_t frame0 = hs_ipf_frame(f0, owner0);
   if (!frame0) return hs_py_site_walked(ts, domain); /* only a kept innermost frame is memoized */
-  const struct hs_walkmemo *m = &hs_wm;
+  const struct hs_walkmemo *m = hs_wm_cur;
+  if (HS_UNLIKELY(!m)) return hs_py_site_miss(ts, domain, frame0);
   const struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
-  if (HS_LIKELY(w->gen == m->gen && w->frame0 == frame0 && w->site[domain] && hs_wm_same(ts, f0)))
+  if (HS_LIKELY(w->gen == m->gen && w->frame0 == frame0 && w->site[domain] && hs_wm_same(m, ts, f0)))
     return w->site[domain] - 1;
   return hs_py_site_miss(ts, domain, frame0);
 }
@@ -822,28 +855,32 @@ static uint32_t hs_py_site_walked(char *ts, uint8_t domain) {
   return hs_py_site_ids(domain, ids, n);
 }
 
-/* The site of the stack ids[0..n) (n >= 1): the site cache, else the locked table. */
+/* The site of the stack ids[0..n) (n >= 1): the site cache, else the locked table. The stack
+ * is copied into a struct hs_stack only when the locked table is asked (round seven: the
+ * cache's hit path hashes and compares ids in place). */
 static uint32_t hs_py_site_ids(uint8_t domain, const uint32_t *ids, int n) {
   struct hs_stack st;
-  st.n = (uint32_t)n;
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
-  for (int i = 0; i < n; i++) {
-    st.frames[i] = ids[i];
-    h = (h ^ ids[i]) * 0xBF58476D1CE4E5B9ull;
+  for (int i = 0; i < n; i++) h = (h ^ ids[i]) * 0xBF58476D1CE4E5B9ull;
+  if (n > HS_SCACHE_FRAMES || hs_py_released) {
+    st.n = (uint32_t)n;
+    memcpy(st.frames, ids, 4u * (uint32_t)n);
+    return hs_intern_site(domain, &st);
   }
-  if (n > HS_SCACHE_FRAMES || hs_py_released) return hs_intern_site(domain, &st);
   /* Multi-frame sites: a direct-mapped cache from the frame ids to the site, in front of the
    * locked hash table (GIL-protected, like the line cache). */
   struct hs_scache *c = &hs_sc[(h >> 40) & (HS_SCACHE - 1)];
   uint32_t tag = (uint32_t)(h >> 8) | 1u;
-  if (c->tag == tag && c->n == (uint32_t)n && memcmp(c->frames, st.frames, 4u * (uint32_t)n) == 0) {
+  if (c->tag == tag && c->n == (uint32_t)n && memcmp(c->frames, ids, 4u * (uint32_t)n) == 0) {
     if (HS_LIKELY(c->site[domain])) return c->site[domain] - 1;
   } else {
     c->tag = tag;
     c->n = (uint32_t)n;
-    memcpy(c->frames, st.frames, 4u * (uint32_t)n);
+    memcpy(c->frames, ids, 4u * (uint32_t)n);
     memset(c->site, 0, sizeof c->site);
   }
+  st.n = (uint32_t)n;
+  memcpy(st.frames, ids, 4u * (uint32_t)n);
   uint32_t site = hs_intern_site(domain, &st);
   c->site[domain] = site + 1;
   return site;
