@@ -51,12 +51,11 @@ static inline unsigned hs_hash_bytes(const void *key, size_t len) {
 }
 #include <uthash.h>
 
-HS_TLS int hs_busy;
+HS_TLS struct hs_hot hs_hot;
 uint64_t hs_sample_rate;
 HS_TLS int64_t hs_sample_left;
 static HS_TLS uint64_t hs_rng;
-volatile int hs_active;
-volatile int hs_attention;
+volatile union hs_gate hs_gate;
 volatile int hs_dump_requested;
 volatile uint32_t hs_dump_reason = HS_REASON_SIGNAL;
 struct hs_process hs_proc;
@@ -1359,11 +1358,12 @@ static __attribute__((noinline)) int hs_core_reattribute_obj_busy(uintptr_t key,
  * an OBJ block moving between two sites this thread already counts, no estimates. The
  * thread's live bytes lose and gain the same size, so they are left alone. It calls nothing
  * and allocates nothing, so it runs without hs_busy; the other cases take it. Returns 0, the
- * reference tracer's answer (its caller returns it as a tail call). */
+ * reference tracer's answer (its caller returns it as a tail call). hs_active is not tested
+ * again: the caller (hs_ra_fast) has just seen it set. */
 int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) {
   struct hs_thread *t = hs_me;
   uint32_t old = s & HS_SHADOW_SITE_MASK;
-  if (HS_LIKELY(t && !t->est && hs_active && old < hs_site_vec.count && hs_site_dom[old] == HS_DOMAIN_OBJ &&
+  if (HS_LIKELY(t && !t->est && old < hs_site_vec.count && hs_site_dom[old] == HS_DOMAIN_OBJ &&
                 site != old && site < t->cap && old < t->cap && site <= HS_SHADOW_SITE_MASK &&
                 ((t->events + 1) & 1023) != 0)) {
     uint64_t size = hs_shadow_size(s);

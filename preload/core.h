@@ -34,16 +34,68 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
 
-/* Set while this thread is inside heapshape (bookkeeping or a hooked allocator call):
- * allocations made then are forwarded untouched and not recorded. */
-extern HS_TLS int hs_busy HS_HIDDEN;
+/* pyhooks.c's per-thread table, innermost frame's instruction pointer -> current OBJ site
+ * (3.13+, one frame; filled by the OBJ hooks and hs_py_site_now, valid while hs_code_epoch is
+ * unchanged; 1024 entries, 16 KiB a thread: on raytrace 1 the tracer's inline path missed
+ * 256 entries 421,943 times, 512 about as often, 1024 32,409 times). The
+ * reference tracer (reattrib.c, hs_ra_fast) reads it inline and relies on this: a hit is what
+ * hs_py_site_now(HS_DOMAIN_OBJ) would answer, given a thread state, a Python frame and
+ * hs_py_own clear; an entry exists only once the one-frame path is on for good (hs_walk and
+ * hs_fast are never turned off again). */
+#define HS_NOW 1024
+struct hs_now_e {
+  const char *ip;
+  unsigned epoch;
+  uint32_t site;
+};
 
-/* 1 while tracking. Written by init (before threads), by hs_disable (any thread, once). */
-extern volatile int hs_active HS_HIDDEN;
+/* The thread-local words the Python hooks and the reference tracer read on every event, in
+ * one block (hs_hot): the shim is a shared object, so each thread-local variable's offset is
+ * a load from the GOT; one block needs one such load for all of them, and the two flags
+ * tested together (hs_busy, hs_py_own) are one 8-byte word, one load and test (hs_hot_flags). */
+struct hs_hot {
+  struct hs_now_e now[HS_NOW];       /* hs_now (below); first: an entry's address is one add */
+  union {
+    struct {
+      /* Set while this thread is inside heapshape (bookkeeping or a hooked allocator call):
+       * allocations made then are forwarded untouched and not recorded. */
+      int busy;
+      int own; /* hs_py_own (below) */
+    };
+    uint64_t any;
+  } flags;
+  uintptr_t last_block, last_size; /* hs_last_block, hs_last_size (below) */
+};
+extern HS_TLS struct hs_hot hs_hot HS_HIDDEN;
+#define hs_busy (hs_hot.flags.busy)
+#define hs_py_own (hs_hot.flags.own)
+#define hs_last_block (hs_hot.last_block)
+#define hs_last_size (hs_hot.last_size)
+#define hs_now (hs_hot.now)
+/* hs_now's entry for the instruction pointer ip: index (ip >> 1) & (HS_NOW - 1), written as
+ * the byte offset it makes (one shift and one mask) */
+static inline __attribute__((always_inline)) struct hs_now_e *hs_now_at(const char *ip) {
+  return (struct hs_now_e *)((char *)hs_now + (((uintptr_t)ip << 3) & ((uintptr_t)(HS_NOW - 1) << 4)));
+}
+/* hs_busy | hs_py_own, in one load */
+#define hs_hot_flags (hs_hot.flags.any)
 
-/* Non-zero when some slow-path work waits for a safe point: a requested dump (SIGUSR2) or
- * the end of interpreter initialization. Checked by every hook at depth 0. */
-extern volatile int hs_attention HS_HIDDEN;
+/* The two process-wide words the hooks test on every event, in one 8-byte word: hs_gate_open
+ * is 1 exactly when tracking is on and nothing waits (hs_active 1, hs_attention 0). */
+union hs_gate {
+  struct {
+    /* 1 while tracking. Written by init (before threads), by hs_disable (any thread, once). */
+    int active;
+    /* Non-zero when some slow-path work waits for a safe point: a requested dump (SIGUSR2) or
+     * the end of interpreter initialization. Checked by every hook at depth 0. */
+    int attention;
+  };
+  uint64_t both;
+};
+extern volatile union hs_gate hs_gate HS_HIDDEN;
+#define hs_active (hs_gate.active)
+#define hs_attention (hs_gate.attention)
+#define hs_gate_open() (hs_gate.both == 1)
 extern volatile int hs_dump_requested HS_HIDDEN;
 /* enum hs_reason of the requested dump (signal or interval) */
 extern volatile uint32_t hs_dump_reason HS_HIDDEN;
@@ -307,6 +359,13 @@ static inline uint32_t *hs_shadow_peek(uintptr_t a) {
   return leaf ? &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT] : NULL;
 }
 
+/* hs_shadow_peek where the shadow table is known to be there (hs_l1 is never taken away). */
+static inline __attribute__((always_inline)) uint32_t *hs_shadow_peek_l1(uintptr_t a) {
+  if (HS_UNLIKELY((a & 15) || (a >> 47))) return NULL;
+  uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
+  return leaf ? &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT] : NULL;
+}
+
 static inline uint32_t hs_shadow_half(uintptr_t a) { return (uint32_t)(a >> 4 & 1) << HS_SHADOW_SITE_BITS; }
 static inline uint32_t hs_shadow_encode(uintptr_t a, uint64_t size, uint32_t site) {
   return (uint32_t)(size + 1) << HS_SHADOW_SIZE_SHIFT | hs_shadow_half(a) | site;
@@ -490,11 +549,11 @@ extern int hs_py_hooked HS_HIDDEN;
 /* Site for a libc allocation: the Python line when this thread runs Python code, else the
  * native caller. */
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) HS_HIDDEN;
-/* Set while the shim itself calls into Python (exit_hook.c's registration, the frame-layout
- * check): what is allocated is recorded, at <unknown>:0 rather than at the program's line
- * that happens to run, so that a block it drops onto a free list is known when the program
- * re-creates an object in it (reattrib.c) and its frees leave no stale entries. */
-extern HS_TLS int hs_py_own HS_HIDDEN;
+/* hs_py_own (hs_hot): set while the shim itself calls into Python (exit_hook.c's
+ * registration, the frame-layout check): what is allocated is recorded, at <unknown>:0
+ * rather than at the program's line that happens to run, so that a block it drops onto a
+ * free list is known when the program re-creates an object in it (reattrib.c) and its frees
+ * leave no stale entries. */
 
 /* Free-list re-attribution (reattrib.c): a block whose object is created again (from a type's
  * free list) moves to the creating line, as tracemalloc does. */
@@ -502,27 +561,12 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) HS_HIDDEN;
 /* The same for a block in the shadow table (slot ss, read as s) whose new site is known, an
  * OBJ site other than its own (the reference tracer's fast path): hs_core_reattribute's
  * outcome, which it calls when the block's site is not an OBJ one. Called without hs_busy
- * (the tracer's events are not allocations); it sets hs_busy where it may allocate. Returns 0. */
+ * (the tracer's events are not allocations); it sets hs_busy where it may allocate. The caller
+ * has just seen hs_active set (its common case does not test it again). Returns 0. */
 int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) HS_HIDDEN;
 uint32_t hs_py_site_now(uint8_t domain) HS_HIDDEN; /* pyhooks.c: the current site, GIL held */
-extern HS_TLS uintptr_t hs_last_block HS_HIDDEN;   /* the block a Python hook just recorded */
-extern HS_TLS uintptr_t hs_last_size HS_HIDDEN;
+/* hs_last_block (hs_hot): the block a Python hook just recorded, hs_last_size its size */
 extern volatile int hs_reattrib_wanted HS_HIDDEN;  /* the tracer must be installed again */
-/* pyhooks.c's per-thread table, innermost frame's instruction pointer -> current OBJ site
- * (3.13+, one frame; filled by the OBJ hooks and hs_py_site_now, valid while hs_code_epoch is
- * unchanged; 1024 entries, 16 KiB a thread: on raytrace 1 the tracer's inline path missed
- * 256 entries 421,943 times, 512 about as often, 1024 32,409 times). The
- * reference tracer (reattrib.c, hs_ra_fast) reads it inline and relies on this: a hit is what
- * hs_py_site_now(HS_DOMAIN_OBJ) would answer, given a thread state, a Python frame and
- * hs_py_own clear; an entry exists only once the one-frame path is on for good (hs_walk and
- * hs_fast are never turned off again). */
-#define HS_NOW 1024
-struct hs_now {
-  const char *ip;
-  unsigned epoch;
-  uint32_t site;
-};
-extern HS_TLS struct hs_now hs_now[HS_NOW] HS_HIDDEN;
 extern unsigned hs_code_epoch HS_HIDDEN; /* pyhooks.c: code objects freed, + 1 */
 void hs_reattrib_init(int minor) HS_HIDDEN;        /* hs_py_init */
 void hs_reattrib_start(void) HS_HIDDEN;            /* end of initialization, GIL held */

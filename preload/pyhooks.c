@@ -921,7 +921,6 @@ static uint32_t hs_py_released_site(uint8_t domain) {
   return s;
 }
 
-HS_TLS int hs_py_own;
 
 uint32_t hs_py_or_native_site(uint8_t domain, uintptr_t ret) {
   if (HS_UNLIKELY(hs_py_own)) return hs_py_unknown_site(domain);
@@ -989,7 +988,7 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site_fast_walk(char 
       if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + hs_fl.owner) >= 3) return UINT32_MAX;
       if (now && domain == HS_DOMAIN_OBJ) {
         const char *ip = RD_PTR(f, hs_fl.instr);
-        const struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+        const struct hs_now_e *n = hs_now_at(ip);
         if (HS_LIKELY(n->ip == ip && n->epoch == hs_code_epoch)) return n->site;
         return hs_py_site_obj_miss(ts, ip);
       }
@@ -1087,14 +1086,14 @@ static inline void hs_py_record(void *p, size_t size, uint32_t site) {
  * one entry missed on most events, 64 entries almost never; raytrace's allocating and
  * re-creating instructions together missed 64 entries often, 512 still often, 1024 seldom; core.h).
  * OBJ only: the objects re-created from free lists are PyObject_Malloc blocks. */
-HS_TLS struct hs_now hs_now[HS_NOW]; /* core.h: reattrib.c's tracer reads it too */
+/* hs_now is in hs_hot (core.h): reattrib.c's tracer reads it too */
 
 /* hs_py_site's table miss (3.13+, one frame, OBJ, GIL held, the innermost frame complete):
  * the memo path, and the entry filled when it answers. */
 static __attribute__((noinline)) uint32_t hs_py_site_obj_miss(char *ts, const char *ip) {
   uint32_t s = hs_py_site_fast(ts, HS_DOMAIN_OBJ);
   if (HS_LIKELY(s != UINT32_MAX)) {
-    struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+    struct hs_now_e *n = hs_now_at(ip);
     n->ip = ip;
     n->epoch = hs_code_epoch;
     n->site = s;
@@ -1127,7 +1126,8 @@ static inline __attribute__((always_inline)) uint32_t hs_py_site_spec(uint8_t do
 
 /* The specialised hooks' entry test: 1 when the general hook must take the request. */
 static inline __attribute__((always_inline)) int hs_py_unusual(void) {
-  return HS_UNLIKELY(hs_busy | hs_py_own) || HS_UNLIKELY((!hs_active) | hs_attention);
+  /* hs_busy, hs_py_own; !hs_active, hs_attention */
+  return HS_UNLIKELY(hs_hot_flags != 0) || HS_UNLIKELY(!hs_gate_open());
 }
 
 static void *hs_py_malloc(void *ctx, size_t size);
@@ -1229,6 +1229,14 @@ static inline __attribute__((always_inline)) void hs_py_free_t(void *ctx, void *
   if ((dom == HS_ANY ? d->domain : dom) == HS_DOMAIN_OBJ && ptr &&
       HS_UNLIKELY(*(void *const *)((char *)ptr + 8) == p_CodeType))
     hs_code_freed_at(ptr);
+  /* the specialised hooks' common case (hs_attention, which the general path attends to, clear) */
+  if (dom != HS_ANY && HS_LIKELY(ptr && !hs_busy && hs_gate_open())) {
+    hs_busy = 1;
+    hs_core_free(ptr, NULL, NULL);
+    d->prev.free(d->prev.ctx, ptr);
+    hs_busy = 0;
+    return;
+  }
   if (ptr && !hs_busy && hs_active) {
     hs_busy = 1;
     if (HS_UNLIKELY(hs_attention)) hs_attend();

@@ -35,8 +35,6 @@
 
 typedef int (*hs_reftracer)(void *op, int event, void *data);
 
-HS_TLS uintptr_t hs_last_block;
-HS_TLS uintptr_t hs_last_size;
 volatile int hs_reattrib_wanted;
 
 /* The interpreter's names, exported from the shim. */
@@ -179,18 +177,19 @@ struct hs_ra_mv {
   uint32_t s, site;
 };
 static inline __attribute__((always_inline)) int hs_ra_fast(uintptr_t o, int tls, struct hs_ra_mv *mv) {
-  if (HS_UNLIKELY(!hs_active || hs_busy || hs_attention || hs_py_own)) return HS_FAST_NO;
+  /* !hs_active, hs_attention; hs_busy, hs_py_own */
+  if (HS_UNLIKELY(!hs_gate_open() || hs_hot_flags != 0)) return HS_FAST_NO;
   const char *tp = *(const char *const *)(o + 8);
   unsigned long flags = *(const unsigned long *)(tp + 168);
   uintptr_t block = o - ((flags & HS_TPFLAGS_HAVE_GC) ? 16 : 0) - ((flags & hs_ra_preheader) ? 16 : 0);
-  uint32_t *ss = hs_shadow_peek(block);
+  uint32_t *ss = hs_shadow_peek_l1(block); /* hs_ra_fast_mode is on only with the shadow table */
   if (HS_UNLIKELY(!ss)) return HS_FAST_NO;
   uint32_t s = *ss;
   const char *ts = hs_ra_tstate(tls);
   const char *f = ts ? *(const char *const *)(ts + hs_fl.tstate_frame) : NULL;
   if (HS_UNLIKELY(!f) || *(const uint8_t *)(f + hs_fl.owner) >= 3) return HS_FAST_NO;
   const char *ip = *(const char *const *)(f + hs_fl.instr);
-  const struct hs_now *n = &hs_now[((uintptr_t)ip >> 1) & (HS_NOW - 1)];
+  const struct hs_now_e *n = hs_now_at(ip);
   if (n->ip != ip || n->epoch != hs_code_epoch || !s || !hs_shadow_is(s, block)) return HS_FAST_NO;
   if (HS_LIKELY((s & HS_SHADOW_SITE_MASK) == n->site)) return HS_FAST_SAME;
   mv->block = block;
@@ -239,16 +238,17 @@ static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
  * nothing to do unless a tracer is chained), an object created in the block a hook just
  * recorded, and, with the thread state read inline, one re-created in a block of the shadow
  * table at a line the per-thread table knows (hs_ra_fast; a move to another line calls
- * hs_ra_move_to); the rest goes to hs_ra_trace_slow. */
-static int hs_ra_trace(void *op, int event, void *data) {
-  (void)data;
+ * hs_ra_move_to); the rest goes to hs_ra_trace_slow. Two of them: hs_ra_trace_tls, for
+ * hs_ra_fast_mode HS_RA_FAST_TLS (decided at start-up, so not tested per event), and
+ * hs_ra_trace for every other mode; hs_ra_fn is the one installed. */
+static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int event, int tls) {
   if (HS_LIKELY(event == HS_RT_CREATE)) {
     uintptr_t o = (uintptr_t)op;
     if (HS_LIKELY(o - hs_last_block < hs_last_size)) {
       hs_last_size = 0; /* hs_ra_look says why */
     } else {
       struct hs_ra_mv mv;
-      int r = hs_ra_fast_mode == HS_RA_FAST_TLS ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
+      int r = tls ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
       if (r == HS_FAST_MOVE) {
         if (HS_LIKELY(!hs_ra_prev)) return hs_core_reattribute_obj(mv.block, mv.ss, mv.s, mv.site);
         return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
@@ -261,6 +261,15 @@ static int hs_ra_trace(void *op, int event, void *data) {
   }
   return hs_ra_chain(op, event);
 }
+static int hs_ra_trace(void *op, int event, void *data) {
+  (void)data;
+  return hs_ra_trace_t(op, event, 0);
+}
+static int hs_ra_trace_tls(void *op, int event, void *data) {
+  (void)data;
+  return hs_ra_trace_t(op, event, 1);
+}
+static hs_reftracer hs_ra_fn = hs_ra_trace; /* ours, as installed: hs_reattrib_init chooses */
 
 /* Installs ours on top of whatever is there (GIL held). From 3.15 the interpreter tells a
  * tracer it replaces that it is removed (TRACKER_REMOVED); one installed before ours is then
@@ -270,14 +279,14 @@ static void hs_ra_install(void) {
   if (hs_ra_exited) return;
   void *data = NULL;
   hs_reftracer cur = p_get_tracer(&data);
-  if (cur == hs_ra_trace) {
+  if (cur == hs_ra_fn) {
     hs_ra_on = 1;
     return;
   }
   if (cur && hs_ra_minor >= 15) return;
   hs_ra_prev = cur;
   hs_ra_prev_data = data;
-  if (p_set_tracer(hs_ra_trace, NULL) == 0) hs_ra_on = 1;
+  if (p_set_tracer(hs_ra_fn, NULL) == 0) hs_ra_on = 1;
 }
 
 /* The program's calls that go through the dynamic linker (a shared libpython's own
@@ -287,9 +296,9 @@ HS_EXPORT int PyRefTracer_SetTracer(hs_reftracer tracer, void *data) {
   if (!p_set_tracer) *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
   if (!p_set_tracer) return -1;
   void *cur_data;
-  if (!hs_ra_on || !p_get_tracer || p_get_tracer(&cur_data) != hs_ra_trace)
+  if (!hs_ra_on || !p_get_tracer || p_get_tracer(&cur_data) != hs_ra_fn)
     return p_set_tracer(tracer, data); /* ours is not installed: nothing to keep */
-  if (tracer == hs_ra_trace) tracer = NULL;
+  if (tracer == hs_ra_fn) tracer = NULL;
   if (hs_ra_minor >= 15 && hs_ra_prev && tracer != hs_ra_prev) { /* as the interpreter does */
     hs_ra_prev(NULL, HS_RT_REMOVED, hs_ra_prev_data);
     if (p_err_occurred && p_err_occurred()) return -1;
@@ -308,7 +317,7 @@ HS_EXPORT hs_reftracer PyRefTracer_GetTracer(void **data) {
   /* the installed one, read each time: a libpython bound to its own copies (LTO builds)
    * replaces ours without passing here */
   hs_reftracer cur = p_get_tracer(data);
-  if (cur != hs_ra_trace || !hs_ra_on) return cur;
+  if (cur != hs_ra_fn || !hs_ra_on) return cur;
   if (data) *data = hs_ra_prev_data;
   return hs_ra_prev;
 }
@@ -320,7 +329,7 @@ HS_EXPORT hs_reftracer PyRefTracer_GetTracer(void **data) {
 void hs_reattrib_poll(void) {
   if (hs_ra_minor < 13 || hs_ra_deferred || !p_get_tracer || !hs_py_hooked || hs_py_pending) return;
   void *data;
-  if (p_get_tracer(&data) == hs_ra_trace) return;
+  if (p_get_tracer(&data) == hs_ra_fn) return;
   hs_reattrib_wanted = 1;
   hs_attention = 1;
 }
@@ -330,7 +339,7 @@ void hs_reattrib_attend(void) {
   hs_reattrib_wanted = 0;
   void *data;
   hs_reftracer cur = p_get_tracer(&data);
-  if (cur == hs_ra_trace) return;
+  if (cur == hs_ra_fn) return;
   hs_ra_on = 0;
   hs_ra_prev = NULL;
   if (!cur) hs_ra_install();
@@ -353,6 +362,7 @@ void hs_reattrib_init(int minor) {
     hs_ra_tls = hs_tstate_tls_of((const void *)hs_ra_tstate_fn);
     if (hs_ra_tstate_fn && hs_proc.max_frames == 1 && !hs_native_mode && hs_l1) /* hs_l1: set before, kept */
       hs_ra_fast_mode = hs_ra_tls ? HS_RA_FAST_TLS : HS_RA_FAST_CALL;
+    hs_ra_fn = hs_ra_fast_mode == HS_RA_FAST_TLS ? hs_ra_trace_tls : hs_ra_trace;
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
     if (!p_set_tracer || !p_get_tracer) {
@@ -400,7 +410,7 @@ void hs_reattrib_enable(void) {
 void hs_reattrib_exit(void) {
   if (hs_ra_minor < 13 || !hs_ra_on || !p_get_tracer || !p_set_tracer) return;
   void *data;
-  if (p_get_tracer(&data) != hs_ra_trace) return;
+  if (p_get_tracer(&data) != hs_ra_fn) return;
   hs_reftracer prev = hs_ra_prev;
   void *prev_data = hs_ra_prev_data;
   hs_ra_exited = 1;
