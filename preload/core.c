@@ -465,23 +465,43 @@ static int hs_thread_reserve_unlocked(struct hs_thread *t, uint32_t n) {
   return 0;
 }
 
+/* A thread's deltas added into another struct's (hs_retired) and cleared. Without estimates
+ * only the entries the thread touched are folded, found four at a time (an entry whose four
+ * counters are all zero adds nothing and is already clear), and only up to the sites interned
+ * so far. A short-lived thread touches a few dozen of the array's entries (hs_stats_cap: 8,192
+ * at 16 frames on 3.14); until round eight every thread exit folded all of them and cleared
+ * the array with memset, under hs_lock (callgrind, 3.14 threads 300, 16 frames: 393,000
+ * instructions an exit, a quarter of the process's), and the memset made every page of each
+ * thread's array resident. Pages a thread never wrote are read as the kernel's zero page. */
 static void hs_thread_fold_unlocked(struct hs_thread *from, struct hs_thread *into) {
   if (hs_thread_reserve_unlocked(into, from->cap) < 0) return;
-  for (uint32_t i = 0; i < from->cap; i++) {
-    struct hs_thread_stats *a = &into->st[i], *b = &from->st[i];
-    a->allocs += b->allocs;
-    a->frees += b->frees;
-    a->alloc_bytes += b->alloc_bytes;
-    a->live_bytes += b->live_bytes;
-    if (from->est) {
-      into->est[i].live_bytes += from->est[i].live_bytes;
-      into->est[i].live_count += from->est[i].live_count;
-      into->est[i].live_bytes_var += from->est[i].live_bytes_var;
-      into->est[i].alloc_bytes += from->est[i].alloc_bytes;
+  const int est = from->est != NULL;
+  /* entries past the sites interned so far were never written (hs_lock held: no new site) */
+  const uint32_t cap = from->cap < hs_site_vec.count ? from->cap : hs_site_vec.count;
+  for (uint32_t i = 0; i < cap; i += 4) {
+    /* four entries (two 64-byte lines) a test; with estimates every entry is folded */
+    if (!est && i + 4 <= cap) {
+      const uint64_t *w = (const uint64_t *)&from->st[i];
+      if (!((w[0] | w[1] | w[2] | w[3]) | (w[4] | w[5] | w[6] | w[7]) | (w[8] | w[9] | w[10] | w[11]) |
+            (w[12] | w[13] | w[14] | w[15])))
+        continue;
+    }
+    for (uint32_t k = i; k < i + 4 && k < cap; k++) {
+      struct hs_thread_stats *a = &into->st[k], *e = &from->st[k];
+      a->allocs += e->allocs;
+      a->frees += e->frees;
+      a->alloc_bytes += e->alloc_bytes;
+      a->live_bytes += e->live_bytes;
+      memset(e, 0, sizeof *e);
+      if (est) {
+        into->est[k].live_bytes += from->est[k].live_bytes;
+        into->est[k].live_count += from->est[k].live_count;
+        into->est[k].live_bytes_var += from->est[k].live_bytes_var;
+        into->est[k].alloc_bytes += from->est[k].alloc_bytes;
+        memset(&from->est[k], 0, sizeof from->est[k]);
+      }
     }
   }
-  memset(from->st, 0, from->cap * sizeof *from->st);
-  if (from->est) memset(from->est, 0, from->cap * sizeof *from->est);
   into->tot.allocs += from->tot.allocs;
   into->tot.frees += from->tot.frees;
   into->tot.alloc_bytes += from->tot.alloc_bytes;
