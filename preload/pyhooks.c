@@ -1105,8 +1105,8 @@ static __attribute__((noinline)) uint32_t hs_py_site_obj_miss(char *ts, const ch
 uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
 
 /* The hooks specialised at install (hs_py_hooks) for the common setup: exact mode (no
- * sampling), one frame, not --native, 3.13+ with the frame table (hs_walk HS_WALK_313 from the
- * start). Then an OBJ or MEM link has no wrapper's requests to screen (fwd is a RAW link's), no
+ * sampling), one frame or (round eight) several, not --native, 3.13+ with the frame table (hs_walk
+ * HS_WALK_313 from the start). Then an OBJ or MEM link has no wrapper's requests to screen (fwd is a RAW link's), no
  * RAW tick, nothing sampled out, and hs_fast and hs_walk are known: the hooks below are the
  * general ones with those tests folded away, the domain a constant, and, where the interpreter
  * is static, the thread state read inline (hs_py_tls) instead of through a call. Anything
@@ -1115,8 +1115,18 @@ uint32_t hs_py_site_now(uint8_t domain) { return hs_py_site(domain); }
 static long hs_py_tls; /* hs_tstate_tls_of(PyThreadState_GetUnchecked), or 0 */
 enum { HS_ANY = 0xff }; /* the domain argument of the general hooks: d->domain */
 
-/* hs_py_site for the specialised hooks (tls: the thread state read inline) */
+/* hs_py_site for the specialised hooks (tls & HS_SPEC_TLS: the thread state read inline;
+ * tls & HS_SPEC_FRAMES: several frames). With several frames the general path was the hook's
+ * own tests, hs_py_site and hs_py_site_slow (their fast path is off) before hs_py_site_of: that
+ * call is made at once, and where it finds no Python frame the site is hs_py_site_slow's
+ * (unknown; --native is never specialised). */
+enum { HS_SPEC_TLS = 1, HS_SPEC_FRAMES = 2 };
 static inline __attribute__((always_inline)) uint32_t hs_py_site_spec(uint8_t domain, int tls) {
+  if (tls & HS_SPEC_FRAMES) {
+    char *ts = (tls & HS_SPEC_TLS) ? hs_tstate_tls(hs_py_tls) : p_tstate_get();
+    uint32_t s = HS_LIKELY(ts != NULL) ? hs_py_site_of(ts, domain) : UINT32_MAX;
+    return HS_LIKELY(s != UINT32_MAX) ? s : hs_py_unknown_site(domain);
+  }
   char *ts = tls ? hs_tstate_tls(hs_py_tls) : p_tstate_get();
   if (HS_UNLIKELY(ts == NULL)) return hs_py_site_slow(domain, 0);
   uint32_t s = hs_py_site_fast_walk(ts, domain, 1, HS_WALK_313);
@@ -1263,9 +1273,13 @@ static void hs_py_free(void *ctx, void *ptr) { hs_py_free_t(ctx, ptr, HS_ANY); }
     return hs_py_realloc_t(ctx, ptr, size, dom, tls);                                                   \
   }
 HS_PY_SPEC(obj, HS_DOMAIN_OBJ, 0)
-HS_PY_SPEC(obj_tls, HS_DOMAIN_OBJ, 1)
+HS_PY_SPEC(obj_tls, HS_DOMAIN_OBJ, HS_SPEC_TLS)
 HS_PY_SPEC(mem, HS_DOMAIN_MEM, 0)
-HS_PY_SPEC(mem_tls, HS_DOMAIN_MEM, 1)
+HS_PY_SPEC(mem_tls, HS_DOMAIN_MEM, HS_SPEC_TLS)
+HS_PY_SPEC(objn, HS_DOMAIN_OBJ, HS_SPEC_FRAMES)
+HS_PY_SPEC(objn_tls, HS_DOMAIN_OBJ, HS_SPEC_FRAMES | HS_SPEC_TLS)
+HS_PY_SPEC(memn, HS_DOMAIN_MEM, HS_SPEC_FRAMES)
+HS_PY_SPEC(memn_tls, HS_DOMAIN_MEM, HS_SPEC_FRAMES | HS_SPEC_TLS)
 static void hs_py_free_obj(void *ctx, void *ptr) { hs_py_free_t(ctx, ptr, HS_DOMAIN_OBJ); }
 static void hs_py_free_mem(void *ctx, void *ptr) { hs_py_free_t(ctx, ptr, HS_DOMAIN_MEM); }
 
@@ -1325,18 +1339,21 @@ static void hs_py_hooks(struct hs_pyalloc h[3]) {
     h[i].realloc = hs_py_realloc;
     h[i].free = sampled ? hs_py_free_sampled : hs_py_free;
   }
-  if (hs_sample_rate || hs_walk != HS_WALK_313 || hs_proc.max_frames != 1 || hs_native_mode ||
+  if (hs_sample_rate || hs_walk != HS_WALK_313 || hs_native_mode ||
       !hs_env_u32("HEAPSHAPE_SPECIALISED_HOOKS", 1, 0, 1))
     return;
   hs_py_tls = hs_tstate_tls_of((const void *)p_tstate_get);
   int tls = hs_py_tls != 0;
-  h[HS_PYMEM_OBJ].malloc = tls ? hs_py_malloc_obj_tls : hs_py_malloc_obj;
-  h[HS_PYMEM_OBJ].calloc = tls ? hs_py_calloc_obj_tls : hs_py_calloc_obj;
-  h[HS_PYMEM_OBJ].realloc = tls ? hs_py_realloc_obj_tls : hs_py_realloc_obj;
+#define HS_PY_SET(dom, name) \
+  (h[dom].malloc = hs_py_malloc_##name, h[dom].calloc = hs_py_calloc_##name, h[dom].realloc = hs_py_realloc_##name)
+  if (hs_proc.max_frames != 1) /* several frames (round eight) */
+    tls ? (HS_PY_SET(HS_PYMEM_OBJ, objn_tls), HS_PY_SET(HS_PYMEM_MEM, memn_tls))
+        : (HS_PY_SET(HS_PYMEM_OBJ, objn), HS_PY_SET(HS_PYMEM_MEM, memn));
+  else
+    tls ? (HS_PY_SET(HS_PYMEM_OBJ, obj_tls), HS_PY_SET(HS_PYMEM_MEM, mem_tls))
+        : (HS_PY_SET(HS_PYMEM_OBJ, obj), HS_PY_SET(HS_PYMEM_MEM, mem));
+#undef HS_PY_SET
   h[HS_PYMEM_OBJ].free = hs_py_free_obj;
-  h[HS_PYMEM_MEM].malloc = tls ? hs_py_malloc_mem_tls : hs_py_malloc_mem;
-  h[HS_PYMEM_MEM].calloc = tls ? hs_py_calloc_mem_tls : hs_py_calloc_mem;
-  h[HS_PYMEM_MEM].realloc = tls ? hs_py_realloc_mem_tls : hs_py_realloc_mem;
   h[HS_PYMEM_MEM].free = hs_py_free_mem;
 }
 
