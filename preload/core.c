@@ -967,7 +967,7 @@ static int hs_leaves_reserve(uint32_t ***leaves, uintptr_t **base, uint32_t n, u
 /* The slot of address a, creating its leaf when create is set; NULL when a is not for the
  * shadow table (or, without create, when its region has no leaf). */
 static inline uint32_t *hs_shadow_slot(uintptr_t a, int create) {
-  if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
+  if (HS_UNLIKELY(!hs_l1 || hs_shadow_outside(a))) return NULL;
   uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
   if (HS_UNLIKELY(!leaf)) {
     if (!create) return NULL;
@@ -1136,7 +1136,7 @@ static inline void hs_account_alloc(struct hs_thread *t, uint32_t site, uint64_t
 /* The shadow slot of a (creating its leaf under hs_lock), or NULL for the hash map. */
 static inline uint32_t *hs_shadow_slot_create(uintptr_t a) {
   uint32_t *ss = hs_shadow_slot(a, 0);
-  if (HS_LIKELY(ss) || !hs_l1 || (a & 15) || (a >> 47)) return ss;
+  if (HS_LIKELY(ss) || !hs_l1 || hs_shadow_outside(a)) return ss;
   hs_lock_acquire();
   ss = hs_shadow_slot(a, 1);
   hs_lock_release();

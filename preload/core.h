@@ -350,18 +350,23 @@ static inline int hs_map_may_hold(const void *p) {
   return hs_filter_bit(hs_filter_index((uintptr_t)p));
 }
 extern uint32_t **hs_leaves HS_HIDDEN;
+/* 1 when address a cannot be in the shadow table: not 16-byte aligned, or at or above 2^47;
+ * one mask and test ((a & 15) || (a >> 47) compiled to five instructions). */
+static inline __attribute__((always_inline)) int hs_shadow_outside(uintptr_t a) {
+  return (a & ~((((uintptr_t)1 << 47) - 1) & ~(uintptr_t)15)) != 0;
+}
 /* The shadow slot of address a without creating anything (NULL: no leaf, or a is not for the
  * shadow table); read without hs_lock, as hs_core_reattribute does. The main slot: the second
  * of two 16-byte blocks in a granule is in the side slot behind it (slot + HS_LEAF_SLOTS). */
 static inline uint32_t *hs_shadow_peek(uintptr_t a) {
-  if (HS_UNLIKELY(!hs_l1 || (a & 15) || (a >> 47))) return NULL;
+  if (HS_UNLIKELY(!hs_l1 || hs_shadow_outside(a))) return NULL;
   uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
   return leaf ? &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT] : NULL;
 }
 
 /* hs_shadow_peek where the shadow table is known to be there (hs_l1 is never taken away). */
 static inline __attribute__((always_inline)) uint32_t *hs_shadow_peek_l1(uintptr_t a) {
-  if (HS_UNLIKELY((a & 15) || (a >> 47))) return NULL;
+  if (HS_UNLIKELY(hs_shadow_outside(a))) return NULL;
   uint32_t *leaf = __atomic_load_n(&hs_l1[a >> HS_REGION_SHIFT], __ATOMIC_ACQUIRE);
   return leaf ? &leaf[(a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT] : NULL;
 }
@@ -444,7 +449,7 @@ long hs_live_find_side(uintptr_t a, uint64_t *val) HS_HIDDEN;
 /* Index of the live block starting at addr, or -1. */
 static inline long hs_live_find(uintptr_t a) {
   if (!a) return -1;
-  if (hs_l1 && !(a & 15) && !(a >> 47)) {
+  if (hs_l1 && !hs_shadow_outside(a)) {
     uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
     size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT;
     if (leaf && leaf[slot] && hs_shadow_is(leaf[slot], a))
@@ -462,7 +467,7 @@ static inline long hs_live_find(uintptr_t a) {
 /* hs_live_find that also gives the block's value (what hs_live_val of the index returns). */
 static inline __attribute__((always_inline)) long hs_live_find_val(uintptr_t a, uint64_t *val) {
   if (!a) return -1;
-  if (hs_l1 && !(a & 15) && !(a >> 47)) {
+  if (hs_l1 && !hs_shadow_outside(a)) {
     uint32_t *leaf = hs_l1[a >> HS_REGION_SHIFT];
     size_t slot = (a & (((uintptr_t)1 << HS_REGION_SHIFT) - 1)) >> HS_GRANULE_SHIFT;
     if (leaf && leaf[slot] && hs_shadow_is(leaf[slot], a)) {
