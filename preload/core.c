@@ -417,8 +417,7 @@ struct hs_thread {
   struct hs_thread_stats *st;
   struct hs_site_est *est;
   uint32_t cap;
-  uint16_t in_use;
-  uint16_t held; /* exited with per-site deltas still in st (hs_thread_exit), not yet folded */
+  int in_use;
   struct hs_totals tot; /* deltas; only live_bytes is kept (the merge derives the rest) */
   uint64_t events;
   uint64_t pending; /* bytes allocated since this thread last checked the peak */
@@ -474,8 +473,8 @@ static int hs_thread_reserve_unlocked(struct hs_thread *t, uint32_t n) {
  * the array with memset, under hs_lock (callgrind, 3.14 threads 300, 16 frames: 393,000
  * instructions an exit, a quarter of the process's), and the memset made every page of each
  * thread's array resident. Pages a thread never wrote are read as the kernel's zero page. */
-static int hs_thread_fold_unlocked(struct hs_thread *from, struct hs_thread *into) {
-  if (hs_thread_reserve_unlocked(into, from->cap) < 0) return -1;
+static void hs_thread_fold_unlocked(struct hs_thread *from, struct hs_thread *into) {
+  if (hs_thread_reserve_unlocked(into, from->cap) < 0) return;
   const int est = from->est != NULL;
   /* entries past the sites interned so far were never written (hs_lock held: no new site) */
   const uint32_t cap = from->cap < hs_site_vec.count ? from->cap : hs_site_vec.count;
@@ -509,30 +508,14 @@ static int hs_thread_fold_unlocked(struct hs_thread *from, struct hs_thread *int
   into->tot.live_count += from->tot.live_count;
   into->tot.live_bytes += from->tot.live_bytes;
   memset(&from->tot, 0, sizeof from->tot);
-  return 0;
 }
 
-/* At a thread's exit only its totals go to hs_retired (without estimates): its per-site deltas
- * stay in its struct (held), where the next thread that takes the struct goes on counting, as
- * deltas add up whoever made them, and the next merge folds a struct it finds idle and held
- * (hs_fold_idle), so that idle structs do not make every later merge cost sites x structs.
- * A short-lived thread's exit then costs no scan of the array (round eight). */
 static void hs_thread_exit(void *arg) {
   struct hs_thread *t = arg;
   int saved = hs_busy;
   hs_busy = 1;
   hs_lock_acquire();
-  if (t->est) {
-    hs_thread_fold_unlocked(t, &hs_retired);
-  } else {
-    hs_retired.tot.allocs += t->tot.allocs;
-    hs_retired.tot.frees += t->tot.frees;
-    hs_retired.tot.alloc_bytes += t->tot.alloc_bytes;
-    hs_retired.tot.live_count += t->tot.live_count;
-    hs_retired.tot.live_bytes += t->tot.live_bytes;
-    memset(&t->tot, 0, sizeof t->tot);
-    t->held = 1;
-  }
+  hs_thread_fold_unlocked(t, &hs_retired);
   t->in_use = 0;
   hs_lock_release();
   hs_me = NULL;
@@ -577,12 +560,6 @@ static inline struct hs_thread *hs_me_get(uint32_t site) {
 
 /* Sums every thread's deltas into hs_stats, hs_est and hs_tot. The per-site peak becomes the
  * largest merged live bytes seen at a merge (timeline ticks, peak copies, snapshots). */
-/* The idle structs that still hold an exited thread's deltas, folded into hs_retired (hs_lock). */
-static void hs_fold_idle(void) {
-  for (struct hs_thread *t = hs_threads; t; t = t->next)
-    if (!t->in_use && t->held && hs_thread_fold_unlocked(t, &hs_retired) == 0) t->held = 0;
-}
-
 static void hs_stats_merge_general(void) {
   uint32_t n = hs_site_vec.count;
   struct hs_totals t0 = {0, 0, hs_tot.peak_live_bytes, 0, 0, 0};
@@ -594,9 +571,9 @@ static void hs_stats_merge_general(void) {
   }
   for (struct hs_thread *t = &hs_retired;; t = t == &hs_retired ? hs_threads : t->next) {
     if (!t) break;
-    /* an exited thread's deltas were folded into hs_retired and zeroed (hs_fold_idle): skipping its struct
+    /* an exited thread's deltas were folded into hs_retired and zeroed: skipping its struct
      * keeps a merge from costing sites x every thread the process ever had */
-    if (t != &hs_retired && !t->in_use && !t->held) continue;
+    if (t != &hs_retired && !t->in_use) continue;
     uint32_t m = t->cap < n ? t->cap : n;
     for (uint32_t i = 0; i < m; i++) {
       const struct hs_thread_stats *b = &t->st[i];
@@ -638,14 +615,13 @@ static void hs_stats_merge_unlocked(void) {
   const struct hs_thread_stats *st[HS_MERGE_FAST];
   uint32_t cap[HS_MERGE_FAST], nt = 0, n = hs_site_vec.count;
   struct hs_totals t0 = {0, 0, hs_tot.peak_live_bytes, 0, 0, 0};
-  hs_fold_idle();
   if (hs_est) {
     hs_stats_merge_general();
     return;
   }
   for (struct hs_thread *t = &hs_retired;; t = t == &hs_retired ? hs_threads : t->next) {
     if (!t) break;
-    if (t != &hs_retired && !t->in_use && !t->held) continue;
+    if (t != &hs_retired && !t->in_use) continue;
     if (nt == HS_MERGE_FAST) {
       hs_stats_merge_general();
       return;
