@@ -570,6 +570,13 @@ int hs_core_reattribute(void *p, uint32_t (*site_of)(uint8_t domain)) HS_HIDDEN;
  * has just seen hs_active set (its common case does not test it again). Returns 0. */
 int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) HS_HIDDEN;
 uint32_t hs_py_site_now(uint8_t domain) HS_HIDDEN; /* pyhooks.c: the current site, GIL held */
+/* The reference tracer at several frames (3.13+; reattrib.c hs_ra_memo_ok says when): pyhooks.c
+ * moves the re-created object's block to the walk memo's answer, reattrib.c's hs_ra_memo_miss
+ * takes a memo miss, and asks pyhooks.c's hs_py_site_obj_full (hs_py_site_now(HS_DOMAIN_OBJ) at
+ * several frames, under hs_busy; UINT32_MAX: ask hs_py_site_now). Each returns the tracer's 0. */
+int hs_py_ra_memo(void *op, uintptr_t block, uint32_t *ss, uint32_t s, const char *ts) HS_HIDDEN;
+int hs_ra_memo_miss(void *op, uintptr_t block, uint32_t *ss, uint32_t s, const char *ts) HS_HIDDEN;
+uint32_t hs_py_site_obj_full(const char *ts) HS_HIDDEN;
 /* hs_last_block (hs_hot): the block a Python hook just recorded, hs_last_size its size */
 extern volatile int hs_reattrib_wanted HS_HIDDEN;  /* the tracer must be installed again */
 extern unsigned hs_code_epoch HS_HIDDEN; /* pyhooks.c: code objects freed, + 1 */

@@ -557,8 +557,10 @@ static uint32_t hs_py_site_ids(uint8_t domain, const uint32_t *ids, int n);
  * compared with a full walk's, and after each depth move (hs_wm_shift), each new innermost
  * line and each trade of the two memos the current memo is compared with the one a recording
  * walk makes of the same chain (frames, ids, raw, n, to_end). The counts go to stderr at exit:
- * lookups, moves followed, trades, walks again, answers that differ, memos that differ. */
+ * lookups (of them the reference tracer's memo hits, hs_py_site_memo_obj), moves followed,
+ * trades, walks again, answers that differ, memos that differ. */
 static uint64_t hs_wmc_n, hs_wmc_shift, hs_wmc_trade, hs_wmc_walk, hs_wmc_bad, hs_wmc_badmemo;
+static uint64_t hs_wmc_hit16; /* of hs_wmc_n: the tracer's hits (hs_py_site_memo_obj) */
 static void hs_wmc_put(char **p, const char *label, uint64_t v) {
   char d[24];
   int k = 0;
@@ -567,8 +569,9 @@ static void hs_wmc_put(char **p, const char *label, uint64_t v) {
   while (k) *(*p)++ = d[--k];
 }
 __attribute__((destructor)) static void hs_wmc_report(void) {
-  char buf[200], *p = buf;
+  char buf[256], *p = buf;
   hs_wmc_put(&p, "heapshape wm-check: lookups ", hs_wmc_n);
+  hs_wmc_put(&p, " tracer-hits ", hs_wmc_hit16);
   hs_wmc_put(&p, " moves ", hs_wmc_shift);
   hs_wmc_put(&p, " trades ", hs_wmc_trade);
   hs_wmc_put(&p, " walks ", hs_wmc_walk);
@@ -853,6 +856,62 @@ static uint32_t hs_py_site_of(char *ts, uint8_t domain) {
 #ifdef HS_WM_CHECK
 #undef hs_py_site_of
 #endif
+
+/* hs_py_site_of(ts, HS_DOMAIN_OBJ)'s hit path only, for the reference tracer at several
+ * frames (hs_py_ra_memo; 3.13+, GIL held, hs_py_own and hs_busy clear): the
+ * answer when hs_ipf knows the innermost frame, the current memo's table has its site and the
+ * chain compare holds; UINT32_MAX otherwise (then hs_ra_memo_miss asks hs_py_site_of, which
+ * finds what this probe found: nothing here changes any state). It calls nothing and allocates nothing,
+ * so the tracer runs it without hs_busy. */
+static inline __attribute__((always_inline)) uint32_t hs_py_site_memo_obj(const char *ts) {
+  if (HS_UNLIKELY(hs_walk < HS_WALK_311 || hs_proc.max_frames == 1 || hs_py_released || hs_native_mode))
+    return UINT32_MAX;
+  const char *f0 = hs_wm_f0(ts);
+  if (HS_UNLIKELY(!f0)) return UINT32_MAX;
+  uint8_t owner0 = *(const uint8_t *)(f0 + hs_fl.owner);
+  const char *ip = RD_PTR(f0, hs_fl.instr), *x = RD_PTR(f0, hs_fl.exec);
+  const struct hs_ipframe *ipf = &hs_ipf[((uintptr_t)ip >> 1) & (HS_IPF - 1)];
+  const struct hs_walkmemo *m = hs_wm_cur;
+  if (HS_UNLIKELY(owner0 >= 3 || ipf->instr != ip || ipf->exec != x || ipf->owner != owner0 ||
+                  ipf->epoch != hs_code_epoch || !ipf->frame || !m))
+    return UINT32_MAX;
+  uint32_t frame0 = ipf->frame;
+  const struct hs_wmsite *w = &m->tab[(frame0 * 0x9E3779B1u) >> (32 - HS_WM_TAB_BITS)];
+  if (HS_LIKELY(w->gen == m->gen && w->frame0 == frame0 && w->site[HS_DOMAIN_OBJ] && hs_wm_same(m, ts, f0))) {
+    uint32_t s = w->site[HS_DOMAIN_OBJ] - 1;
+#ifdef HS_WM_CHECK
+    hs_busy = 1; /* the full walk may intern */
+    hs_wmc_n++;
+    hs_wmc_hit16++;
+    hs_wmc_bad += hs_py_site_walked((char *)ts, HS_DOMAIN_OBJ) != s;
+    hs_busy = 0;
+#endif
+    return s;
+  }
+  return UINT32_MAX;
+}
+
+/* The reference tracer at several frames (reattrib.c, hs_ra_memo_ok passed: GIL held, hs_busy,
+ * hs_py_own and hs_attention clear, no tracer chained; the object op re-created in block, whose
+ * shadow slot ss holds s): the block moves to the site the memo's hit path answers
+ * (hs_core_reattribute_obj), or stays; a memo miss goes back to reattrib.c (hs_ra_memo_miss).
+ * The tracer's answer, 0. */
+int hs_py_ra_memo(void *op, uintptr_t block, uint32_t *ss, uint32_t s, const char *ts) {
+  uint32_t site = hs_py_site_memo_obj(ts);
+  if (HS_UNLIKELY(site == UINT32_MAX)) return hs_ra_memo_miss(op, block, ss, s, ts);
+  if ((s & HS_SHADOW_SITE_MASK) == site) return 0;
+  return hs_core_reattribute_obj(block, ss, s, site);
+}
+
+/* hs_py_site_now(HS_DOMAIN_OBJ) for the reference tracer at several frames after
+ * hs_py_site_memo_obj missed (the same conditions; the caller holds hs_busy: a walk may
+ * intern): what hs_py_site_slow answers, without its tests of the one-frame path. UINT32_MAX
+ * when the caller must take the general path (--native, no walk). */
+uint32_t hs_py_site_obj_full(const char *ts) {
+  if (HS_UNLIKELY(hs_walk == HS_WALK_NONE || hs_native_mode || hs_py_own)) return UINT32_MAX;
+  uint32_t s = hs_py_site_of((char *)ts, HS_DOMAIN_OBJ);
+  return s != UINT32_MAX ? s : hs_py_unknown_site(HS_DOMAIN_OBJ);
+}
 
 static uint32_t hs_py_site_walked(char *ts, uint8_t domain) {
   struct hs_lcache *es[HS_MAX_FRAMES];

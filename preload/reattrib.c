@@ -85,13 +85,18 @@ static inline int hs_ra_look(uintptr_t o) {
   return 1;
 }
 
+/* Where the block of the object just made at o starts: _PyType_PreHeaderSize (GC header,
+ * 3.11+ managed dict/weakref). */
+static inline uintptr_t hs_ra_block(uintptr_t o) {
+  const char *tp = *(const char *const *)(o + 8);
+  unsigned long flags = *(const unsigned long *)(tp + 168);
+  return o - ((flags & HS_TPFLAGS_HAVE_GC) ? 16 : 0) - ((flags & hs_ra_preheader) ? 16 : 0);
+}
+
 /* The object at o, just made, may sit in a recorded block: moved to the current line. */
 static __attribute__((noinline)) void hs_ra_move(uintptr_t o) {
   if (!hs_active || hs_busy) return;
-  /* where the block starts: _PyType_PreHeaderSize (GC header, 3.11+ managed dict/weakref) */
-  const char *tp = *(const char *const *)(o + 8);
-  unsigned long flags = *(const unsigned long *)(tp + 168);
-  uintptr_t block = o - ((flags & HS_TPFLAGS_HAVE_GC) ? 16 : 0) - ((flags & hs_ra_preheader) ? 16 : 0);
+  uintptr_t block = hs_ra_block(o);
   hs_busy = 1;
   if (HS_UNLIKELY(hs_attention)) hs_attend();
   hs_core_reattribute((void *)block, hs_py_site_now);
@@ -142,8 +147,10 @@ static long hs_ra_tls;
 /* hs_ra_fast's table is filled in the one-frame configuration only (pyhooks.c, hs_fast):
  * HS_RA_FAST_CALL, or HS_RA_FAST_TLS when the thread state is read inline; otherwise
  * hs_ra_fast is not tried (at 16 frames it would miss on every event; without the shadow
- * table, sampled mode, it has no slot to read). */
-enum { HS_RA_FAST_OFF, HS_RA_FAST_CALL, HS_RA_FAST_TLS };
+ * table, sampled mode, it has no slot to read). Several frames with the shadow table:
+ * HS_RA_FAST_MEMO_TLS (the tracer's inline part) or HS_RA_FAST_MEMO (hs_ra_trace_slow) try
+ * hs_ra_memo_ok and pyhooks.c's hs_py_ra_memo (the walk memo's hit path). */
+enum { HS_RA_FAST_OFF, HS_RA_FAST_CALL, HS_RA_FAST_TLS, HS_RA_FAST_MEMO, HS_RA_FAST_MEMO_TLS };
 static int hs_ra_fast_mode;
 
 static inline char *hs_ra_tstate(int tls) { return tls ? hs_tstate_tls(hs_ra_tls) : hs_ra_tstate_fn(); }
@@ -179,9 +186,7 @@ struct hs_ra_mv {
 static inline __attribute__((always_inline)) int hs_ra_fast(uintptr_t o, int tls, struct hs_ra_mv *mv) {
   /* !hs_active, hs_attention; hs_busy, hs_py_own */
   if (HS_UNLIKELY(!hs_gate_open() || hs_hot_flags != 0)) return HS_FAST_NO;
-  const char *tp = *(const char *const *)(o + 8);
-  unsigned long flags = *(const unsigned long *)(tp + 168);
-  uintptr_t block = o - ((flags & HS_TPFLAGS_HAVE_GC) ? 16 : 0) - ((flags & hs_ra_preheader) ? 16 : 0);
+  uintptr_t block = hs_ra_block(o);
   uint32_t *ss = hs_shadow_peek_l1(block); /* hs_ra_fast_mode is on only with the shadow table */
   if (HS_UNLIKELY(!ss)) return HS_FAST_NO;
   uint32_t s = *ss;
@@ -197,6 +202,51 @@ static inline __attribute__((always_inline)) int hs_ra_fast(uintptr_t o, int tls
   mv->s = s;
   mv->site = n->site;
   return HS_FAST_MOVE;
+}
+
+/* 3.13+, several frames, shadow table (HS_RA_FAST_MEMO, HS_RA_FAST_MEMO_TLS): the checks of
+ * hs_ra_fast before any site is asked, for a block in the shadow table; 1 when they pass (*mv
+ * has the block, its slot and the slot's value, *ts the thread state): then pyhooks.c's
+ * hs_py_ra_memo asks the walk memo's hit path and moves the block (hs_core_reattribute_obj),
+ * and on a memo miss calls hs_ra_memo_miss. 0 sends the event to the general path. The outcome
+ * is hs_ra_move's: the site is the one hs_py_site_now would answer (hs_py_site_of(ts, OBJ), as
+ * hs_py_site_slow asks it at several frames). Before round eight every re-created object at
+ * several frames went through hs_ra_move, hs_core_reattribute, hs_py_site_now and
+ * hs_py_site_slow around that lookup. */
+static inline __attribute__((always_inline)) int hs_ra_memo_ok(uintptr_t o, int tls, struct hs_ra_mv *mv,
+                                                              const char **ts) {
+  /* !hs_active, hs_attention; hs_busy, hs_py_own */
+  if (HS_UNLIKELY(!hs_gate_open() || hs_hot_flags != 0 || hs_ra_prev)) return 0;
+  uintptr_t block = hs_ra_block(o);
+  uint32_t *ss = hs_shadow_peek_l1(block); /* the mode is on only with the shadow table */
+  if (HS_UNLIKELY(!ss)) return 0;
+  uint32_t s = *ss;
+  if (HS_UNLIKELY(!s || !hs_shadow_is(s, block))) return 0;
+  *ts = hs_ra_tstate(tls);
+  if (HS_UNLIKELY(!*ts)) return 0;
+  mv->block = block;
+  mv->ss = ss;
+  mv->s = s;
+  return 1;
+}
+
+static __attribute__((noinline)) void hs_ra_move(uintptr_t o);
+
+/* hs_py_ra_memo's memo miss: the site as hs_core_reattribute would ask it (an OBJ block; the
+ * others take hs_ra_move), under hs_busy, without its other layers. No tracer is chained
+ * (hs_ra_memo_ok). */
+int hs_ra_memo_miss(void *op, uintptr_t block, uint32_t *ss, uint32_t s, const char *ts) {
+  uint32_t site = UINT32_MAX;
+  if (HS_LIKELY(hs_site_domain(s & HS_SHADOW_SITE_MASK) == HS_DOMAIN_OBJ)) {
+    hs_busy = 1;
+    site = hs_py_site_obj_full(ts);
+    hs_busy = 0;
+  }
+  if (HS_UNLIKELY(site == UINT32_MAX))
+    hs_ra_move((uintptr_t)op);
+  else if ((s & HS_SHADOW_SITE_MASK) != site && hs_active) /* hs_core_reattribute_obj's condition */
+    hs_core_reattribute_obj(block, ss, s, site);
+  return 0;
 }
 
 static int hs_ra_chain(void *op, int event);
@@ -227,6 +277,9 @@ static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
   uintptr_t o = (uintptr_t)op;
   if (hs_ra_look(o)) {
     struct hs_ra_mv mv;
+    const char *ts;
+    if (hs_ra_fast_mode == HS_RA_FAST_MEMO && hs_ra_memo_ok(o, 0, &mv, &ts))
+      return hs_py_ra_memo(op, mv.block, mv.ss, mv.s, ts);
     int r = hs_ra_fast_mode == HS_RA_FAST_CALL ? hs_ra_fast(o, 0, &mv) : HS_FAST_NO;
     if (r == HS_FAST_MOVE) return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
     if (r == HS_FAST_NO) hs_ra_move(o);
@@ -238,17 +291,24 @@ static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
  * nothing to do unless a tracer is chained), an object created in the block a hook just
  * recorded, and, with the thread state read inline, one re-created in a block of the shadow
  * table at a line the per-thread table knows (hs_ra_fast; a move to another line calls
- * hs_ra_move_to); the rest goes to hs_ra_trace_slow. Two of them: hs_ra_trace_tls, for
- * hs_ra_fast_mode HS_RA_FAST_TLS (decided at start-up, so not tested per event), and
- * hs_ra_trace for every other mode; hs_ra_fn is the one installed. */
-static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int event, int tls) {
+ * hs_ra_move_to); the rest goes to hs_ra_trace_slow. Three of them: hs_ra_trace_tls, for
+ * hs_ra_fast_mode HS_RA_FAST_TLS (decided at start-up, so not tested per event),
+ * hs_ra_trace_memo for HS_RA_FAST_MEMO_TLS (several frames: hs_ra_memo_ok, then pyhooks.c's
+ * hs_py_ra_memo), and hs_ra_trace for every other mode; hs_ra_fn is the one installed. */
+static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int event, int kind) {
   if (HS_LIKELY(event == HS_RT_CREATE)) {
     uintptr_t o = (uintptr_t)op;
     if (HS_LIKELY(o - hs_last_block < hs_last_size)) {
       hs_last_size = 0; /* hs_ra_look says why */
     } else {
       struct hs_ra_mv mv;
-      int r = tls ? hs_ra_fast(o, 1, &mv) : HS_FAST_NO;
+      int r = HS_FAST_NO;
+      if (kind == HS_RA_FAST_TLS) {
+        r = hs_ra_fast(o, 1, &mv);
+      } else if (kind == HS_RA_FAST_MEMO_TLS) {
+        const char *ts;
+        if (hs_ra_memo_ok(o, 1, &mv, &ts)) return hs_py_ra_memo(op, mv.block, mv.ss, mv.s, ts);
+      }
       if (r == HS_FAST_MOVE) {
         if (HS_LIKELY(!hs_ra_prev)) return hs_core_reattribute_obj(mv.block, mv.ss, mv.s, mv.site);
         return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
@@ -263,11 +323,15 @@ static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int eve
 }
 static int hs_ra_trace(void *op, int event, void *data) {
   (void)data;
-  return hs_ra_trace_t(op, event, 0);
+  return hs_ra_trace_t(op, event, HS_RA_FAST_OFF);
 }
 static int hs_ra_trace_tls(void *op, int event, void *data) {
   (void)data;
-  return hs_ra_trace_t(op, event, 1);
+  return hs_ra_trace_t(op, event, HS_RA_FAST_TLS);
+}
+static int hs_ra_trace_memo(void *op, int event, void *data) {
+  (void)data;
+  return hs_ra_trace_t(op, event, HS_RA_FAST_MEMO_TLS);
 }
 static hs_reftracer hs_ra_fn = hs_ra_trace; /* ours, as installed: hs_reattrib_init chooses */
 
@@ -362,7 +426,12 @@ void hs_reattrib_init(int minor) {
     hs_ra_tls = hs_tstate_tls_of((const void *)hs_ra_tstate_fn);
     if (hs_ra_tstate_fn && hs_proc.max_frames == 1 && !hs_native_mode && hs_l1) /* hs_l1: set before, kept */
       hs_ra_fast_mode = hs_ra_tls ? HS_RA_FAST_TLS : HS_RA_FAST_CALL;
-    hs_ra_fn = hs_ra_fast_mode == HS_RA_FAST_TLS ? hs_ra_trace_tls : hs_ra_trace;
+    else if (hs_ra_tstate_fn && hs_proc.max_frames > 1 && !hs_native_mode && hs_l1 &&
+             hs_env_u32("HEAPSHAPE_TRACER_MEMO", 1, 0, 1))
+      hs_ra_fast_mode = hs_ra_tls ? HS_RA_FAST_MEMO_TLS : HS_RA_FAST_MEMO;
+    hs_ra_fn = hs_ra_fast_mode == HS_RA_FAST_TLS        ? hs_ra_trace_tls
+               : hs_ra_fast_mode == HS_RA_FAST_MEMO_TLS ? hs_ra_trace_memo
+                                                        : hs_ra_trace;
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
     if (!p_set_tracer || !p_get_tracer) {
