@@ -746,6 +746,21 @@ uint32_t hs_native_site(uint8_t domain, uintptr_t ret) {
   return site;
 }
 
+/* The pages wholly inside [lo, lo + n) back to the kernel (zero pages when touched again). */
+void hs_drop_pages(void *lo, size_t n) {
+  uintptr_t a = ((uintptr_t)lo + 4095) & ~(uintptr_t)4095, b = ((uintptr_t)lo + n) & ~(uintptr_t)4095;
+  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Before the exit snapshot (pyhooks.c's hs_py_exit_release says why): the native-site cache,
+ * under hs_lock like every use of it. An entry the page boundaries cut is a miss either way:
+ * ret 0 matches no return address, a site of 0 is "not cached". */
+void hs_native_exit_release(void) {
+  hs_lock_acquire();
+  hs_drop_pages(hs_ncache, sizeof hs_ncache);
+  hs_lock_release();
+}
+
 /* ---------------------------------------------------------------- sampling */
 
 /* Draws the bytes until this thread's next sample: exponential with mean hs_sample_rate. */

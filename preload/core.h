@@ -500,6 +500,12 @@ struct hs_pyinfo {
 extern struct hs_pyinfo hs_pyi HS_HIDDEN;
 /* 1 when the calling thread holds the GIL of a hooked interpreter. */
 int hs_py_holds_gil(void) HS_HIDDEN;
+/* Before the exit snapshot, GIL held: the line cache and code memo back to the kernel. */
+void hs_py_exit_release(void) HS_HIDDEN;
+/* core.c: the same for the native-site cache (takes hs_lock); and the pages wholly inside
+ * [lo, lo + n) given back (MADV_DONTNEED). */
+void hs_native_exit_release(void) HS_HIDDEN;
+void hs_drop_pages(void *lo, size_t n) HS_HIDDEN;
 /* Takes the GIL for a thread that has a thread state but released it (ctypes calls);
  * returns a token for hs_py_gil_release, or -1 when it could not. */
 int hs_py_gil_acquire(void) HS_HIDDEN;

@@ -54,13 +54,16 @@ static void hs_exit_snapshot(void) {
     int saved = hs_busy;
     hs_busy = 1;
     hs_proc.final_written = 1;
+    int gil = hs_py_hooked && hs_py_holds_gil();
+    if (gil) hs_py_exit_release(); /* pyhooks.c: caches nothing uses after this snapshot */
+    hs_native_exit_release();      /* core.c: the same */
     hs_exit_write(); /* writers.c */
     /* Nothing more will be written: interpreter finalization frees every object, and
      * tracking those frees would only cost time (a third of the run on 1M live dicts). */
     hs_active = 0;
     /* and finalization's frees and deallocations need not pass through the shim at all
      * (GIL held: every caller here is the interpreter's exit path) */
-    if (hs_py_hooked && hs_py_holds_gil()) {
+    if (gil) {
       hs_chain_exit();    /* pychain.c */
       hs_reattrib_exit(); /* reattrib.c */
     }
