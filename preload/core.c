@@ -937,7 +937,7 @@ uint32_t hs_nsides;
 static uint32_t hs_sides_cap;
 
 struct hs_slot *hs_map;    /* hs_lock */
-uint16_t hs_map_filter[HS_MAP_FILTER]; /* see core.h */
+uint8_t hs_map_filter[HS_MAP_FILTER]; /* see core.h */
 uint64_t hs_map_bits[HS_MAP_FILTER / 64];
 
 /* hs_lock held: the counter at i went from 0 to 1 (set) or from 1 to 0 (clear). */
@@ -1056,9 +1056,9 @@ static uint64_t *hs_map_slot(uintptr_t key, int create) {
     hs_map[i].val = 0;
     hs_map_count++;
     size_t fi = hs_filter_index(key);
-    uint16_t *c = &hs_map_filter[fi];
+    uint8_t *c = &hs_map_filter[fi];
     if (*c == 0) hs_filter_mark(fi, 1);
-    if (*c < UINT16_MAX) __atomic_store_n(c, (uint16_t)(*c + 1), __ATOMIC_RELAXED);
+    if (*c < UINT8_MAX) __atomic_store_n(c, (uint8_t)(*c + 1), __ATOMIC_RELAXED);
   }
   return &hs_map[i].val;
 }
@@ -1066,9 +1066,9 @@ static uint64_t *hs_map_slot(uintptr_t key, int create) {
 static void hs_map_delete(uint64_t *valp) {
   size_t i = (size_t)((struct hs_slot *)((char *)valp - offsetof(struct hs_slot, val)) - hs_map);
   size_t fi = hs_filter_index(hs_map[i].key);
-  uint16_t *c = &hs_map_filter[fi];
-  if (*c && *c < UINT16_MAX) { /* saturated stays */
-    __atomic_store_n(c, (uint16_t)(*c - 1), __ATOMIC_RELAXED);
+  uint8_t *c = &hs_map_filter[fi];
+  if (*c && *c < UINT8_MAX) { /* saturated stays */
+    __atomic_store_n(c, (uint8_t)(*c - 1), __ATOMIC_RELAXED);
     if (*c == 0) hs_filter_mark(fi, 0);
   }
   size_t j = i;

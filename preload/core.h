@@ -332,9 +332,12 @@ extern uint32_t **hs_l1 HS_HIDDEN;
  * the sampled-mode free path in perf). Addresses 1 MiB apart share a counter, which costs only
  * a locked lookup. */
 #define HS_MAP_FILTER 65536
-extern uint16_t hs_map_filter[HS_MAP_FILTER] HS_HIDDEN;
+extern uint8_t hs_map_filter[HS_MAP_FILTER] HS_HIDDEN;
 /* The same filter as one bit per counter (counter != 0), 8 KiB: what the lock-free readers
- * load. The counters (128 KiB) missed the cache on most reads: in perf of the sampled
+ * load. The counters (128 KiB when they were 16-bit; 64 KiB of 8-bit ones since 2026-12-04,
+ * resident in every process that has a few hundred blocks in the map, spread over 1 MiB of
+ * addresses; a counter saturates at 255 and stays: its bit then stays set, which costs only
+ * locked lookups) missed the cache on most reads: in perf of the sampled
  * session on more-itertools, the filter load was 59% of re-attribution's samples. Both are
  * written under hs_lock, the bits with a plain read and an atomic store (no other writer). */
 extern uint64_t hs_map_bits[HS_MAP_FILTER / 64] HS_HIDDEN;
