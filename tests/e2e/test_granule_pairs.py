@@ -5,7 +5,7 @@ objects is found at its free-less end at its line with its size, and every dropp
 at its free. stats: the KEEP line holds exactly THREADS x ROUNDS x N/2 blocks of 16 bytes;
 anatomy (which finds blocks by address, hs_live_find): as many `object` instances there and none
 at the lines whose objects were all dropped. The program's own count says the scenario happened:
-a large share of the kept objects shared their granule with a live dropped-later object."""
+at least a tenth of the kept objects shared their granule with a live dropped-later object."""
 import json
 import os
 
@@ -28,7 +28,9 @@ class GranulePairs(hstest.TestCase):
                 words = run.stdout.split()
                 shared = int(words[words.index("shared") + 1])
                 self.assertEqual(int(words[words.index("kept") + 1]), KEPT, run.stdout)
-                self.assertGreater(shared, KEPT // 5, run.stdout)  # about 0.4 x KEPT
+                # about 0.4 x KEPT on an idle machine, 0.18-0.2 x at load 5-6 on 2 cores (the threads
+                # interleave differently); a tenth is still 24,000 side-slot blocks
+                self.assertGreater(shared, KEPT // 10, run.stdout)
                 ours = hstest.stats(out, "--limit", "100000")["statistics"]
                 e = hstest.line_of(ours, SCRIPT, keep)
                 self.assertIsNotNone(e, label)
