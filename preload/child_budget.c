@@ -12,18 +12,22 @@
  * workers) take turns instead of all passing the check (3.15's test_multiprocessing_fork
  * wrote 160 MiB against 128 without it). The lock is waited for at most 2 s: a holder that
  * died releases it with its descriptor, and one that stalls (a failed write keeps nothing
- * held: hs_budget_release) only slows the others down. `heapshape run` reads the ledger at the end, says
- * how many children the budget stopped, and deletes it; a root started by hand (LD_PRELOAD set
- * by the user) deletes it at its own exit. Children writing at the same moment
- * pass the budget by one snapshot at most (the last one that found room). Not limited: the root, snapshots asked for
- * (signal, API) and --all-children (HEAPSHAPE_CHILDREN=all), which asks for every process.
+ * held: hs_budget_release) only slows the others down. `heapshape run` reads the ledger at
+ * the end, says how many children the budget stopped, and deletes it; a root started by hand
+ * (LD_PRELOAD set by the user) deletes it at its own exit, and so does each child that
+ * outlives that root (after the root, a child's ledger only counts the children that outlived
+ * it). Children writing at the same moment pass the budget by one snapshot at most (the last
+ * one that found room). Not limited: the root, snapshots asked for (signal, API) and
+ * --all-children (HEAPSHAPE_CHILDREN=all), which asks for every process.
  * Runs at exit or from the hooks: syscalls only, no stdio, no allocation. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,8 +121,62 @@ void hs_budget_release(void) {
   hs_ledger_fd = -1;
 }
 
+/* Removes the temporaries (".NAME.PID.hstmp", snapshot_write.c) that processes now gone left
+ * in DIR when they were killed while they wrote a snapshot: a pool's workers write their exit
+ * snapshots while Pool.terminate() sends them SIGTERM. `heapshape run` does the same at the
+ * end of a run (analyzer/run.c remove_stale_temporaries); a root started by hand does it at
+ * its exit, when the children it waited for are gone. */
+static void hs_remove_stale_temporaries(void) {
+  struct hs_dirent64 { /* the kernel's struct linux_dirent64 */
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+  };
+  int dfd = open(hs_proc.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  char buf[4096] __attribute__((aligned(8)));
+  long n;
+  while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+    for (long at = 0; at < n;) {
+      const struct hs_dirent64 *e = (const struct hs_dirent64 *)(buf + at);
+      at += e->reclen;
+      const char *name = e->name;
+      size_t len = strlen(name), p;
+      if (name[0] != '.' || len < 8 || memcmp(name + len - 6, ".hstmp", 6) != 0) continue;
+      for (p = len - 6; p > 1 && name[p - 1] >= '0' && name[p - 1] <= '9'; p--) {
+      }
+      if (p == len - 6 || len - 6 - p > 9 || name[p - 1] != '.') continue;
+      int pid = 0;
+      for (size_t k = p; k < len - 6; k++) pid = pid * 10 + (name[k] - '0');
+      /* kill: a process of another pid namespace that /proc does not show is not gone */
+      if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH) continue;
+      unlinkat(dfd, name, 0);
+    }
+  }
+  close(dfd);
+}
+
+/* At the exit of a process of a tree started by hand: the root deletes the ledger (and the
+ * stale temporaries), and so does a child that outlives the root (multiprocessing's resource
+ * tracker and forkserver end after it, when its pipes close: the ledger they start again
+ * would be left behind). */
 void hs_budget_close(void) {
-  if (!hs_proc.root_by_hand || !hs_proc.root_pid || hs_proc.pid != hs_proc.root_pid) return;
+  if (!hs_proc.root_by_hand || !hs_proc.root_pid) return;
+  int root = hs_proc.pid == hs_proc.root_pid;
+  if (!root && hs_pid_running(hs_proc.root_pid)) return;
+  char path[HS_PATH_MAX + 48];
+  if (hs_ledger_path(path, sizeof path) == 0) unlink(path);
+  if (root) hs_remove_stale_temporaries();
+}
+
+/* The very end of a root started by hand (destructor or _exit, after the interpreter's
+ * finalization): the ledger again, for the children that ended between its exit snapshot and
+ * now; a child ending later sees the root gone (hs_budget_close). */
+void hs_budget_exit(void) {
+  if (!hs_proc.root_by_hand || hs_proc.pid != hs_proc.root_pid || !hs_proc.root_pid) return;
+  if ((int)syscall(SYS_getpid) != hs_proc.pid) return; /* a vfork child shares our memory */
   char path[HS_PATH_MAX + 48];
   if (hs_ledger_path(path, sizeof path) == 0) unlink(path);
 }

@@ -1582,11 +1582,15 @@ static void hs_final_snapshot(void) {
   hs_busy = saved;
 }
 
-__attribute__((destructor)) static void hs_fini(void) { hs_final_snapshot(); }
+__attribute__((destructor)) static void hs_fini(void) {
+  hs_final_snapshot();
+  hs_budget_exit(); /* child_budget.c */
+}
 
 /* os._exit() and multiprocessing's children end here without running destructors. */
 __attribute__((visibility("default"))) void _exit(int status) {
   hs_final_snapshot();
+  hs_budget_exit(); /* child_budget.c */
   for (;;) syscall(SYS_exit_group, status);
 }
 __attribute__((visibility("default"))) void _Exit(int status) { _exit(status); }

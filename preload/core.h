@@ -113,9 +113,12 @@ void hs_exit_write(void) HS_HIDDEN;            /* writers.c: the exit snapshot, 
 uint32_t hs_proc_rule_locked(void) HS_HIDDEN;  /* the same, hs_lock held and totals merged */
 void hs_proc_mark_base(int at_fork) HS_HIDDEN; /* a child's own work starts here */
 int hs_budget_allows(void) HS_HIDDEN;          /* child_budget.c: 0 when the children's budget is spent */
-void hs_budget_note(uint64_t bytes) HS_HIDDEN;
+void hs_budget_note(uint64_t bytes) HS_HIDDEN;    /* the snapshot just written, when budgeted */
 void hs_budget_release(void) HS_HIDDEN;         /* drops the ledger's lock without a record */
-void hs_budget_close(void) HS_HIDDEN;           /* the root by hand deletes the ledger at its exit */ /* the snapshot just written, when budgeted */
+/* By hand: the root, or a child outliving it, deletes the ledger at exit (and the root, at its
+ * very end, once more) */
+void hs_budget_close(void) HS_HIDDEN;
+void hs_budget_exit(void) HS_HIDDEN;
 uint64_t hs_live_now(void) HS_HIDDEN;          /* live bytes of every thread (core.c) */
 
 /* Time-driven periodic snapshots (timer.c). */
@@ -552,9 +555,12 @@ int hs_py_entry_frames(void *tstate, uintptr_t *out, int max) HS_HIDDEN;
 /* Python side (pyhooks.c). */
 void hs_py_init(void) HS_HIDDEN;
 void hs_py_finish_init(void) HS_HIDDEN; /* pending post-initialization work */
-/* Without HEAPSHAPE_ROOT_PID (root_process.c): pid when this process is the root of the
- * profiled tree (its parent's environment lacks NAME=VALUE), else another pid. */
+/* Without HEAPSHAPE_ROOT_PID (root_process.c): the pid of the root of the profiled tree, the
+ * first of this process's ancestors (or itself) whose parent lacks NAME=VALUE in its
+ * environment or lacks this shim; pid when this process is the root. */
 int hs_tree_root_pid(int pid, const char *name, const char *value) HS_HIDDEN;
+/* 1 while process pid runs (not gone, not a zombie: root_process.c) */
+int hs_pid_running(int pid) HS_HIDDEN;
 /* Registers the exit snapshot with the interpreter (exit_hook.c); a Py_AddPendingCall callback. */
 int hs_exit_hook_register(void *arg) HS_HIDDEN;
 extern volatile int hs_py_pending HS_HIDDEN;

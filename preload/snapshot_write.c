@@ -463,7 +463,8 @@ static void hs_default_path(char *out, size_t cap, uint32_t seq) {
  * NAME is path's file name without ".hsnap". A program killed while it writes one leaves it
  * behind: hidden, and named so that no glob of "*.hsnap*" picks it up (until 2026-12-03 it
  * was path.tmpPID, which "heapshape-*.hsnap*" found); `heapshape run` removes those of
- * processes that are gone, in the output directory, when it starts and when the program ends. */
+ * processes that are gone, in the output directory, when it starts and when the program ends,
+ * and a root started by hand does so in HEAPSHAPE_DIR at its exit (child_budget.c). */
 static void hs_tmp_path(char *tmp, size_t cap, const char *path) {
   char num[24];
   const char *slash = strrchr(path, '/');

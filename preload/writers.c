@@ -6,7 +6,8 @@
  * regression run of issue 19 wrote 3.0-3.4 GB per interpreter before 2026-12-04). So:
  *
  * - The root, the program `heapshape run` started (HEAPSHAPE_ROOT_PID) or the process that
- *   HEAPSHAPE_OUTPUT names, always writes its exit snapshot. Without either, the first process
+ *   HEAPSHAPE_OUTPUT names (by hand: the first process of the tree with the variable and the
+ *   shim, root_process.c), always writes its exit snapshot. Without either, the first process
  *   of the tree (root_process.c: found from HEAPSHAPE_DIR or LD_PRELOAD) writes when it ran
  *   Python or held 1 MiB: with the shim preloaded in a shell, `true` writes nothing.
  * - HEAPSHAPE_CHILDREN=all (`run --all-children`) asks for every process, and

@@ -84,6 +84,15 @@ def env():
     return e
 
 
+def plain_env():
+    """env() without any HEAPSHAPE_ variable: what a user who sets LD_PRELOAD by hand has."""
+    e = env()
+    for k in list(e):
+        if k.startswith("HEAPSHAPE_"):
+            del e[k]
+    return e
+
+
 def cli(*args, check=True, cwd=None, extra_env=None, timeout=600):
     e = env()
     if extra_env:

@@ -26,16 +26,8 @@ PROGRAM = os.path.join(hstest.PROGRAMS, "program_view.py")
 TREE = os.path.join(hstest.PROGRAMS, "output_tree.py")
 
 
-def plain_env():
-    e = hstest.env()
-    for k in list(e):
-        if k.startswith("HEAPSHAPE_"):
-            del e[k]
-    return e
-
-
 def run(py, script, args=(), preload=False, extra=None, cwd=None):
-    e = plain_env()
+    e = hstest.plain_env()
     if preload:
         e["LD_PRELOAD"] = hstest.PRELOAD
     if extra:
