@@ -1398,11 +1398,17 @@ static __attribute__((noinline)) int hs_core_reattribute_obj_busy(uintptr_t key,
 int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t site) {
   struct hs_thread *t = hs_me;
   uint32_t old = s & HS_SHADOW_SITE_MASK;
+  /* (site | old) bounds both from above: below t->cap and within the slot's site field
+   * means both are (when it is not, the other path gives the same answer) */
+  uint32_t both = site | old;
   if (HS_LIKELY(t && !t->est && old < hs_site_vec.count && hs_site_dom[old] == HS_DOMAIN_OBJ &&
-                site != old && site < t->cap && old < t->cap && site <= HS_SHADOW_SITE_MASK &&
+                site != old && both < t->cap && both <= HS_SHADOW_SITE_MASK &&
                 ((t->events + 1) & 1023) != 0)) {
     uint64_t size = hs_shadow_size(s);
-    *ss = hs_shadow_encode(key, size, site) | (*ss & HS_SHADOW_WIN);
+    (void)key;
+    /* only the site field changes: size and half are the block's (s's), the window's mark
+     * is read again from the slot as before */
+    *ss = (*ss & ~HS_SHADOW_SITE_MASK) | site;
     struct hs_thread_stats *from = &t->st[old], *to = &t->st[site];
     from->frees++;
     from->live_bytes -= size;
