@@ -295,7 +295,7 @@ static __attribute__((noinline)) int hs_ra_trace_slow(void *op) {
  * hs_ra_fast_mode HS_RA_FAST_TLS (decided at start-up, so not tested per event),
  * hs_ra_trace_memo for HS_RA_FAST_MEMO_TLS (several frames: hs_ra_memo_ok, then pyhooks.c's
  * hs_py_ra_memo), and hs_ra_trace for every other mode; hs_ra_fn is the one installed. */
-static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int event, int kind) {
+static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int event, int kind, int solo) {
   if (HS_LIKELY(event == HS_RT_CREATE)) {
     uintptr_t o = (uintptr_t)op;
     if (HS_LIKELY(o - hs_last_block < hs_last_size)) {
@@ -310,30 +310,41 @@ static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int eve
         if (hs_ra_memo_ok(o, 1, &mv, &ts)) return hs_py_ra_memo(op, mv.block, mv.ss, mv.s, ts);
       }
       if (r == HS_FAST_MOVE) {
-        if (HS_LIKELY(!hs_ra_prev)) return hs_core_reattribute_obj(mv.block, mv.ss, mv.s, mv.site);
+        if (HS_LIKELY(solo || !hs_ra_prev)) return hs_core_reattribute_obj(mv.block, mv.ss, mv.s, mv.site);
         return hs_ra_move_to(op, mv.block, mv.ss, mv.s, mv.site);
       }
       if (r == HS_FAST_NO) return hs_ra_trace_slow(op);
     }
-    if (HS_LIKELY(!hs_ra_prev)) return 0;
-  } else if (HS_LIKELY(!hs_ra_prev) && event != HS_RT_REMOVED) {
+    if (HS_LIKELY(solo || !hs_ra_prev)) return 0;
+  } else if (HS_LIKELY(solo || !hs_ra_prev) && event != HS_RT_REMOVED) {
     return 0;
   }
   return hs_ra_chain(op, event);
 }
 static int hs_ra_trace(void *op, int event, void *data) {
   (void)data;
-  return hs_ra_trace_t(op, event, HS_RA_FAST_OFF);
+  return hs_ra_trace_t(op, event, HS_RA_FAST_OFF, 0);
 }
 static int hs_ra_trace_tls(void *op, int event, void *data) {
   (void)data;
-  return hs_ra_trace_t(op, event, HS_RA_FAST_TLS);
+  return hs_ra_trace_t(op, event, HS_RA_FAST_TLS, 0);
+}
+/* hs_ra_trace_tls while no tracer is chained behind ours (3.13/3.14: installed only with
+ * hs_ra_prev NULL; PyRefTracer_SetTracer puts hs_ra_trace_tls in its place before it chains
+ * one), so it never tests hs_ra_prev: a DESTROY event is two tests and a return. */
+static int hs_ra_trace_tls_solo(void *op, int event, void *data) {
+  (void)data;
+  return hs_ra_trace_t(op, event, HS_RA_FAST_TLS, 1);
 }
 static int hs_ra_trace_memo(void *op, int event, void *data) {
   (void)data;
-  return hs_ra_trace_t(op, event, HS_RA_FAST_MEMO_TLS);
+  return hs_ra_trace_t(op, event, HS_RA_FAST_MEMO_TLS, 0);
 }
 static hs_reftracer hs_ra_fn = hs_ra_trace; /* ours, as installed: hs_reattrib_init chooses */
+/* the two forms of ours: without a tracer chained (solo) and with one; the same function
+ * except for 3.13/3.14 at one frame (hs_ra_trace_tls_solo, hs_ra_trace_tls) */
+static hs_reftracer hs_ra_fn_solo = hs_ra_trace, hs_ra_fn_chain = hs_ra_trace;
+static int hs_ra_is_ours(hs_reftracer f) { return f && (f == hs_ra_fn_solo || f == hs_ra_fn_chain); }
 
 /* Installs ours on top of whatever is there (GIL held). From 3.15 the interpreter tells a
  * tracer it replaces that it is removed (TRACKER_REMOVED); one installed before ours is then
@@ -343,13 +354,15 @@ static void hs_ra_install(void) {
   if (hs_ra_exited) return;
   void *data = NULL;
   hs_reftracer cur = p_get_tracer(&data);
-  if (cur == hs_ra_fn) {
+  if (hs_ra_is_ours(cur)) {
+    hs_ra_fn = cur;
     hs_ra_on = 1;
     return;
   }
   if (cur && hs_ra_minor >= 15) return;
   hs_ra_prev = cur;
   hs_ra_prev_data = data;
+  hs_ra_fn = cur ? hs_ra_fn_chain : hs_ra_fn_solo;
   if (p_set_tracer(hs_ra_fn, NULL) == 0) hs_ra_on = 1;
 }
 
@@ -362,10 +375,14 @@ HS_EXPORT int PyRefTracer_SetTracer(hs_reftracer tracer, void *data) {
   void *cur_data;
   if (!hs_ra_on || !p_get_tracer || p_get_tracer(&cur_data) != hs_ra_fn)
     return p_set_tracer(tracer, data); /* ours is not installed: nothing to keep */
-  if (tracer == hs_ra_fn) tracer = NULL;
+  if (hs_ra_is_ours(tracer)) tracer = NULL;
   if (hs_ra_minor >= 15 && hs_ra_prev && tracer != hs_ra_prev) { /* as the interpreter does */
     hs_ra_prev(NULL, HS_RT_REMOVED, hs_ra_prev_data);
     if (p_err_occurred && p_err_occurred()) return -1;
+  }
+  if (tracer && hs_ra_fn != hs_ra_fn_chain) { /* 3.13/3.14 (solo is chain from 3.15) */
+    if (p_set_tracer(hs_ra_fn_chain, NULL) != 0) return -1;
+    hs_ra_fn = hs_ra_fn_chain;
   }
   hs_ra_prev = tracer;
   hs_ra_prev_data = data;
@@ -432,6 +449,10 @@ void hs_reattrib_init(int minor) {
     hs_ra_fn = hs_ra_fast_mode == HS_RA_FAST_TLS        ? hs_ra_trace_tls
                : hs_ra_fast_mode == HS_RA_FAST_MEMO_TLS ? hs_ra_trace_memo
                                                         : hs_ra_trace;
+    hs_ra_fn_solo = hs_ra_fn_chain = hs_ra_fn;
+    if (hs_ra_fast_mode == HS_RA_FAST_TLS && minor < 15 && hs_env_u32("HEAPSHAPE_RA_SOLO", 1, 0, 1))
+      hs_ra_fn_solo = hs_ra_trace_tls_solo; /* HEAPSHAPE_RA_SOLO=0: the chaining form always (prototype switch) */
+    hs_ra_fn = hs_ra_fn_solo; /* hs_ra_install chooses again */
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
     if (!p_set_tracer || !p_get_tracer) {
