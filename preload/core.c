@@ -1405,9 +1405,14 @@ int hs_core_reattribute_obj(uintptr_t key, uint32_t *ss, uint32_t s, uint32_t si
                 site != old && both < t->cap && both <= HS_SHADOW_SITE_MASK &&
                 ((t->events + 1) & 1023) != 0)) {
     uint64_t size = hs_shadow_size(s);
+    /* only the site field changes: size and half are the block's (s's: every caller has
+     * checked hs_shadow_is(s, key)), the window's mark is read again from the slot as before */
+#ifdef HS_WM_CHECK /* the check build: the slot hs_shadow_encode would build */
+    if (((*ss & ~HS_SHADOW_SITE_MASK) | site) != (hs_shadow_encode(key, size, site) | (*ss & HS_SHADOW_WIN)))
+      __builtin_trap();
+#else
     (void)key;
-    /* only the site field changes: size and half are the block's (s's), the window's mark
-     * is read again from the slot as before */
+#endif
     *ss = (*ss & ~HS_SHADOW_SITE_MASK) | site;
     struct hs_thread_stats *from = &t->st[old], *to = &t->st[site];
     from->frees++;
