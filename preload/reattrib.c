@@ -316,8 +316,8 @@ static inline __attribute__((always_inline)) int hs_ra_trace_t(void *op, int eve
       if (r == HS_FAST_NO) return hs_ra_trace_slow(op);
     }
     if (HS_LIKELY(solo || !hs_ra_prev)) return 0;
-  } else if (HS_LIKELY(solo || !hs_ra_prev) && event != HS_RT_REMOVED) {
-    return 0;
+  } else if (solo || (HS_LIKELY(!hs_ra_prev) && event != HS_RT_REMOVED)) {
+    return 0; /* solo: 3.13/3.14 only, where TRACKER_REMOVED never comes */
   }
   return hs_ra_chain(op, event);
 }
@@ -331,7 +331,8 @@ static int hs_ra_trace_tls(void *op, int event, void *data) {
 }
 /* hs_ra_trace_tls while no tracer is chained behind ours (3.13/3.14: installed only with
  * hs_ra_prev NULL; PyRefTracer_SetTracer puts hs_ra_trace_tls in its place before it chains
- * one), so it never tests hs_ra_prev: a DESTROY event is two tests and a return. */
+ * one, and this one back after the program's tracer is removed), so it never tests
+ * hs_ra_prev, and a DESTROY event is a test and a return (no TRACKER_REMOVED before 3.15). */
 static int hs_ra_trace_tls_solo(void *op, int event, void *data) {
   (void)data;
   return hs_ra_trace_t(op, event, HS_RA_FAST_TLS, 1);
@@ -380,12 +381,17 @@ HS_EXPORT int PyRefTracer_SetTracer(hs_reftracer tracer, void *data) {
     hs_ra_prev(NULL, HS_RT_REMOVED, hs_ra_prev_data);
     if (p_err_occurred && p_err_occurred()) return -1;
   }
-  if (tracer && hs_ra_fn != hs_ra_fn_chain) { /* 3.13/3.14 (solo is chain from 3.15) */
+  /* 3.13/3.14 at one frame (elsewhere the two forms are one function): the chaining form is
+   * installed before a tracer is chained, the solo form after none is; both under the GIL, so
+   * the solo form never runs while hs_ra_prev is set */
+  if (tracer && hs_ra_fn != hs_ra_fn_chain) {
     if (p_set_tracer(hs_ra_fn_chain, NULL) != 0) return -1;
     hs_ra_fn = hs_ra_fn_chain;
   }
   hs_ra_prev = tracer;
   hs_ra_prev_data = data;
+  if (!tracer && hs_ra_fn != hs_ra_fn_solo && p_set_tracer(hs_ra_fn_solo, NULL) == 0)
+    hs_ra_fn = hs_ra_fn_solo;
   return 0;
 }
 
@@ -451,7 +457,7 @@ void hs_reattrib_init(int minor) {
                                                         : hs_ra_trace;
     hs_ra_fn_solo = hs_ra_fn_chain = hs_ra_fn;
     if (hs_ra_fast_mode == HS_RA_FAST_TLS && minor < 15 && hs_env_u32("HEAPSHAPE_RA_SOLO", 1, 0, 1))
-      hs_ra_fn_solo = hs_ra_trace_tls_solo; /* HEAPSHAPE_RA_SOLO=0: the chaining form always (prototype switch) */
+      hs_ra_fn_solo = hs_ra_trace_tls_solo; /* HEAPSHAPE_RA_SOLO=0: the chaining form always */
     hs_ra_fn = hs_ra_fn_solo; /* hs_ra_install chooses again */
     *(void **)&p_set_tracer = dlsym(RTLD_NEXT, "PyRefTracer_SetTracer");
     *(void **)&p_get_tracer = dlsym(RTLD_NEXT, "PyRefTracer_GetTracer");
