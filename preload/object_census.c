@@ -40,8 +40,10 @@
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -161,6 +163,8 @@ struct hs_shape {
   struct hs_elem_rec e;                 /* what the containers of this shape hold (ELEM) */
 };
 
+#define HS_STRC 512 /* hs_str_sid's cache, entries */
+
 struct hs_anatomy {
   size_t cap; /* hs_live_capacity() */
   /* which slots hold a block: a bitmap over the slots and, per 64 slots, the number of live
@@ -232,6 +236,14 @@ struct hs_anatomy {
   uintptr_t last_neg; /* the last address found not to be a type (one-entry cache) */
   const uint8_t *dom; /* hs_site_domains() */
   uint32_t ndom;
+  /* hs_str_sid's answers in this pass (its objects do not change while it runs): the sid of
+   * "?" + 1 (0: not interned yet), and a direct-mapped cache of str objects' sids (a sampled
+   * row's shapes name the same keys again and again) */
+  uint32_t unknown_sid1;
+  struct {
+    uintptr_t p;
+    uint32_t sid;
+  } strc[HS_STRC];
 };
 static inline uint8_t hs_dom(const struct hs_anatomy *a, uint32_t site) {
   return site < a->ndom ? a->dom[site] : 0;
@@ -1107,9 +1119,33 @@ static uint32_t hs_value_type(struct hs_anatomy *a, uintptr_t p, uint32_t *slen)
   return hs_type_id(ti);
 }
 
-/* Interns the text of the ASCII str object at p (heap or static); "?" otherwise. */
+/* The sid of "?", interned the first time it is asked for (as every call interned it
+ * before: the strings table gets the same entries in the same order). */
+static uint32_t hs_unknown_sid(struct hs_anatomy *a) {
+  if (a->unknown_sid1) return a->unknown_sid1 - 1;
+  uint32_t sid = hs_intern_string_unlocked("?", 1);
+  if (sid != UINT32_MAX) a->unknown_sid1 = sid + 1;
+  return sid;
+}
+
+static uint32_t hs_str_sid_of(struct hs_anatomy *a, uintptr_t p, uint32_t unknown);
+
+/* Interns the text of the ASCII str object at p (heap or static); "?" otherwise. The same p
+ * gives the same answer throughout the pass (the GIL is held: the object does not change), so
+ * it is worked out once per p and cached. */
 static uint32_t hs_str_sid(struct hs_anatomy *a, uintptr_t p) {
-  uint32_t unknown = hs_intern_string_unlocked("?", 1);
+  uint32_t unknown = hs_unknown_sid(a);
+  size_t h = (p >> 4) & (HS_STRC - 1);
+  if (a->strc[h].p == p && p) return a->strc[h].sid;
+  uint32_t sid = hs_str_sid_of(a, p, unknown);
+  if (sid != UINT32_MAX) {
+    a->strc[h].p = p;
+    a->strc[h].sid = sid;
+  }
+  return sid;
+}
+
+static uint32_t hs_str_sid_of(struct hs_anatomy *a, uintptr_t p, uint32_t unknown) {
   long j = hs_live_find(p);
   int heap = j >= 0;
   if (heap ? slot_size(a, (size_t)j) < hs_pyi.ascii_size : !hs_static_readable(a, p, hs_pyi.ascii_size))
@@ -1131,7 +1167,7 @@ static void hs_sig_entry(struct hs_anatomy *a, uintptr_t key, uintptr_t value, v
   if (s->nfields >= HS_SHAPE_MAX_FIELDS) return;
   long kt = hs_type_of_obj(a, key);
   s->names[s->nfields] = kt >= 0 && a->types[kt].addr == hs_pyi.unicode_type
-                             ? hs_str_sid(a, key) : hs_intern_string_unlocked("?", 1);
+                             ? hs_str_sid(a, key) : hs_unknown_sid(a);
   s->types[s->nfields] = hs_value_type(a, value, &s->slen[s->nfields]);
   s->nfields++;
 }
@@ -1447,9 +1483,13 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
   /* the SHAPE_ROWS shapeable rows holding most memory */
   uint8_t *sel = hs_scratch(a->nrows);
   uint32_t *seen = hs_scratch(sizeof(uint32_t) * a->nrows);
+  /* a row's shapes in the order they were made: its first (index + 1, 0: none) and each
+   * shape's next (the same), so a sample looks at its own row's shapes, not at all of them */
+  uint32_t *first = hs_scratch(sizeof(uint32_t) * a->nrows);
+  uint32_t *next = hs_scratch(sizeof(uint32_t) * SHAPES_CAP);
   a->row_samples = hs_scratch(sizeof(uint32_t) * a->nrows);
   a->shapes = hs_scratch(sizeof(struct hs_shape) * SHAPES_CAP);
-  if (!sel || !seen || !a->row_samples || !a->shapes) goto out;
+  if (!sel || !seen || !first || !next || !a->row_samples || !a->shapes) goto out;
   hs_top_rows(a, sel);
   /* SHAPE_SAMPLES objects per chosen row, one from each of SHAPE_SAMPLES strata of the row's
    * objects in map order (which follows addresses, not creation order), at a pseudo-random
@@ -1473,16 +1513,16 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
     struct hs_sig sig;
     if (!hs_signature(a, i, &sig)) continue;
     struct hs_shape *match = NULL;
-    uint32_t nrow_shapes = 0;
-    for (uint32_t k = 0; k < a->nshapes; k++) {
-      if (a->shapes[k].row != r) continue;
+    uint32_t nrow_shapes = 0, *link = &first[r];
+    for (; *link; link = &next[*link - 1]) {
       nrow_shapes++;
-      if (!match && hs_sig_eq(&sig, &a->shapes[k])) match = &a->shapes[k];
+      if (!match && hs_sig_eq(&sig, &a->shapes[*link - 1])) match = &a->shapes[*link - 1];
     }
     if (match) {
       match->count++;
     } else if ((nrow_shapes < SHAPES_PER_ROW || (big && nrow_shapes < 2 * SHAPES_PER_ROW)) &&
                a->nshapes < SHAPES_CAP) {
+      *link = a->nshapes + 1; /* the row's last */
       struct hs_shape *n = &a->shapes[a->nshapes++];
       memset(n, 0, sizeof *n);
       n->row = r;
@@ -1506,6 +1546,8 @@ static void hs_sample_shapes(struct hs_anatomy *a) {
 out:
   hs_unscratch(sel, a->nrows);
   hs_unscratch(seen, sizeof(uint32_t) * a->nrows);
+  hs_unscratch(first, sizeof(uint32_t) * a->nrows);
+  hs_unscratch(next, sizeof(uint32_t) * SHAPES_CAP);
 }
 
 /* ------------------------------------------------------------------ the pass */
@@ -1564,7 +1606,16 @@ void hs_anatomy_free(struct hs_anatomy *a) {
 }
 #endif
 
-/* Builds the live-slot bitmap and its per-word ranks; 0 when out of memory. */
+/* Pages of a leaf's mapping (main or side slots). */
+#define HS_LEAF_PAGES (HS_LEAF_SLOTS * 4 / 4096)
+_Static_assert(HS_LEAF_SLOTS * 4 % 4096 == 0 && HS_LEAF_SLOTS % 1024 == 0, "whole pages of 1,024 slots");
+
+/* Builds the live-slot bitmap and its per-word ranks; 0 when out of memory. A leaf's page
+ * that was never touched since its mapping (not present and not swapped out, as
+ * /proc/self/pagemap says) reads as zeros: it holds no live slot, and the scan skips it
+ * rather than read it (a read maps the zero page, one page fault each: 232 of the 2,300 of
+ * 3.14's `python -c pass`, whose leaves are mostly untouched). Without the file (or with
+ * pages of another size) every page is read, as before. */
 static int hs_live_index(struct hs_anatomy *a) {
   a->nwords = (a->cap + 63) / 64;
   a->lbits = hs_scratch(a->nwords * 8);
@@ -1572,10 +1623,17 @@ static int hs_live_index(struct hs_anatomy *a) {
   if (!a->lbits || !a->lpre) return 0;
   size_t nl = (size_t)hs_nleaves * HS_LEAF_SLOTS; /* a multiple of 64 */
   size_t side0 = hs_live_side_start();            /* so is this: the map has 2^12 slots or more */
+  int pmfd = getpagesize() == 4096 ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+  uint64_t pm[HS_LEAF_PAGES];
   for (uint32_t l = 0; l < hs_nleaves + hs_nsides; l++) { /* the leaves, then the side slots */
     const uint32_t *leaf = l < hs_nleaves ? hs_leaves[l] : hs_sides[l - hs_nleaves];
     uint64_t *w = a->lbits + (l < hs_nleaves ? (size_t)l * HS_LEAF_SLOTS : side0 + (size_t)(l - hs_nleaves) * HS_LEAF_SLOTS) / 64;
+    int known = pmfd >= 0 && pread(pmfd, pm, sizeof pm, (off_t)((uintptr_t)leaf / 4096 * 8)) == (ssize_t)sizeof pm;
     for (size_t k = 0; k < HS_LEAF_SLOTS; k += 64) { /* branch-free: the pattern is random */
+      if (known && !(pm[k / 1024] >> 62)) { /* bits 63 (present) and 62 (swapped) clear */
+        k += 1024 - 64;                      /* the page's other slots too (w stays 0) */
+        continue;
+      }
 #ifdef __SSE2__
       /* four slots a compare: the mask of the zero slots, inverted */
       uint64_t zero = 0;
@@ -1592,6 +1650,7 @@ static int hs_live_index(struct hs_anatomy *a) {
 #endif
     }
   }
+  if (pmfd >= 0) close(pmfd);
   for (size_t k = nl; k < side0; k++)
     if (hs_map[k - nl].key) a->lbits[k >> 6] |= 1ull << (k & 63);
   size_t n = 0;
