@@ -13,8 +13,8 @@ the program's tracer is removed. Checked, with the solo form on and off and at 1
   form on and off.
 
 On Debian's static 3.14 the program's direct call replaces heapshape's tracer (ours yields
-until it is removed, docs/DESIGN.md, and comes back at a poll): there only the chained tracer's counts and the first
-keep line are checked."""
+until it is removed and comes back at a poll, docs/DESIGN.md): there only the chained
+tracer's counts and the first keep line are checked."""
 import json
 import os
 import subprocess
