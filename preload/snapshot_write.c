@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "heapshape/crc_clmul.h"
 #include "heapshape/encode.h"
 #include "preload/core.h"
 
@@ -170,7 +171,7 @@ static void hs_note_module_unlocked(const struct hs_maps *m, uint32_t path_sid, 
 
 static void hs_out_flush(struct hs_out *o) {
   if (!o->len) return;
-  o->crc = hs_crc32(o->crc, o->buf, o->len);
+  o->crc = hs_crc32_fast(o->crc, o->buf, o->len);
   o->flushed += o->len;
   size_t done = 0;
   while (!o->err && done < o->len) {
