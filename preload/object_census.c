@@ -552,6 +552,19 @@ static HS_NOINLINE void hs_classify(struct hs_anatomy *a, size_t r, uintptr_t b,
   }
 }
 
+/* Whether hs_classify's first candidate (known types, offset 0) fits the block at b of size
+ * bytes when the address at b + 8 is a->last_type_addr (hs_type_find's one-entry cache, so the
+ * type is a->last_type): the same tests, in the same order of outcome. */
+static inline int hs_classify_last0(const struct hs_anatomy *a, uintptr_t b, uint64_t size) {
+  const struct hs_type *t = &a->types[a->last_type];
+  if (t->want != 0 || t->minsize > size) return 0;
+  uint64_t rc = rd64(b);
+  if (hs_pyi.minor >= 14 && (rc >> 48) <= 7) rc &= ((uint64_t)1 << 48) - 1;
+  int64_t refcnt = (int64_t)rc;
+  if (refcnt <= 0 || refcnt > ((int64_t)1 << 48)) return 0;
+  return !t->exact_fill || (uint64_t)t->basicsize == size;
+}
+
 /* Type index of the object at p (heap or static), or -1; *size gets the size of its block
  * when the object starts a live block, else 0. */
 static long hs_type_of_obj_from(struct hs_anatomy *a, uintptr_t p, uint64_t *size, unsigned off0) {
@@ -628,8 +641,10 @@ static inline void hs_claim_run(struct hs_anatomy *a, size_t j, size_t r, uint32
   }
 }
 
-/* A boxed scalar referenced only by the owner, counted in run. */
-static void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner, struct hs_run *run) {
+/* A boxed scalar referenced only by the owner, counted in run (always inlined: the ownership
+ * pass calls it for every entry of every dict) */
+static inline __attribute__((always_inline)) void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner,
+                                                                 struct hs_run *run) {
   uint64_t val;
   long j = hs_live_find_val(p, &val);
   if (j < 0) return;
@@ -640,19 +655,6 @@ static void hs_own_scalar_run(struct hs_anatomy *a, uintptr_t p, size_t owner, s
   if (!hs_is_scalar(t)) return;
   if (rd64(p) != 1) return;
   hs_claim_run(a, (size_t)j, r, c, t, p, val, owner, run);
-}
-
-/* A boxed scalar referenced only by the owner. */
-static void hs_own_scalar(struct hs_anatomy *a, uintptr_t p, size_t owner) {
-  uint64_t val;
-  long j = hs_live_find_val(p, &val);
-  if (j < 0) return;
-  size_t r = RK(a, (size_t)j);
-  uint32_t c = a->cls[r];
-  if (!(c & CLS_MASK) || (c >> 14) != 0) return; /* an object at the block's start */
-  if (!hs_is_scalar(&a->types[(c & CLS_MASK) - 1])) return;
-  if (rd64(p) != 1) return;
-  hs_own_block_r(a, (size_t)j, r, owner, p, val);
 }
 
 /* Calls fn for each (key, value) of the dict at d (d inside a live block of dsize bytes from
@@ -798,6 +800,7 @@ static HS_NOINLINE void hs_own_instance(struct hs_anatomy *a, size_t i, const st
   uintptr_t o = slot_key(a, i) + OFF(a, i);
   uint64_t avail = slot_size(a, i) - OFF(a, i);
   uintptr_t values;
+  struct hs_run run = {0, 0, 0, 0, 0, 0};
   uintptr_t d = hs_instance_dict(a, i, t, &values);
   if (d) {
     long j = hs_block_at(a, d, 16, 48);
@@ -815,7 +818,7 @@ static HS_NOINLINE void hs_own_instance(struct hs_anatomy *a, size_t i, const st
       hs_own_block(a, vb, i);
       for (uint64_t k = 0; (k + 1) * 8 <= vbytes; k++) {
         uintptr_t v = rd64(varr + k * 8);
-        if (v) hs_own_scalar(a, v, i);
+        if (v) hs_own_scalar_run(a, v, i, &run);
       }
     }
   }
@@ -826,7 +829,7 @@ static HS_NOINLINE void hs_own_instance(struct hs_anatomy *a, size_t i, const st
     if (valid) {
       for (unsigned k = 0; k < capacity && (uint64_t)t->basicsize + 16 + 8 * k <= avail; k++) {
         uintptr_t v = rd64(iv + 8 + 8 * k);
-        if (v) hs_own_scalar(a, v, i);
+        if (v) hs_own_scalar_run(a, v, i, &run);
       }
     }
   }
@@ -839,10 +842,11 @@ static HS_NOINLINE void hs_own_instance(struct hs_anatomy *a, size_t i, const st
       int64_t moff = (int64_t)rd64(m + 16);
       if ((type == 16 || type == 6) && moff > 0 && (uint64_t)moff + 8 <= avail) {
         uintptr_t v = rd64(o + (uint64_t)moff);
-        if (v) hs_own_scalar(a, v, i);
+        if (v) hs_own_scalar_run(a, v, i, &run);
       }
     }
   }
+  hs_run_flush(a, &run, i);
 }
 
 /* Instances of classes (heap types that are not built-in containers) own their __dict__,
@@ -863,7 +867,7 @@ static inline unsigned hs_type_ek(const struct hs_type *t, uintptr_t p, uint64_t
   return hs_int_fits(p, size) ? HS_EK_INT : HS_EK_OTHER;
 }
 
-/* hs_own_scalar for an element of a big list, which also returns the element's ELEM kind
+/* hs_own_scalar_run for an element of a big list, which also returns the element's ELEM kind
  * (hs_kind) from the block and type it has just found; the blocks it claims are counted in
  * runs (run). */
 static inline unsigned hs_own_scalar_kind(struct hs_anatomy *a, uintptr_t p, size_t owner,
@@ -911,17 +915,21 @@ static HS_NOINLINE void hs_own_pass(struct hs_anatomy *a, size_t i, size_t ri, u
       }
       return;
     }
+    struct hs_run run = {0, 0, 0, 0, 0, 0};
     for (int64_t k = 0; k < n && (uint64_t)(k + 1) * 8 <= isz; k++) {
       uintptr_t v = rd64(items + 8 * (uint64_t)k);
-      if (v) hs_own_scalar(a, v, i);
+      if (v) hs_own_scalar_run(a, v, i, &run);
     }
+    hs_run_flush(a, &run, i);
   } else if (t->tp_flags & TPF_TUPLE_SUBCLASS) {
     int64_t n = (int64_t)rd64(o + 16);
     uint64_t io = HS_TUPLE_ITEMS;
+    struct hs_run run = {0, 0, 0, 0, 0, 0};
     for (int64_t k = 0; k < n && io + (uint64_t)(k + 1) * 8 <= avail; k++) {
       uintptr_t v = rd64(o + io + 8 * (uint64_t)k);
-      if (v) hs_own_scalar(a, v, i);
+      if (v) hs_own_scalar_run(a, v, i, &run);
     }
+    hs_run_flush(a, &run, i);
   } else if (t->tp_flags & TPF_DICT_SUBCLASS) {
     if (avail >= 48) hs_own_dict_tables(a, o, i);
   } else if (t->addr == hs_pyi.bytearray_type) {
@@ -1714,8 +1722,18 @@ struct hs_anatomy *hs_anatomy_collect(const char *maps_text) {
     uintptr_t addr;
     uint64_t val = hs_live_val_addr(i, &addr);
     if (hs_dom(a, (uint32_t)(val & HS_SITE_ID_MASK)) != HS_DOMAIN_OBJ) continue;
-    hs_classify(a, r, addr, val >> HS_SITE_ID_BITS);
-    uint32_t c = a->cls[r] & CLS_MASK;
+    uint64_t size = val >> HS_SITE_ID_BITS;
+    uint32_t c;
+    if (size >= 16 && a->last_type_addr && rd64(addr + 8) == a->last_type_addr &&
+        hs_classify_last0(a, addr, size)) {
+      /* hs_classify's first try (known types, offset 0) with its one-entry type cache: the
+       * same answer it gives, without the call (runs of floats, ints, strs of one pool) */
+      c = (uint32_t)a->last_type + 1;
+      a->cls[r] = (uint16_t)c;
+    } else {
+      hs_classify(a, r, addr, size);
+      c = a->cls[r] & CLS_MASK;
+    }
     if (!c) continue;
     uint8_t role = a->types[c - 1].role;
     if (role & HS_ROLE_INSTANCE) {
